@@ -1,0 +1,48 @@
+# crmbackup — every command a developer or CI needs. Tools the project uses
+# are installed from the project's own files (go.mod here; package-lock.json
+# once Node tools arrive), never by hand.
+
+GO      ?= go
+PKGS    ?= ./...
+# The race detector guards the shared rate budget and the emulator's store.
+TESTFLAGS ?= -race -count=1 -timeout 15m
+
+.PHONY: all test vet fmt-check fmt bench demo emulator build tools clean
+
+all: test
+
+## test: vet, gofmt check and the whole test suite (what CI runs)
+test: tools vet fmt-check
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+tools:
+	@command -v $(GO) >/dev/null || { echo "Go is required (go.mod says which version)"; exit 1; }
+	$(GO) mod download
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench: the benchmarks (figures go into issue closing notes)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## demo: the main job on this machine (for now: the CRM emulator and what it serves)
+demo: tools
+	$(GO) run ./cmd/crmemu -summary
+
+## emulator: the CRM emulator alone, HubSpot's limits on (100 req/10 s)
+emulator:
+	$(GO) run ./cmd/crmemu -rate-limit 100
+
+build:
+	$(GO) build $(PKGS)
+
+clean:
+	$(GO) clean -testcache

@@ -1,0 +1,355 @@
+// Package hubspot is a client for the HubSpot CRM v3 endpoints crmbackup uses:
+// object lists (streamed page by page), batch read and update, properties,
+// custom object schemas and conversation threads.
+//
+// Every request goes through one path (Client.do): it waits on the portal's
+// shared Budget, retries 429, 5xx and connection failures with jittered
+// exponential back-off, and turns other answers into typed errors.
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-json-experiment/json"
+)
+
+// DefaultBaseURL is HubSpot's public API.
+const DefaultBaseURL = "https://api.hubapi.com"
+
+// MaxBatchInputs is HubSpot's limit of inputs per batch request, and
+// MaxPageSize its limit of records per list page.
+const (
+	MaxBatchInputs = 100
+	MaxPageSize    = 100
+)
+
+// Config configures a Client. Only Token is required.
+type Config struct {
+	BaseURL string // default DefaultBaseURL
+	Token   string // private-app token; never logged
+	// RequestsPer10s is the portal's budget (default 100, HubSpot's smallest
+	// private-app limit). Ignored when Budget is set.
+	RequestsPer10s int
+	// Budget overrides the process-wide budget chosen by BudgetFor.
+	Budget *Budget
+	Retry  RetryPolicy
+	// MaxURLLength is the longest list URL the client sends; longer property
+	// lists switch to list-ids + batch read. Default 3000.
+	MaxURLLength int
+	HTTPClient   *http.Client
+	Logger       *slog.Logger
+	UserAgent    string
+}
+
+// RetryPolicy says how often and how long to retry transient failures.
+type RetryPolicy struct {
+	// MaxAttempts bounds attempts for 5xx and connection errors (default 6).
+	MaxAttempts int
+	// MaxRateLimited bounds consecutive 429 answers for one request (default 30);
+	// the shared budget slows everyone down, so these are cheap.
+	MaxRateLimited int
+	MinBackoff     time.Duration // default 200ms
+	MaxBackoff     time.Duration // default 20s
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 6
+	}
+	if p.MaxRateLimited <= 0 {
+		p.MaxRateLimited = 30
+	}
+	if p.MinBackoff <= 0 {
+		p.MinBackoff = 200 * time.Millisecond
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = 20 * time.Second
+	}
+	return p
+}
+
+// Backoff returns the wait before retry number n (1-based): exponential from
+// MinBackoff, capped at MaxBackoff, with full jitter in its upper half.
+func (p RetryPolicy) Backoff(n int) time.Duration {
+	d := p.MinBackoff << min(n-1, 20)
+	if d <= 0 || d > p.MaxBackoff {
+		d = p.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// Client talks to one HubSpot portal. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	token     string
+	budget    *Budget
+	retry     RetryPolicy
+	maxURL    int
+	http      *http.Client
+	log       *slog.Logger
+	userAgent string
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("hubspot: config: token is required")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("hubspot: config: base URL %q is not an absolute URL", cfg.BaseURL)
+	}
+	if cfg.RequestsPer10s <= 0 {
+		cfg.RequestsPer10s = 100
+	}
+	if cfg.Budget == nil {
+		cfg.Budget = BudgetFor(base.String(), cfg.Token, cfg.RequestsPer10s)
+	}
+	if cfg.MaxURLLength <= 0 {
+		cfg.MaxURLLength = 3000
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "crmbackup"
+	}
+	return &Client{
+		base:      base,
+		token:     cfg.Token,
+		budget:    cfg.Budget,
+		retry:     cfg.Retry.withDefaults(),
+		maxURL:    cfg.MaxURLLength,
+		http:      cfg.HTTPClient,
+		log:       cfg.Logger,
+		userAgent: cfg.UserAgent,
+	}, nil
+}
+
+// Budget returns the rate budget the client draws from.
+func (c *Client) Budget() *Budget { return c.budget }
+
+// endpoint is the absolute URL of path with query.
+func (c *Client) endpoint(path string, query url.Values) string {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	return u.String()
+}
+
+// do sends one logical request, retrying as the policy says, and decodes a
+// 2xx body into out (when out is not nil).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("hubspot: encode %s %s: %w", method, path, err)
+		}
+	}
+	target := c.endpoint(path, query)
+	var failures, limited int
+	for attempt := 1; ; attempt++ {
+		if err := c.budget.Wait(ctx); err != nil {
+			return fmt.Errorf("hubspot: %s %s: waiting for rate budget: %w", method, path, err)
+		}
+		start := time.Now()
+		status, err := c.send(ctx, method, target, body, out)
+		c.log.LogAttrs(ctx, slog.LevelDebug, "hubspot request",
+			slog.String("method", method), slog.String("path", path), slog.Int("status", status),
+			slog.Int("attempt", attempt), slog.Duration("took", time.Since(start)))
+		if err == nil {
+			c.budget.Succeeded()
+			return nil
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("hubspot: %s %s: %w", method, path, ctxErr)
+		}
+
+		var apiErr *Error
+		if errors.As(err, &apiErr) {
+			apiErr.Method, apiErr.Path, apiErr.Attempts = method, path, attempt
+		}
+		switch {
+		case apiErr != nil && apiErr.StatusCode == http.StatusTooManyRequests:
+			limited++
+			if apiErr.Daily() || limited >= c.retry.MaxRateLimited {
+				return apiErr
+			}
+			pause := apiErr.RetryAfter
+			if pause <= 0 {
+				// No hint: escalate from a tenth of the window, with jitter.
+				pause = min(Window/10<<min(c.budget.strikeCount(), 4), Window)
+				pause = pause/2 + rand.N(pause/2+1)
+			}
+			c.budget.Throttled(pause)
+			c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot rate limited; backing off",
+				slog.String("path", path), slog.String("policy", apiErr.Policy), slog.Duration("pause", pause))
+			continue
+		case apiErr != nil && apiErr.StatusCode < 500:
+			return apiErr
+		case apiErr != nil:
+			// 5xx: retried below.
+		case !retryableTransportError(err):
+			return fmt.Errorf("hubspot: %s %s: %w", method, path, err)
+		}
+		failures++
+		if failures >= c.retry.MaxAttempts {
+			if apiErr != nil {
+				return apiErr
+			}
+			return fmt.Errorf("hubspot: %s %s: giving up after %d attempts: %w", method, path, attempt, err)
+		}
+		wait := c.retry.Backoff(failures)
+		c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot request failed; retrying",
+			slog.String("path", path), slog.String("error", err.Error()), slog.Duration("wait", wait))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("hubspot: %s %s: %w", method, path, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// send makes one attempt. It returns the status (0 when none arrived) and an
+// *Error, a *RateLimitError or a transport error.
+func (c *Client) send(ctx context.Context, method, target string, body []byte, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		// Drain a little so the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+	}()
+	c.observeLimits(resp.Header)
+
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil {
+			return resp.StatusCode, nil
+		}
+		if err := json.UnmarshalRead(resp.Body, out); err != nil {
+			// Usually a body cut short by a dropped connection: worth retrying.
+			return resp.StatusCode, &decodeError{err}
+		}
+		return resp.StatusCode, nil
+	}
+	return resp.StatusCode, responseError(resp)
+}
+
+// observeLimits lowers the budget when HubSpot announces a smaller limit.
+func (c *Client) observeLimits(h http.Header) {
+	maxReq, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
+	ms, err2 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+	if err1 == nil && err2 == nil {
+		c.budget.Announced(maxReq, time.Duration(ms)*time.Millisecond)
+	}
+}
+
+// wireError is HubSpot's standard error body.
+type wireError struct {
+	Status        string `json:"status"`
+	Message       string `json:"message"`
+	CorrelationID string `json:"correlationId"`
+	Category      string `json:"category"`
+	ErrorType     string `json:"errorType"`
+	PolicyName    string `json:"policyName"`
+}
+
+func responseError(resp *http.Response) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var we wireError
+	_ = json.Unmarshal(raw, &we) // a non-JSON body (a proxy's HTML page) still yields an Error
+	e := Error{
+		StatusCode:    resp.StatusCode,
+		Category:      we.Category,
+		Message:       we.Message,
+		CorrelationID: we.CorrelationID,
+	}
+	if e.Category == "" {
+		e.Category = we.ErrorType
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.Policy, e.RetryAfter = we.PolicyName, retryAfter(resp.Header)
+	}
+	return &e
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date).
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// retryableTransportError reports failures where the request may not have
+// been processed or the answer was lost: worth sending again. Every request
+// this client makes is idempotent (reads, and updates to absolute values).
+func retryableTransportError(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var netErr net.Error
+	var decErr *decodeError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &netErr):
+		return true
+	case errors.As(err, &decErr):
+		return true
+	}
+	return false
+}
+
+// decodeError is a 2xx answer whose body could not be decoded.
+type decodeError struct{ err error }
+
+func (e *decodeError) Error() string { return "decode response: " + e.err.Error() }
+func (e *decodeError) Unwrap() error { return e.err }

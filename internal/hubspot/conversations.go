@@ -1,0 +1,97 @@
+package hubspot
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+const threadsPath = "/conversations/v3/conversations/threads"
+
+// ThreadPages lists conversation threads page by page. Threads are not CRM
+// objects and their fields are not all strings; each thread comes back as an
+// Object whose Properties hold every top-level field but "id" as text: strings
+// as they are, numbers and booleans as their JSON literals, null as "", and
+// nested objects or arrays as compact JSON.
+func (c *Client) ThreadPages(ctx context.Context, opts ListOptions) iter.Seq2[*Page, error] {
+	q := listQuery(opts) // the threads endpoint has no property selection
+	return cursorPages(opts.After, func(after string) (*Page, string, error) {
+		q := cloneValues(q)
+		if after != "" {
+			q.Set("after", after)
+		}
+		var raw rawListResponse
+		if err := c.do(ctx, http.MethodGet, threadsPath, q, nil, &raw); err != nil {
+			return nil, "", fmt.Errorf("list conversation threads after %q: %w", after, err)
+		}
+		page := &Page{Objects: make([]Object, 0, len(raw.Results))}
+		if raw.Paging != nil && raw.Paging.Next != nil {
+			page.Next = raw.Paging.Next.After
+		}
+		for _, t := range raw.Results {
+			o, err := threadObject(t)
+			if err != nil {
+				return nil, "", fmt.Errorf("conversation thread: %w", err)
+			}
+			page.Objects = append(page.Objects, o)
+		}
+		return page, page.Next, nil
+	})
+}
+
+type rawListResponse struct {
+	Results []map[string]jsontext.Value `json:"results"`
+	Paging  *struct {
+		Next *struct {
+			After string `json:"after"`
+		} `json:"next"`
+	} `json:"paging"`
+}
+
+func threadObject(fields map[string]jsontext.Value) (Object, error) {
+	o := Object{Properties: make(map[string]string, len(fields))}
+	for k, v := range fields {
+		s, err := scalarText(v)
+		if err != nil {
+			return Object{}, fmt.Errorf("field %s: %w", k, err)
+		}
+		switch k {
+		case "id":
+			o.ID = s
+			continue
+		case "archived":
+			o.Archived = s == "true"
+		case "createdAt":
+			o.CreatedAt, _ = time.Parse(time.RFC3339Nano, s)
+		}
+		o.Properties[k] = s
+	}
+	if o.ID == "" {
+		return Object{}, fmt.Errorf("thread without id")
+	}
+	return o, nil
+}
+
+// scalarText renders one JSON value as the text that goes into a CSV cell.
+func scalarText(v jsontext.Value) (string, error) {
+	switch v.Kind() {
+	case 'n':
+		return "", nil
+	case '"':
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
+	case '{', '[':
+		c := v.Clone()
+		err := c.Compact()
+		return string(c), err
+	default: // numbers, true, false
+		return strings.TrimSpace(string(v)), nil
+	}
+}

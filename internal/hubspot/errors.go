@@ -1,0 +1,90 @@
+package hubspot
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Sentinel errors callers branch on with errors.Is. Every *Error returned by
+// the client matches exactly one of them (see Error.Is).
+var (
+	ErrUnauthorized = errors.New("hubspot: unauthorized")         // 401, 403
+	ErrNotFound     = errors.New("hubspot: not found")            // 404
+	ErrValidation   = errors.New("hubspot: invalid request")      // other 4xx
+	ErrRateLimited  = errors.New("hubspot: rate limited")         // 429
+	ErrServer       = errors.New("hubspot: server error")         // 5xx
+	ErrURITooLong   = errors.New("hubspot: request URI too long") // 414
+)
+
+// Error is a non-2xx answer from HubSpot, decoded from its standard error body
+// ({status, message, correlationId, category}).
+type Error struct {
+	StatusCode    int
+	Method        string
+	Path          string // path only: the query may hold property names, never the token
+	Category      string
+	Message       string
+	CorrelationID string
+	// Attempts is how many times the request was sent before giving up.
+	Attempts int
+	// Policy and RetryAfter are set on 429: HubSpot's policyName (e.g.
+	// TEN_SECONDLY_ROLLING or DAILY) and its Retry-After hint.
+	Policy     string
+	RetryAfter time.Duration
+}
+
+// Daily reports a 429 for the portal's daily cap: retrying today is pointless.
+func (e *Error) Daily() bool { return e.Policy == "DAILY" }
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	s := fmt.Sprintf("hubspot: %s %s: %d", e.Method, e.Path, e.StatusCode)
+	if e.Category != "" {
+		s += " " + e.Category
+	}
+	s += ": " + msg
+	if e.CorrelationID != "" {
+		s += " (correlationId " + e.CorrelationID + ")"
+	}
+	if e.Attempts > 1 {
+		s += fmt.Sprintf(" after %d attempts", e.Attempts)
+	}
+	return s
+}
+
+// Is maps the status code to the sentinel errors.
+func (e *Error) Is(target error) bool {
+	return target == sentinelFor(e.StatusCode)
+}
+
+func sentinelFor(status int) error {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return ErrUnauthorized
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case status == http.StatusRequestURITooLong:
+		return ErrURITooLong
+	case status >= 500:
+		return ErrServer
+	default:
+		return ErrValidation
+	}
+}
+
+// BatchError is one failed input group of a 207 multi-status batch answer.
+type BatchError struct {
+	Category string
+	Message  string
+	// IDs are the record ids the error is about (HubSpot's context.ids or context.id).
+	IDs []string
+	// Properties are the property names the error is about, when HubSpot says.
+	Properties []string
+}

@@ -1,0 +1,277 @@
+package hubspot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Object is one CRM record. Property values are strings exactly as HubSpot
+// sends them; a property that is empty (null) in HubSpot is "".
+type Object struct {
+	ID         string            `json:"id"`
+	Properties map[string]string `json:"properties"`
+	CreatedAt  time.Time         `json:"createdAt,omitzero"`
+	UpdatedAt  time.Time         `json:"updatedAt,omitzero"`
+	Archived   bool              `json:"archived"`
+}
+
+// ListOptions select what a list returns.
+type ListOptions struct {
+	// Properties to return. HubSpot returns its default set when empty.
+	Properties []string
+	// After resumes a list from a cursor returned as Page.Next.
+	After string
+	// Limit is the page size (default and maximum MaxPageSize).
+	Limit int
+	// Archived lists only archived (deleted, in the recycle bin) records.
+	Archived bool
+}
+
+// Page is one page of a list.
+type Page struct {
+	Objects []Object
+	// Next is the cursor of the following page; "" on the last page.
+	Next string
+}
+
+type listResponse struct {
+	Results []Object `json:"results"`
+	Paging  *struct {
+		Next *struct {
+			After string `json:"after"`
+		} `json:"next"`
+	} `json:"paging"`
+}
+
+func (r *listResponse) next() string {
+	if r.Paging == nil || r.Paging.Next == nil {
+		return ""
+	}
+	return r.Paging.Next.After
+}
+
+// Pages lists the records of objectType (a name such as "contacts" or a type
+// id such as "0-1" or "2-1234567"), one page per iteration, from opts.After to
+// the end. The iteration stops after the first error, which it yields.
+//
+// When the property list would make the URL longer than the configured
+// maximum (or HubSpot answers 414), each page is listed by id only and its
+// properties are fetched with a batch read: twice the requests, same records.
+func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions) iter.Seq2[*Page, error] {
+	path := "/crm/v3/objects/" + url.PathEscape(objectType)
+	q := listQuery(opts)
+	if len(opts.Properties) > 0 {
+		q.Set("properties", strings.Join(opts.Properties, ","))
+	}
+	byID := len(c.endpoint(path, q)) > c.maxURL
+	return cursorPages(opts.After, func(after string) (*Page, string, error) {
+		page, err := c.listPage(ctx, path, q, after, objectType, opts.Properties, byID)
+		if errors.Is(err, ErrURITooLong) && !byID {
+			byID = true
+			page, err = c.listPage(ctx, path, q, after, objectType, opts.Properties, byID)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("list %s after %q: %w", objectType, after, err)
+		}
+		return page, page.Next, nil
+	})
+}
+
+// cursorPages yields what fetch returns for each cursor, from first until
+// fetch returns no next cursor or an error (which it yields last).
+func cursorPages[P any](first string, fetch func(after string) (P, string, error)) iter.Seq2[P, error] {
+	return func(yield func(P, error) bool) {
+		after := first
+		for {
+			p, next, err := fetch(after)
+			if err != nil {
+				yield(p, err)
+				return
+			}
+			if !yield(p, nil) || next == "" {
+				return
+			}
+			after = next
+		}
+	}
+}
+
+// listQuery is the query of a list request without cursor and properties.
+func listQuery(opts ListOptions) url.Values {
+	limit := opts.Limit
+	if limit <= 0 || limit > MaxPageSize {
+		limit = MaxPageSize
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if opts.Archived {
+		q.Set("archived", "true")
+	}
+	return q
+}
+
+func (c *Client) listPage(ctx context.Context, path string, q url.Values, after, objectType string, props []string, byID bool) (*Page, error) {
+	q = cloneValues(q)
+	if after != "" {
+		q.Set("after", after)
+	}
+	if byID {
+		q.Set("properties", "hs_object_id")
+	}
+	var resp listResponse
+	if err := c.do(ctx, http.MethodGet, path, q, nil, &resp); err != nil {
+		return nil, err
+	}
+	page := &Page{Objects: resp.Results, Next: resp.next()}
+	if !byID || len(page.Objects) == 0 {
+		return page, nil
+	}
+	ids := make([]string, len(page.Objects))
+	for i, o := range page.Objects {
+		ids[i] = o.ID
+	}
+	got, err := c.BatchRead(ctx, objectType, ids, props, q.Get("archived") == "true")
+	if err != nil {
+		return nil, err
+	}
+	// Keep list order; a record deleted between the list and the read is gone.
+	byKey := make(map[string]Object, len(got.Objects))
+	for _, o := range got.Objects {
+		byKey[o.ID] = o
+	}
+	page.Objects = page.Objects[:0]
+	for _, id := range ids {
+		if o, ok := byKey[id]; ok {
+			page.Objects = append(page.Objects, o)
+		}
+	}
+	return page, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// List is Pages flattened to records.
+func (c *Client) List(ctx context.Context, objectType string, opts ListOptions) iter.Seq2[Object, error] {
+	return func(yield func(Object, error) bool) {
+		for page, err := range c.Pages(ctx, objectType, opts) {
+			if err != nil {
+				yield(Object{}, err)
+				return
+			}
+			for _, o := range page.Objects {
+				if !yield(o, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// BatchResult is the answer of a batch request: 200 (no Errors) or 207
+// multi-status, where Errors lists the inputs HubSpot did not apply.
+type BatchResult struct {
+	StatusCode int
+	Objects    []Object
+	Errors     []BatchError
+}
+
+type batchResponse struct {
+	Status  string       `json:"status"`
+	Results []Object     `json:"results"`
+	Errors  []batchError `json:"errors"`
+}
+
+type batchError struct {
+	Category string              `json:"category"`
+	Message  string              `json:"message"`
+	Context  map[string][]string `json:"context"`
+}
+
+func (r *batchResponse) result() *BatchResult {
+	out := &BatchResult{StatusCode: http.StatusOK, Objects: r.Results}
+	for _, e := range r.Errors {
+		be := BatchError{Category: e.Category, Message: e.Message}
+		be.IDs = append(e.Context["ids"], e.Context["id"]...)
+		be.Properties = append(e.Context["propertyName"], e.Context["properties"]...)
+		out.Errors = append(out.Errors, be)
+	}
+	if len(out.Errors) > 0 {
+		out.StatusCode = http.StatusMultiStatus
+	}
+	return out
+}
+
+type idInput struct {
+	ID string `json:"id"`
+}
+
+// BatchRead reads up to MaxBatchInputs records by id. Ids HubSpot does not
+// know (deleted, or never existed) come back as a BatchError with category
+// OBJECT_NOT_FOUND, not as a failure of the call.
+func (c *Client) BatchRead(ctx context.Context, objectType string, ids, properties []string, archived bool) (*BatchResult, error) {
+	if err := checkBatchSize(len(ids)); err != nil {
+		return nil, err
+	}
+	body := struct {
+		Inputs     []idInput `json:"inputs"`
+		Properties []string  `json:"properties"`
+	}{Inputs: make([]idInput, len(ids)), Properties: properties}
+	for i, id := range ids {
+		body.Inputs[i].ID = id
+	}
+	if body.Properties == nil {
+		body.Properties = []string{}
+	}
+	q := url.Values{}
+	if archived {
+		q.Set("archived", "true")
+	}
+	var resp batchResponse
+	path := "/crm/v3/objects/" + url.PathEscape(objectType) + "/batch/read"
+	if err := c.do(ctx, http.MethodPost, path, q, body, &resp); err != nil {
+		return nil, fmt.Errorf("batch read %d %s: %w", len(ids), objectType, err)
+	}
+	return resp.result(), nil
+}
+
+// UpdateInput sets properties of one record; "" clears a value.
+type UpdateInput struct {
+	ID         string            `json:"id"`
+	Properties map[string]string `json:"properties"`
+}
+
+// BatchUpdate writes up to MaxBatchInputs records. A 207 answer is not an
+// error: BatchResult.Errors says which inputs failed and why.
+func (c *Client) BatchUpdate(ctx context.Context, objectType string, inputs []UpdateInput) (*BatchResult, error) {
+	if err := checkBatchSize(len(inputs)); err != nil {
+		return nil, err
+	}
+	body := struct {
+		Inputs []UpdateInput `json:"inputs"`
+	}{inputs}
+	var resp batchResponse
+	path := "/crm/v3/objects/" + url.PathEscape(objectType) + "/batch/update"
+	if err := c.do(ctx, http.MethodPost, path, nil, body, &resp); err != nil {
+		return nil, fmt.Errorf("batch update %d %s: %w", len(inputs), objectType, err)
+	}
+	return resp.result(), nil
+}
+
+func checkBatchSize(n int) error {
+	if n == 0 || n > MaxBatchInputs {
+		return fmt.Errorf("%w: a batch takes 1 to %d inputs, not %d", ErrValidation, MaxBatchInputs, n)
+	}
+	return nil
+}
