@@ -17,9 +17,11 @@ const Window = 10 * time.Second
 // portal (private app), not per connection, so every goroutine and every
 // Client of the process talking to one portal must draw from the same Budget.
 //
-// It is a token bucket with a burst of one and a rate of (N-1)/window: in any
-// window of that length at most 1 + (N-1) = N requests start, so the portal's
-// rolling limit is never exceeded by this process alone. On a 429 the budget
+// It is a token bucket with a burst of one and a rate of (N-1) per 1.02
+// windows: in any window at most 1 + (N-1) = N requests start, so the portal's
+// rolling limit is never exceeded by this process alone; the 2% margin absorbs
+// up to ~300 ms of scheduling and network jitter between the moment a request
+// is allowed and the moment HubSpot counts it. On a 429 the budget
 // pauses every caller and halves its rate, then recovers additively on
 // successes (AIMD), so a portal shared with other integrations settles at
 // what is actually left for us.
@@ -44,7 +46,7 @@ func budgetRate(requests int, window time.Duration) rate.Limit {
 	if n < 0.5 {
 		n = 0.5
 	}
-	return rate.Limit(n / window.Seconds())
+	return rate.Limit(n / (window.Seconds() * 1.02))
 }
 
 var budgets sync.Map // key → *Budget

@@ -353,3 +353,6 @@ type decodeError struct{ err error }
 
 func (e *decodeError) Error() string { return "decode response: " + e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
+
+// BaseURL returns the API base URL the client talks to.
+func (c *Client) BaseURL() string { return c.base.String() }
