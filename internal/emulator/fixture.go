@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -150,12 +151,7 @@ func (s *Server) loadFixture(fx *Fixture) error {
 			return err
 		}
 	}
-	keys := make([]string, 0, len(fx.Objects))
-	for k := range fx.Objects {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(fx.Objects)) {
 		obj := fx.Objects[key]
 		t, ok := s.byKey[key]
 		if !ok {
@@ -190,13 +186,8 @@ func (s *Server) loadFixture(fx *Fixture) error {
 			return fmt.Errorf("emulator: fixture: conversation id %d twice", id)
 		}
 		th := thread{id: id}
-		names := make([]string, 0, len(raw))
-		for n := range raw {
-			names = append(names, n)
-		}
-		slices.Sort(names)
 		th.fields = append(th.fields, field{"id", rawString(idText)})
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(raw)) {
 			if n != "id" {
 				th.fields = append(th.fields, field{n, raw[n].Clone()})
 			}
@@ -237,12 +228,7 @@ func (t *objectType) loadRecord(fr FixtureRecord) error {
 	if r.archived {
 		r.archivedAt = r.updated
 	}
-	names := make([]string, 0, len(fr.Properties))
-	for n := range fr.Properties {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(fr.Properties)) {
 		p, ok := t.byName[n]
 		if !ok {
 			p = t.addProperty(propSpec{name: n, label: n, typ: "string", fieldType: "text", sensitivity: "non_sensitive"})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -377,13 +378,18 @@ func (s *Server) batchRead(w http.ResponseWriter, r *http.Request) {
 	}
 	var errs []batchError
 	if len(missing) > 0 {
-		errs = append(errs, batchError{
-			Status: "error", Category: "OBJECT_NOT_FOUND",
-			Message: fmt.Sprintf("Could not get some %s objects, they may be deleted or not exist. Check that ids are valid.", strings.ToUpper(t.singular)),
-			Context: map[string][]string{"ids": missing},
-		})
+		errs = append(errs, t.notFound(missing))
 	}
 	s.sendBatch(w, rw, errs, started)
+}
+
+// notFound is HubSpot's grouped multi-status error for unknown ids.
+func (t *objectType) notFound(ids []string) batchError {
+	return batchError{
+		Status: "error", Category: "OBJECT_NOT_FOUND",
+		Message: fmt.Sprintf("Could not get some %s objects, they may be deleted or not exist. Check that ids are valid.", strings.ToUpper(t.singular)),
+		Context: map[string][]string{"ids": ids},
+	}
 }
 
 // checkValues validates property values for a write to record id (0 for a
@@ -397,12 +403,7 @@ func (t *objectType) checkValues(id int64, values map[string]string) []batchErro
 		}
 		errs = append(errs, batchError{Status: "error", Category: category, Message: fmt.Sprintf(format, args...), Context: ctx})
 	}
-	names := make([]string, 0, len(values))
-	for n := range values {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(values)) {
 		v := values[n]
 		p, ok := t.byName[n]
 		switch {
@@ -462,11 +463,7 @@ func (t *objectType) apply(r *record, values map[string]string, now time.Time) {
 // writtenProps are the properties an update answer returns: the written ones
 // plus the always-returned ones.
 func writtenProps(t *objectType, values map[string]string) []*property {
-	names := make([]string, 0, len(values))
-	for n := range values {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(values))
 	return selectProps(t, append(names, t.always[0].spec.name))
 }
 
@@ -509,11 +506,7 @@ func (s *Server) batchUpdate(w http.ResponseWriter, r *http.Request) {
 		rw.object(rec, writtenProps(t, in.Properties))
 	}
 	if len(missing) > 0 {
-		errs = append(errs, batchError{
-			Status: "error", Category: "OBJECT_NOT_FOUND",
-			Message: fmt.Sprintf("Could not get some %s objects, they may be deleted or not exist. Check that ids are valid.", strings.ToUpper(t.singular)),
-			Context: map[string][]string{"ids": missing},
-		})
+		errs = append(errs, t.notFound(missing))
 	}
 	s.sendBatch(w, rw, errs, started)
 }

@@ -33,21 +33,7 @@ func setup(t *testing.T, opts emulator.Options, cfg hubspot.Config) (*hubspot.Cl
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	cfg.BaseURL = ts.URL
-	if cfg.Token == "" {
-		cfg.Token = emulator.DefaultToken
-	}
-	if cfg.Budget == nil {
-		cfg.Budget = hubspot.NewBudget(1_000_000, hubspot.Window)
-	}
-	if cfg.Retry == (hubspot.RetryPolicy{}) {
-		cfg.Retry = fastRetry
-	}
-	c, err := hubspot.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, srv
+	return client(t, ts.URL, cfg), srv
 }
 
 // collect pages through objectType and fails on an error or a repeated id.
@@ -334,6 +320,8 @@ func reply(status int, body string, headers ...string) func(http.ResponseWriter)
 	}
 }
 
+// client returns a client of url with its own budget and fast retries,
+// unless cfg says otherwise.
 func client(t *testing.T, url string, cfg hubspot.Config) *hubspot.Client {
 	t.Helper()
 	cfg.BaseURL = url
