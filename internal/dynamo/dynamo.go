@@ -1,0 +1,466 @@
+// Package dynamo implements crmbackup's metadata store on one DynamoDB table
+// (DESIGN.md §10): PK = ACCOUNT#<id>, SK = META | QUOTA | BACKUP#<ulid> |
+// NOTIF#<id> | … Every state change is a conditional write; the quota is
+// consumed in the same transaction that writes the backup.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/backup"
+)
+
+// Store is the table.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	// NotificationTTL is how long notifications are kept (default 90 days).
+	NotificationTTL time.Duration
+}
+
+// New returns a store on table.
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table, NotificationTTL: 90 * 24 * time.Hour}
+}
+
+var _ backup.Store = (*Store)(nil)
+
+func pk(accountID string) string { return "ACCOUNT#" + accountID }
+
+const (
+	skMeta   = "META"
+	skQuota  = "QUOTA"
+	skBackup = "BACKUP#"
+	skNotif  = "NOTIF#"
+)
+
+// stamp is a time as a fixed-width UTC string: stamps compare as strings in
+// condition expressions the way the times compare.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+func unstamp(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func key(pkv, skv string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: pkv},
+		"SK": &types.AttributeValueMemberS{Value: skv},
+	}
+}
+
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+}
+
+func unmarshal(m map[string]types.AttributeValue, v any) error {
+	return attributevalue.UnmarshalMapWithOptions(m, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// --- accounts ---
+
+type accountItem struct {
+	PK string `json:"PK"`
+	SK string `json:"SK"`
+	backup.Account
+}
+
+// Account returns an account (apperr.NotFound if unknown).
+func (s *Store) Account(ctx context.Context, id string) (*backup.Account, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk(id), skMeta), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("get account %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return nil, apperr.New(apperr.NotFound, "no account %q", id)
+	}
+	var it accountItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("decode account %s: %w", id, err)
+	}
+	return &it.Account, nil
+}
+
+// PutAccount creates or replaces an account.
+func (s *Store) PutAccount(ctx context.Context, a *backup.Account) error {
+	if a.ID == "" || !a.Tier.Valid() {
+		return apperr.New(apperr.Invalid, "an account needs an id and a tier (starter, professional, enterprise)")
+	}
+	item, err := marshal(accountItem{PK: pk(a.ID), SK: skMeta, Account: *a})
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("put account %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// --- backups ---
+
+type backupItem struct {
+	PK          string                 `json:"PK"`
+	SK          string                 `json:"SK"`
+	AccountID   string                 `json:"accountId"`
+	BackupID    string                 `json:"backupId"`
+	Status      backup.Status          `json:"status"`
+	Trigger     backup.Trigger         `json:"trigger"`
+	RequestedBy string                 `json:"requestedBy,omitempty"`
+	CreatedAt   string                 `json:"createdAt"`
+	StartedAt   string                 `json:"startedAt,omitempty"`
+	CompletedAt string                 `json:"completedAt,omitempty"`
+	ExpiresAt   string                 `json:"expiresAt,omitempty"`
+	Failure     string                 `json:"failure,omitempty"`
+	Progress    map[string]int64       `json:"progress"`
+	FileName    string                 `json:"fileName,omitempty"`
+	Key         string                 `json:"s3Key,omitempty"`
+	Size        int64                  `json:"size,omitempty"`
+	SHA256      string                 `json:"sha256,omitempty"`
+	Objects     []backup.ObjectSummary `json:"objects,omitempty"`
+}
+
+func toItem(b *backup.Backup) backupItem {
+	progress := b.Progress
+	if progress == nil {
+		progress = map[string]int64{}
+	}
+	return backupItem{
+		PK: pk(b.AccountID), SK: skBackup + b.ID, AccountID: b.AccountID, BackupID: b.ID,
+		Status: b.Status, Trigger: b.Trigger, RequestedBy: b.RequestedBy,
+		CreatedAt: stamp(b.CreatedAt), StartedAt: stamp(b.StartedAt), CompletedAt: stamp(b.CompletedAt), ExpiresAt: stamp(b.ExpiresAt),
+		Failure: b.Failure, Progress: progress, FileName: b.FileName, Key: b.Key, Size: b.Size, SHA256: b.SHA256, Objects: b.Objects,
+	}
+}
+
+func (it *backupItem) backup() *backup.Backup {
+	return &backup.Backup{
+		AccountID: it.AccountID, ID: it.BackupID, Status: it.Status, Trigger: it.Trigger, RequestedBy: it.RequestedBy,
+		CreatedAt: unstamp(it.CreatedAt), StartedAt: unstamp(it.StartedAt), CompletedAt: unstamp(it.CompletedAt), ExpiresAt: unstamp(it.ExpiresAt),
+		Failure: it.Failure, Progress: it.Progress, FileName: it.FileName, Key: it.Key, Size: it.Size, SHA256: it.SHA256, Objects: it.Objects,
+	}
+}
+
+// CreateBackup writes b and consumes the quota in one transaction.
+func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.Duration) error {
+	item, err := marshal(toItem(b))
+	if err != nil {
+		return err
+	}
+	// The quota item keeps the previous consumption so a failure can refund it.
+	cutoff := stamp(b.CreatedAt.Add(-window))
+	quota, err := expression.NewBuilder().
+		WithCondition(expression.Or(
+			expression.AttributeNotExists(expression.Name("lastAt")),
+			expression.LessThanEqual(expression.Name("lastAt"), expression.Value(cutoff)))).
+		WithUpdate(expression.
+			Set(expression.Name("prevAt"), expression.IfNotExists(expression.Name("lastAt"), expression.Value(""))).
+			Set(expression.Name("prevBackupId"), expression.IfNotExists(expression.Name("backupId"), expression.Value(""))).
+			Set(expression.Name("lastAt"), expression.Value(stamp(b.CreatedAt))).
+			Set(expression.Name("backupId"), expression.Value(b.ID))).
+		Build()
+	if err != nil {
+		return err
+	}
+	notExists, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item,
+			ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names()}},
+		{Update: &types.Update{TableName: &s.table, Key: key(pk(b.AccountID), skQuota),
+			ConditionExpression: quota.Condition(), UpdateExpression: quota.Update(),
+			ExpressionAttributeNames: quota.Names(), ExpressionAttributeValues: quota.Values()}},
+	}})
+	var canceled *types.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		reasons := canceled.CancellationReasons
+		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return apperr.New(apperr.Conflict, "backup %s exists", b.ID)
+		}
+		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+			return s.quotaError(ctx, b.AccountID, window)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create backup %s: %w", b.ID, err)
+	}
+	return nil
+}
+
+type quotaItem struct {
+	LastAt   string `json:"lastAt"`
+	BackupID string `json:"backupId"`
+}
+
+func (s *Store) quotaError(ctx context.Context, accountID string, window time.Duration) error {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk(accountID), skQuota), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("read quota of %s: %w", accountID, err)
+	}
+	var q quotaItem
+	if err := unmarshal(out.Item, &q); err != nil {
+		return err
+	}
+	next := unstamp(q.LastAt).Add(window)
+	return apperr.New(apperr.QuotaUsed, "the account's backup quota is used until %s (backup %s)", next.Format(time.RFC3339), q.BackupID).
+		With("nextAllowedAt", next.Format(time.RFC3339))
+}
+
+// Backup returns one backup (apperr.NotFound if unknown).
+func (s *Store) Backup(ctx context.Context, accountID, id string) (*backup.Backup, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk(accountID), skBackup+id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("get backup %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return nil, apperr.New(apperr.NotFound, "no backup %q", id)
+	}
+	var it backupItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("decode backup %s: %w", id, err)
+	}
+	return it.backup(), nil
+}
+
+// Backups lists an account's backups, newest first (ULIDs sort by time).
+func (s *Store) Backups(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error) {
+	var out []*backup.Backup
+	err := s.query(ctx, accountID, skBackup, limit, func(m map[string]types.AttributeValue) error {
+		var it backupItem
+		if err := unmarshal(m, &it); err != nil {
+			return err
+		}
+		out = append(out, it.backup())
+		return nil
+	})
+	return out, err
+}
+
+// query walks an account's items whose SK starts with prefix, newest first.
+func (s *Store) query(ctx context.Context, accountID, prefix string, limit int, fn func(map[string]types.AttributeValue) error) error {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.KeyAnd(
+		expression.Key("PK").Equal(expression.Value(pk(accountID))),
+		expression.Key("SK").BeginsWith(prefix))).Build()
+	if err != nil {
+		return err
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
+	})
+	n := 0
+	for p.HasMorePages() && n < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query %s of %s: %w", strings.TrimSuffix(prefix, "#"), accountID, err)
+		}
+		for _, m := range page.Items {
+			if n == limit {
+				break
+			}
+			if err := fn(m); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	return nil
+}
+
+// UpdateBackup writes b if its stored status is one of from.
+func (s *Store) UpdateBackup(ctx context.Context, b *backup.Backup, from ...backup.Status) error {
+	item, err := marshal(toItem(b))
+	if err != nil {
+		return err
+	}
+	expr, err := expression.NewBuilder().WithCondition(statusIn(from)).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if isConditionFailed(err) {
+		return apperr.New(apperr.Conflict, "backup %s is no longer %v", b.ID, from)
+	}
+	if err != nil {
+		return fmt.Errorf("update backup %s: %w", b.ID, err)
+	}
+	return nil
+}
+
+func statusIn(from []backup.Status) expression.ConditionBuilder {
+	if len(from) == 0 {
+		return expression.AttributeExists(expression.Name("PK"))
+	}
+	ops := make([]expression.OperandBuilder, 0, len(from)-1)
+	for _, st := range from[1:] {
+		ops = append(ops, expression.Value(st))
+	}
+	return expression.Name("status").In(expression.Value(from[0]), ops...)
+}
+
+// SetProgress records the rows exported of one object.
+func (s *Store) SetProgress(ctx context.Context, accountID, backupID, object string, rows int64) error {
+	expr, err := expression.NewBuilder().
+		WithCondition(expression.Name("status").Equal(expression.Value(backup.Running))).
+		WithUpdate(expression.Set(expression.Name("progress."+object), expression.Value(rows))).
+		Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(pk(accountID), skBackup+backupID),
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if isConditionFailed(err) {
+		return apperr.New(apperr.Conflict, "backup %s is not running", backupID)
+	}
+	if err != nil {
+		return fmt.Errorf("progress of backup %s: %w", backupID, err)
+	}
+	return nil
+}
+
+// FailBackup marks b FAILED (from QUEUED or RUNNING) and refunds the quota
+// it consumed. Both writes are conditional and idempotent, so a retry after
+// a crash between them finishes the job.
+func (s *Store) FailBackup(ctx context.Context, b *backup.Backup) error {
+	f := *b
+	f.Status = backup.Failed
+	err := s.UpdateBackup(ctx, &f, backup.Queued, backup.Running)
+	if apperr.Is(err, apperr.Conflict) {
+		cur, gerr := s.Backup(ctx, b.AccountID, b.ID)
+		if gerr != nil {
+			return gerr
+		}
+		if cur.Status != backup.Failed {
+			return apperr.New(apperr.Conflict, "backup %s is %s: it cannot fail", b.ID, cur.Status)
+		}
+	} else if err != nil {
+		return err
+	}
+	// Give the quota back only if this backup is still the one that holds it.
+	expr, err := expression.NewBuilder().
+		WithCondition(expression.Name("backupId").Equal(expression.Value(b.ID))).
+		WithUpdate(expression.
+			Set(expression.Name("lastAt"), expression.Name("prevAt")).
+			Set(expression.Name("backupId"), expression.Name("prevBackupId"))).
+		Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(pk(b.AccountID), skQuota),
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("refund quota of backup %s: %w", b.ID, err)
+	}
+	return nil
+}
+
+// --- notifications ---
+
+type notificationItem struct {
+	PK  string `json:"PK"`
+	SK  string `json:"SK"`
+	TTL int64  `json:"ttl"`
+	backup.Notification
+}
+
+// AddNotification stores n once: adding the same id again changes nothing.
+func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) error {
+	item, err := marshal(notificationItem{PK: pk(n.AccountID), SK: skNotif + n.ID,
+		TTL: n.CreatedAt.Add(s.NotificationTTL).Unix(), Notification: *n})
+	if err != nil {
+		return err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names()})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("add notification %s: %w", n.ID, err)
+	}
+	return nil
+}
+
+// Notifications lists an account's notifications, newest first.
+func (s *Store) Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error) {
+	var out []*backup.Notification
+	err := s.query(ctx, accountID, skNotif, limit, func(m map[string]types.AttributeValue) error {
+		var it notificationItem
+		if err := unmarshal(m, &it); err != nil {
+			return err
+		}
+		out = append(out, &it.Notification)
+		return nil
+	})
+	return out, err
+}
+
+// CreateTable creates the table as the CDK stack defines it (for local
+// stand-ins): string keys PK and SK, on-demand, TTL on "ttl".
+func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: &table,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("PK"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("SK"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("PK"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("SK"), KeyType: types.KeyTypeRange},
+		},
+		BillingMode: types.BillingModePayPerRequest,
+	})
+	var inUse *types.ResourceInUseException
+	if errors.As(err, &inUse) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: &table}, time.Minute); err != nil {
+		return err
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &table,
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)}})
+	if err != nil {
+		return fmt.Errorf("enable TTL on %s: %w", table, err)
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
+	"github.com/crmbackup/crmbackup/internal/dynamo"
+	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
+)
+
+var local *dynamolocal.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	local, err = dynamolocal.Start(context.Background(), dynamolocal.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dynamo tests need DynamoDB Local:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	local.Close()
+	os.Exit(code)
+}
+
+var tables atomic.Int64
+
+func TestConformance(t *testing.T) {
+	backuptest.TestStore(t, func(t *testing.T) backup.Store {
+		name := fmt.Sprintf("crmbackup-test-%d", tables.Add(1))
+		db := local.Client()
+		if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
+			t.Fatal(err)
+		}
+		return dynamo.New(db, name)
+	})
+}
