@@ -1,0 +1,458 @@
+package backup_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/dynamo"
+	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
+	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/s3store"
+	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
+)
+
+// These tests run the backup flow on the real adapters and their local
+// stand-ins: the CRM emulator, DynamoDB Local and the S3 stand-in.
+
+var ddb *dynamolocal.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	ddb, err = dynamolocal.Start(context.Background(), dynamolocal.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "backup tests need DynamoDB Local:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	ddb.Close()
+	os.Exit(code)
+}
+
+type connector struct{ c *hubspot.Client }
+
+func (k connector) CRM(context.Context, *backup.Account) (backup.CRM, error) { return k.c, nil }
+
+// runner records started backups; the tests drive the steps themselves.
+type runner struct{ started []string }
+
+func (r *runner) StartBackup(_ context.Context, _, id string) error {
+	r.started = append(r.started, id)
+	return nil
+}
+
+type env struct {
+	svc    *backup.Service
+	emu    *emulator.Server
+	crm    *hubspot.Client
+	blobs  *s3store.Store
+	runner *runner
+	now    *time.Time
+}
+
+var tableSeq atomic.Int64
+
+func newEnv(t *testing.T, opts emulator.Options, tier backup.Tier) *env {
+	t.Helper()
+	ctx := context.Background()
+	emu, err := emulator.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(emu)
+	t.Cleanup(hs.Close)
+	crm, err := hubspot.New(hubspot.Config{BaseURL: hs.URL, Token: emulator.DefaultToken, Budget: hubspot.NewBudget(1e6, hubspot.Window)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3srv, err := s3local.Start(s3local.Memory, "backups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s3srv.Close)
+	table := fmt.Sprintf("backup-test-%d", tableSeq.Add(1))
+	if err := dynamo.CreateTable(ctx, ddb.Client(), table); err != nil {
+		t.Fatal(err)
+	}
+	store := dynamo.New(ddb.Client(), table)
+	portal := opts.PortalID
+	if portal == 0 {
+		portal = emulator.DefaultPortalID
+	}
+	if err := store.PutAccount(ctx, &backup.Account{ID: "acme", PortalID: portal, Name: "Acme", Tier: tier, TokenRef: "env:X"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	e := &env{emu: emu, crm: crm, blobs: s3store.New(s3srv.Client(), "backups"), runner: &runner{}, now: &now}
+	e.svc = &backup.Service{
+		Store: store, Blobs: e.blobs, CRMs: connector{crm}, Runner: e.runner,
+		Now: func() time.Time { return *e.now },
+	}
+	return e
+}
+
+// run drives one backup through the workflow's steps as the state machine
+// does, each export loop to its end.
+func (e *env) run(t *testing.T, id string) *backup.Backup {
+	t.Helper()
+	ctx := context.Background()
+	in := backup.StepInput{AccountID: "acme", BackupID: id}
+	disc, err := e.svc.Discover(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zin := backup.ZipInput{StepInput: in}
+	for _, obj := range disc.Objects {
+		cp := e.exportAll(t, backup.ExportInput{StepInput: in, Object: obj})
+		zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
+	}
+	z, err := e.svc.Zip(ctx, zin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Zip: z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Notify(ctx, backup.NotifyInput{StepInput: in}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) exportAll(t *testing.T, in backup.ExportInput) backup.Checkpoint {
+	t.Helper()
+	for range 100000 {
+		out, err := e.svc.Export(context.Background(), in, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Checkpoint.Done {
+			return out.Checkpoint
+		}
+		in = *out
+	}
+	t.Fatal("export loop does not end")
+	return backup.Checkpoint{}
+}
+
+// download reads a completed backup's ZIP from the blob store.
+func (e *env) download(t *testing.T, b *backup.Backup) []byte {
+	t.Helper()
+	rc, err := e.blobs.Get(context.Background(), b.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestBackupEndToEnd(t *testing.T) {
+	sizes := map[string]int{"contacts": 450, "companies": 120, "deals": 0, "tickets": 37, "vehicles": 15, "conversations": 60}
+	e := newEnv(t, emulator.Options{Seed: 5, Sizes: sizes}, backup.Professional)
+	ctx := context.Background()
+	b, err := e.svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.runner.started) != 1 || e.runner.started[0] != b.ID || b.Status != backup.Queued {
+		t.Fatalf("created %+v, started %v", b, e.runner.started)
+	}
+	done := e.run(t, b.ID)
+	if done.Status != backup.Completed || done.FileName != fmt.Sprintf("crm-backup-%d-20261102T100000Z.zip", emulator.DefaultPortalID) ||
+		!done.ExpiresAt.Equal(e.now.Add(backup.Retention)) {
+		t.Fatalf("finalized %+v", done)
+	}
+	data := e.download(t, done)
+	if int64(len(data)) != done.Size {
+		t.Fatalf("zip is %d bytes, backup says %d", len(data), done.Size)
+	}
+	rep, err := backup.Verify(bytes.NewReader(data), int64(len(data)))
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+
+	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	want := []string{"companies.csv", "contacts.csv", "conversations.csv", "manifest.json", "tickets.csv", "vehicles_2-3508482.csv"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("zip holds %v, want %v (no file for empty objects)", names, want)
+	}
+	counts := e.emu.Counts()
+	for _, o := range rep.Manifest.Objects {
+		if int(o.Rows) != counts[o.Name] {
+			t.Errorf("%s: %d rows, emulator has %d", o.Name, o.Rows, counts[o.Name])
+		}
+	}
+	// Work files are gone; the notification is there.
+	if left, _ := e.blobs.List(ctx, "work/"); len(left) != 0 {
+		t.Fatalf("%d work files left", len(left))
+	}
+	ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
+	if len(ns) != 1 || ns[0].Kind != "backup.completed" || !strings.Contains(ns[0].Message, "may not be reflected") {
+		t.Fatalf("notifications %+v", ns)
+	}
+}
+
+// TestValuesByteIdentical reads the ZIP with Python's zipfile and csv — a
+// standard tool that shares no code with ours — and compares every value
+// with what the emulator serves.
+func TestValuesByteIdentical(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is needed to check the ZIP with a standard tool")
+	}
+	e := newEnv(t, emulator.Options{Seed: 9, Sizes: map[string]int{"contacts": 300, "vehicles": 20, "conversations": 10}}, backup.Enterprise)
+	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := e.run(t, b.ID)
+	path := filepath.Join(t.TempDir(), done.FileName)
+	if err := os.WriteFile(path, e.download(t, done), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import csv, io, json, sys, zipfile
+out = {}
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for name in z.namelist():
+        if name.endswith(".csv"):
+            with z.open(name) as f:
+                out[name] = list(csv.DictReader(io.TextIOWrapper(f, encoding="utf-8", newline="")))
+json.dump(out, sys.stdout)
+`
+	raw, err := exec.Command(python, "-c", script, path).Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	var files map[string][]map[string]string
+	if err := json.Unmarshal(raw, &files); err != nil {
+		t.Fatal(err)
+	}
+	for file, typ := range map[string]string{"contacts.csv": "contacts", "vehicles_2-3508482.csv": "2-3508482"} {
+		rows := files[file]
+		props, _ := e.crm.Properties(context.Background(), typ)
+		var names []string
+		for _, p := range props {
+			names = append(names, p.Name)
+		}
+		i := 0
+		for o, err := range e.crm.List(context.Background(), typ, hubspot.ListOptions{Properties: names}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := rows[i]
+			if row["hs_object_id"] != o.ID {
+				t.Fatalf("%s row %d is %s, want %s", file, i, row["hs_object_id"], o.ID)
+			}
+			for _, n := range names {
+				if row[n] != o.Properties[n] {
+					t.Fatalf("%s %s.%s: python read %q, emulator has %q", file, o.ID, n, row[n], o.Properties[n])
+				}
+			}
+			i++
+		}
+		if i != len(rows) {
+			t.Fatalf("%s: %d rows, emulator has %d", file, len(rows), i)
+		}
+	}
+	if len(files["conversations.csv"]) != 10 || files["conversations.csv"][0]["id"] == "" {
+		t.Fatalf("conversations: %v", files["conversations.csv"])
+	}
+}
+
+// TestExportResumesAfterCrash kills the export mid-object (the invocation's
+// result is lost after it wrote chunks) and redoes it from the last
+// checkpoint the workflow saw: same CSV, no duplicate, no gap.
+func TestExportResumesAfterCrash(t *testing.T) {
+	e := newEnv(t, emulator.Options{Seed: 3, Sizes: map[string]int{"contacts": 1000}}, backup.Enterprise)
+	e.svc.ChunkBytes = 20 << 10 // many chunks
+	ctx := context.Background()
+	csvOf := func(crash bool) []byte {
+		*e.now = e.now.Add(25 * time.Hour) // a new quota window each time
+		b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := backup.StepInput{AccountID: "acme", BackupID: b.ID}
+		disc, err := e.svc.Discover(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zin := backup.ZipInput{StepInput: in}
+		for _, obj := range disc.Objects {
+			ein := backup.ExportInput{StepInput: in, Object: obj}
+			if crash && obj == "contacts" {
+				// Two invocations that each stop after their first chunk…
+				past := time.Now().Add(-time.Second)
+				first, err := e.svc.Export(ctx, ein, past)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.svc.Export(ctx, *first, past); err != nil {
+					t.Fatal(err)
+				}
+				// …the second one's result is lost: the workflow retries
+				// from the first's checkpoint. Then a cancelled invocation.
+				cctx, cancel := context.WithCancel(ctx)
+				cancel()
+				if _, err := e.svc.Export(cctx, *first, time.Now().Add(time.Minute)); err == nil {
+					t.Fatal("a cancelled export succeeded")
+				}
+				ein = *first
+			}
+			cp := e.exportAll(t, ein)
+			zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
+		}
+		z, err := e.svc.Zip(ctx, zin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Zip: z})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := e.download(t, done)
+		zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		f, _ := zr.Open("contacts.csv")
+		defer f.Close()
+		out, _ := io.ReadAll(f)
+		return out
+	}
+	clean, crashed := csvOf(false), csvOf(true)
+	if !bytes.Equal(clean, crashed) {
+		t.Fatalf("resumed export differs: %d vs %d bytes", len(clean), len(crashed))
+	}
+	if n := bytes.Count(clean, []byte("\r\n1000000")); n != 1000 {
+		t.Fatalf("%d contact rows, want 1000", n)
+	}
+}
+
+func TestQuota(t *testing.T) {
+	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 5}}, backup.Starter)
+	ctx := context.Background()
+	if _, err := e.svc.Create(ctx, "acme", "u", backup.Manual); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+	var ae *apperr.Error
+	if !apperr.Is(err, apperr.QuotaUsed) || !asAppErr(err, &ae) || ae.Details["nextAllowedAt"] != e.now.Add(7*24*time.Hour).Format(time.RFC3339) {
+		t.Fatalf("second manual backup: %v", err)
+	}
+	if _, err := e.svc.Create(ctx, "acme", "", backup.Scheduled); !apperr.Is(err, apperr.QuotaUsed) {
+		t.Fatalf("scheduled backup: %v", err)
+	}
+	ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
+	if len(ns) != 1 || ns[0].Kind != "backup.skipped" {
+		t.Fatalf("a skipped scheduled backup is notified: %+v", ns)
+	}
+	if len(e.runner.started) != 1 {
+		t.Fatalf("%d workflows started, want 1", len(e.runner.started))
+	}
+}
+
+func asAppErr(err error, target **apperr.Error) bool {
+	e, ok := err.(*apperr.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestFailureRefundsAndNotifies(t *testing.T) {
+	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 5}}, backup.Professional)
+	ctx := context.Background()
+	b, _ := e.svc.Create(ctx, "acme", "u", backup.Manual)
+	in := backup.StepInput{AccountID: "acme", BackupID: b.ID}
+	if _, err := e.svc.Discover(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Error: &backup.StepError{Error: "hubspot.Error", Cause: "hubspot: GET /crm/v3/objects/0-1: 401 hubspot: unauthorized"}})
+	if err != nil || failed.Status != backup.Failed || !strings.Contains(failed.Failure, "token") {
+		t.Fatalf("%+v %v", failed, err)
+	}
+	if err := e.svc.Notify(ctx, backup.NotifyInput{StepInput: in}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Create(ctx, "acme", "u", backup.Manual); err != nil {
+		t.Fatalf("quota not refunded after failure: %v", err)
+	}
+	ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
+	if len(ns) != 1 || ns[0].Kind != "backup.failed" {
+		t.Fatalf("%+v", ns)
+	}
+}
+
+func TestDownloadURL(t *testing.T) {
+	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 3}}, backup.Enterprise)
+	ctx := context.Background()
+	b, _ := e.svc.Create(ctx, "acme", "u", backup.Manual)
+	if _, err := e.svc.DownloadURL(ctx, "acme", b.ID); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("before completion: %v, want conflict", err)
+	}
+	e.run(t, b.ID)
+	url, err := e.svc.DownloadURL(ctx, "acme", b.ID)
+	if err != nil || !strings.Contains(url, "X-Amz-Signature") {
+		t.Fatalf("%q %v", url, err)
+	}
+	if _, err := e.svc.DownloadURL(ctx, "globex", b.ID); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("another account: %v", err)
+	}
+	*e.now = e.now.Add(backup.Retention)
+	if _, err := e.svc.DownloadURL(ctx, "acme", b.ID); !apperr.Is(err, apperr.Gone) {
+		t.Fatalf("after 14 days: %v, want gone", err)
+	}
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 50}}, backup.Enterprise)
+	b, _ := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	data := e.download(t, e.run(t, b.ID))
+
+	// Rebuild the ZIP with one byte of contacts.csv changed.
+	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		body, _ := io.ReadAll(rc)
+		rc.Close()
+		if f.Name == "contacts.csv" {
+			body[len(body)/2] ^= 1
+		}
+		w, _ := zw.Create(f.Name)
+		w.Write(body)
+	}
+	zw.Close()
+	rep, err := backup.Verify(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() {
+		t.Fatal("a changed byte went unnoticed")
+	}
+}
