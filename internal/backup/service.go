@@ -512,3 +512,14 @@ func (s *Service) notifyErr(ctx context.Context, n *Notification) error {
 	}
 	return nil
 }
+
+// FinalizeOutput is what the finalize step returns (kept small: the state
+// machine discards it).
+type FinalizeOutput struct {
+	Status Status `json:"status"`
+}
+
+// NotifyOutput is what the notify step returns.
+type NotifyOutput struct {
+	Notified bool `json:"notified"`
+}

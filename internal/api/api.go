@@ -1,0 +1,314 @@
+// Package api is crmbackup's HTTP API (/v1): the same http.Handler behind
+// API Gateway (through the api Lambda) and on localhost (the local stack).
+// Every route needs a super admin of the caller's own account; errors are
+// JSON {error: {code, message, details}}.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/auth"
+	"github.com/crmbackup/crmbackup/internal/backup"
+)
+
+// Authenticator finds the caller of a request.
+type Authenticator interface {
+	Authenticate(r *http.Request) (*auth.Caller, error)
+}
+
+// Backups is what the API needs of the backup service.
+type Backups interface {
+	Create(ctx context.Context, accountID, requestedBy string, trigger backup.Trigger) (*backup.Backup, error)
+	Get(ctx context.Context, accountID, id string) (*backup.Backup, error)
+	List(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error)
+	DownloadURL(ctx context.Context, accountID, id string) (string, error)
+}
+
+// Notifications lists in-app notifications.
+type Notifications interface {
+	Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error)
+}
+
+// Server is the API.
+type Server struct {
+	Auth          Authenticator
+	Backups       Backups
+	Notifications Notifications
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// Handler returns the API's handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/backups", s.authed(s.createBackup))
+	mux.HandleFunc("GET /v1/backups", s.authed(s.listBackups))
+	mux.HandleFunc("GET /v1/backups/{id}", s.authed(s.getBackup))
+	mux.HandleFunc("GET /v1/backups/{id}/download", s.authed(s.download))
+	mux.HandleFunc("GET /v1/notifications", s.authed(s.listNotifications))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *auth.Caller, accountID string) error
+
+// authed authenticates the caller and requires a super admin of an account.
+func (s *Server) authed(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.Auth.Authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		account, err := c.RequireSuperAdmin()
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := h(w, r, c, account); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// status maps application error codes to HTTP: the one place it happens.
+func status(code string) int {
+	switch code {
+	case apperr.Invalid:
+		return http.StatusBadRequest
+	case apperr.Unauthorized:
+		return http.StatusUnauthorized
+	case apperr.Forbidden:
+		return http.StatusForbidden
+	case apperr.NotFound:
+		return http.StatusNotFound
+	case apperr.Conflict:
+		return http.StatusConflict
+	case apperr.Gone:
+		return http.StatusGone
+	case apperr.QuotaUsed:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string         `json:"code"`
+		Message string         `json:"message"`
+		Details map[string]any `json:"details,omitempty"`
+	} `json:"error"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var body errorBody
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		body.Error.Code, body.Error.Message, body.Error.Details = ae.Code, ae.Message, ae.Details
+	} else {
+		// Internals stay in the logs.
+		body.Error.Code, body.Error.Message = apperr.Internal, "internal error"
+	}
+	st := status(body.Error.Code)
+	if st >= 500 {
+		s.log().ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if st == http.StatusTooManyRequests {
+		if next, ok := body.Error.Details["nextAllowedAt"].(string); ok {
+			if t, err := time.Parse(time.RFC3339, next); err == nil {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(t).Seconds()))))
+			}
+		}
+	}
+	if st == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="crmbackup"`)
+	}
+	writeJSON(w, st, body)
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// decode reads a JSON body strictly: one object, no unknown fields, right
+// types. An empty body decodes as {}.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	if err != nil {
+		return apperr.New(apperr.Invalid, "reading the body: %v", err)
+	}
+	if len(body) > 1<<20 {
+		return apperr.New(apperr.Invalid, "the body is larger than 1 MiB")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return apperr.New(apperr.Invalid, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return apperr.New(apperr.Invalid, "invalid JSON body: more than one value")
+	}
+	return nil
+}
+
+// backupView is a backup as the API shows it.
+type backupView struct {
+	*backup.Backup
+	Expired     bool   `json:"expired"`
+	DownloadURL string `json:"downloadUrl,omitempty"`
+}
+
+func (s *Server) view(b *backup.Backup) backupView {
+	v := backupView{Backup: b, Expired: b.Expired(s.now())}
+	if b.Status == backup.Completed && !v.Expired {
+		v.DownloadURL = "/v1/backups/" + b.ID + "/download"
+	}
+	return v
+}
+
+type createRequest struct{}
+
+func (s *Server) createBackup(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+	var req createRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	b, err := s.Backups.Create(r.Context(), account, c.Subject, backup.Manual)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/backups/"+b.ID)
+	writeJSON(w, http.StatusAccepted, s.view(b))
+	return nil
+}
+
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		return 0, apperr.New(apperr.Invalid, "limit must be an integer from 1 to 100, not %q", v)
+	}
+	return n, nil
+}
+
+func (s *Server) listBackups(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.Backups.List(r.Context(), account, limit)
+	if err != nil {
+		return err
+	}
+	views := make([]backupView, 0, len(list))
+	for _, b := range list {
+		views = append(views, s.view(b))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"backups": views})
+	return nil
+}
+
+func (s *Server) getBackup(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+	b, err := s.Backups.Get(r.Context(), account, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.view(b))
+	return nil
+}
+
+func (s *Server) download(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+	url, err := s.Backups.DownloadURL(r.Context(), account, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	s.log().InfoContext(r.Context(), "backup downloaded", "accountId", account, "backupId", r.PathValue("id"), "by", c.Subject)
+	w.Header().Set("Location", url)
+	writeJSON(w, http.StatusFound, map[string]string{"url": url})
+	return nil
+}
+
+func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.Notifications.Notifications(r.Context(), account, limit)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*backup.Notification{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": list})
+	return nil
+}
+
+// BearerTokens authenticates requests by verifying their bearer dev token.
+type BearerTokens struct{ Tokens *auth.DevTokens }
+
+// Authenticate implements Authenticator.
+func (b BearerTokens) Authenticate(r *http.Request) (*auth.Caller, error) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return nil, apperr.New(apperr.Unauthorized, "an Authorization: Bearer token is required")
+	}
+	return b.Tokens.Verify(token)
+}
+
+// GatewayClaims authenticates requests whose JWT API Gateway's authorizer
+// already verified: it reads the claims the authorizer passed on.
+type GatewayClaims struct{ Names auth.ClaimNames }
+
+// Authenticate implements Authenticator.
+func (g GatewayClaims) Authenticate(r *http.Request) (*auth.Caller, error) {
+	ctx, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
+	if !ok || ctx.Authorizer == nil || ctx.Authorizer.JWT == nil {
+		return nil, apperr.New(apperr.Unauthorized, "no verified token")
+	}
+	claims := make(map[string]any, len(ctx.Authorizer.JWT.Claims))
+	for k, v := range ctx.Authorizer.JWT.Claims {
+		claims[k] = v
+	}
+	return auth.FromClaims(claims, g.Names)
+}

@@ -1,0 +1,102 @@
+// Package connector gives the HubSpot client of an account: it resolves the
+// account's token reference and keeps one client per account per process
+// (the clients of one portal share its rate budget anyway).
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+)
+
+// SecretReader reads a secret's value (Secrets Manager on AWS).
+type SecretReader interface {
+	SecretString(ctx context.Context, arn string) (string, error)
+}
+
+// Connector implements backup.Connector.
+type Connector struct {
+	// BaseURL is HubSpot's API (default hubspot.DefaultBaseURL; the
+	// emulator's URL locally).
+	BaseURL string
+	Secrets SecretReader
+	// Local holds tokens for "local:NAME" references (the local stack's
+	// emulator token); never used on AWS.
+	Local map[string]string
+	Log   *slog.Logger
+
+	mu      sync.Mutex
+	clients map[string]*hubspot.Client
+}
+
+var _ backup.Connector = (*Connector)(nil)
+
+// CRM returns the account's client.
+func (c *Connector) CRM(ctx context.Context, a *backup.Account) (backup.CRM, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[a.ID]; ok {
+		return cl, nil
+	}
+	token, err := c.token(ctx, a.TokenRef)
+	if err != nil {
+		return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
+	}
+	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: a.RequestsPer10s, Logger: c.Log})
+	if err != nil {
+		return nil, err
+	}
+	if c.clients == nil {
+		c.clients = map[string]*hubspot.Client{}
+	}
+	c.clients[a.ID] = cl
+	return cl, nil
+}
+
+// token resolves a reference: env:NAME, file:PATH or a Secrets Manager ARN
+// whose value is the token or JSON {"token": "..."}.
+func (c *Connector) token(ctx context.Context, ref string) (string, error) {
+	var tok string
+	switch {
+	case strings.HasPrefix(ref, "env:"):
+		tok = os.Getenv(strings.TrimPrefix(ref, "env:"))
+	case strings.HasPrefix(ref, "local:") && c.Local != nil:
+		tok = c.Local[strings.TrimPrefix(ref, "local:")]
+	case strings.HasPrefix(ref, "file:"):
+		b, err := os.ReadFile(strings.TrimPrefix(ref, "file:"))
+		if err != nil {
+			return "", err
+		}
+		tok = string(b)
+	case strings.HasPrefix(ref, "arn:aws:secretsmanager:"):
+		if c.Secrets == nil {
+			return "", apperr.New(apperr.Invalid, "token reference %s needs Secrets Manager", ref)
+		}
+		v, err := c.Secrets.SecretString(ctx, ref)
+		if err != nil {
+			return "", err
+		}
+		var doc struct {
+			Token string `json:"token"`
+		}
+		if json.Unmarshal([]byte(v), &doc) == nil && doc.Token != "" {
+			v = doc.Token
+		}
+		tok = v
+	default:
+		return "", apperr.New(apperr.Invalid, "token reference %q: want env:NAME, file:PATH or a Secrets Manager ARN", ref)
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		return "", apperr.New(apperr.Invalid, "token reference %s resolves to nothing", ref)
+	}
+	return tok, nil
+}

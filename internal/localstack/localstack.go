@@ -1,0 +1,276 @@
+// Package localstack brings up the whole of crmbackup on one machine: the
+// CRM emulator (or a real portal), DynamoDB Local, the S3 stand-in, the
+// local Step Functions runner calling the same step handlers as the Lambdas,
+// and the HTTP API with locally signed dev tokens. Only endpoints differ
+// from AWS; the handler code and the SDK calls are the same.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/auth"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/connector"
+	"github.com/crmbackup/crmbackup/internal/dynamo"
+	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
+	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/notify"
+	"github.com/crmbackup/crmbackup/internal/s3store"
+	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
+	"github.com/crmbackup/crmbackup/internal/workflow"
+)
+
+// Config configures the stack. The zero value runs in memory with a small
+// generated portal on free loopback ports.
+type Config struct {
+	// Dir keeps S3 files and DynamoDB data on disk; "" keeps them in memory.
+	Dir string
+	// APIAddr is the API's address (default 127.0.0.1:0, a free port).
+	APIAddr string
+	// HubSpotBaseURL and HubSpotToken point at a real portal; without them
+	// the emulator runs with Emulator's options.
+	HubSpotBaseURL string
+	HubSpotToken   string
+	Emulator       emulator.Options
+	// Account is the registered account (default "acme", Enterprise).
+	Account backup.Account
+	// DevSecret signs dev tokens (default: random, or Dir/dev-secret).
+	DevSecret []byte
+	// RetryInterval replaces the state machine's retry pauses (default 200 ms).
+	RetryInterval time.Duration
+	// ExportRun bounds one export invocation (default 20 s): locally, the
+	// checkpoint loop runs as on Lambda, just with a shorter budget.
+	ExportRun time.Duration
+	Log       *slog.Logger
+}
+
+// Bucket and Table are the local resource names.
+const (
+	Bucket = "crmbackup-backups"
+	Table  = "crmbackup"
+)
+
+// Stack is a running local system.
+type Stack struct {
+	APIURL      string
+	EmulatorURL string // "" with a real portal
+	Emulator    *emulator.Server
+	Tokens      *auth.DevTokens
+	Service     *backup.Service
+	Account     backup.Account
+	Runner      *workflow.LocalRunner
+	closers     []func()
+}
+
+// Start brings the stack up; Close takes it down.
+func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s = &Stack{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	// HubSpot: the emulator unless a real portal is configured.
+	conn := &connector.Connector{Log: log, Local: map[string]string{}}
+	acct := cfg.Account
+	if acct.ID == "" {
+		acct = backup.Account{ID: "acme", Name: "Acme Inc.", Tier: backup.Enterprise}
+	}
+	if cfg.HubSpotBaseURL != "" || cfg.HubSpotToken != "" {
+		conn.BaseURL = cfg.HubSpotBaseURL
+		conn.Local["portal"] = cfg.HubSpotToken
+		acct.TokenRef = "local:portal"
+	} else {
+		if s.Emulator, err = emulator.New(cfg.Emulator); err != nil {
+			return nil, err
+		}
+		url, closeFn, err := serve("127.0.0.1:0", s.Emulator)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, closeFn)
+		s.EmulatorURL, conn.BaseURL = url, url
+		tok := cfg.Emulator.Token
+		if tok == "" {
+			tok = emulator.DefaultToken
+		}
+		conn.Local["emulator"] = tok
+		acct.TokenRef = "local:emulator"
+		if acct.PortalID == 0 {
+			acct.PortalID = emulator.DefaultPortalID
+			if cfg.Emulator.PortalID != 0 {
+				acct.PortalID = cfg.Emulator.PortalID
+			}
+		}
+	}
+	s.Account = acct
+
+	// S3 stand-in and DynamoDB Local.
+	s3backend, dbPath := s3local.Memory, ""
+	if cfg.Dir != "" {
+		s3backend, dbPath = s3local.Disk(filepath.Join(cfg.Dir, "s3")), filepath.Join(cfg.Dir, "dynamodb")
+	}
+	s3srv, err := s3local.Start(s3backend, Bucket)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s3srv.Close)
+	ddb, err := dynamolocal.Start(ctx, dynamolocal.Options{DBPath: dbPath})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { ddb.Close() })
+	db := ddb.Client()
+	if err := dynamo.CreateTable(ctx, db, Table); err != nil {
+		return nil, err
+	}
+	store := dynamo.New(db, Table)
+	if err := store.PutAccount(ctx, &acct); err != nil {
+		return nil, err
+	}
+	blobs := s3store.New(s3srv.Client(), Bucket)
+
+	// The workflow: handlers behind a local invoke endpoint, the runner.
+	s.Runner = &workflow.LocalRunner{Log: log, RetryInterval: cfg.RetryInterval}
+	if s.Runner.RetryInterval == 0 {
+		s.Runner.RetryInterval = 200 * time.Millisecond
+	}
+	if s.Runner.NodeModules, err = workflow.FindNodeModules(); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.Runner.Close)
+	s.Service = &backup.Service{
+		Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log,
+	}
+	steps := &workflow.Steps{Svc: s.Service, MaxRun: cfg.ExportRun}
+	if steps.MaxRun == 0 {
+		steps.MaxRun = 20 * time.Second
+	}
+	invoker := workflow.NewInvoker(log, map[string]any{
+		"discover": steps.Discover, "export": steps.Export, "zip": steps.Zip,
+		"finalize": steps.Finalize, "notify": steps.Notify, "create": steps.CreateScheduled,
+	})
+	invokeMux := http.NewServeMux()
+	invokeMux.Handle("POST /invoke/{function}", invoker)
+	invokeURL, closeInvoke, err := serve("127.0.0.1:0", invokeMux)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, closeInvoke)
+	s.Runner.InvokeURL = invokeURL + "/invoke"
+
+	// The API.
+	secret, err := devSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Tokens = &auth.DevTokens{Secret: secret, Issuer: "crmbackup-local", Audience: "crmbackup", Names: auth.DefaultClaims}
+	apiSrv := &api.Server{Auth: api.BearerTokens{Tokens: s.Tokens}, Backups: s.Service, Notifications: store, Log: log}
+	addr := cfg.APIAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	apiURL, closeAPI, err := serve(addr, apiSrv.Handler())
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, closeAPI)
+	s.APIURL = apiURL
+	s.Service.Link = func(_, id string) string { return apiURL + "/v1/backups/" + id }
+
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	s.closers = append(s.closers, stopSweep)
+	go s.sweep(sweepCtx, store, blobs, log)
+	return s, nil
+}
+
+// devSecret is the dev token key: given, kept in Dir, or random.
+func devSecret(cfg Config) ([]byte, error) {
+	if len(cfg.DevSecret) > 0 {
+		return cfg.DevSecret, nil
+	}
+	if cfg.Dir == "" {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	}
+	path := filepath.Join(cfg.Dir, "dev-secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	return b, os.WriteFile(path, b, 0o600)
+}
+
+// sweep deletes expired backups' files: S3's lifecycle rule does it on AWS;
+// the stand-in has none, and the API already answers 410 for them.
+func (s *Stack) sweep(ctx context.Context, store *dynamo.Store, blobs *s3store.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		list, err := store.Backups(ctx, s.Account.ID, 100)
+		for _, b := range list {
+			if b.Expired(time.Now()) && b.Key != "" {
+				if err := blobs.Delete(ctx, b.Key); err == nil {
+					log.Info("expired backup removed", "backupId", b.ID)
+				}
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("expiry sweep", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Token mints a dev token for the stack's account.
+func (s *Stack) Token(subject, role string, mfa bool) (string, error) {
+	return s.Tokens.Sign(auth.DevClaims{Subject: subject, AccountID: s.Account.ID, Role: role, MFA: mfa})
+}
+
+// Close stops everything the stack started, in reverse order.
+func (s *Stack) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// serve runs h on addr and returns its URL and a stop function.
+func serve(addr string, h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}

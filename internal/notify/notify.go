@@ -1,0 +1,55 @@
+// Package notify publishes notifications: to an SNS topic on AWS (e-mail
+// subscriptions filter on the accountId attribute), to the log locally.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/crmbackup/crmbackup/internal/backup"
+)
+
+// SNS publishes to a topic.
+type SNS struct {
+	Client   *sns.Client
+	TopicARN string
+}
+
+var _ backup.Publisher = SNS{}
+
+// Publish sends n with its account as a message attribute.
+func (p SNS) Publish(ctx context.Context, n *backup.Notification) error {
+	subject := n.Subject
+	if len(subject) > 100 { // SNS's limit for e-mail subjects
+		subject = subject[:100]
+	}
+	msg := n.Message
+	if n.Link != "" {
+		msg += "\n\n" + n.Link
+	}
+	_, err := p.Client.Publish(ctx, &sns.PublishInput{
+		TopicArn: &p.TopicARN, Subject: &subject, Message: &msg,
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			"accountId": {DataType: aws.String("String"), StringValue: aws.String(n.AccountID)},
+			"kind":      {DataType: aws.String("String"), StringValue: aws.String(n.Kind)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("sns publish %s: %w", n.Kind, err)
+	}
+	return nil
+}
+
+// Log writes notifications to a logger (the local stack's stand-in for SNS).
+type Log struct{ Logger *slog.Logger }
+
+// Publish logs n.
+func (p Log) Publish(ctx context.Context, n *backup.Notification) error {
+	p.Logger.InfoContext(ctx, "notification", "accountId", n.AccountID, "kind", n.Kind, "subject", n.Subject, "message", n.Message)
+	return nil
+}
