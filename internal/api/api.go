@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -58,11 +59,41 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/backups/{id}", s.authed(s.getBackup))
 	mux.HandleFunc("GET /v1/backups/{id}/download", s.authed(s.download))
 	mux.HandleFunc("GET /v1/notifications", s.authed(s.listNotifications))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			s.noRoute(w, r, mux)
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
-	return mux
 }
+
+// noRoute answers what the mux has no route for with the mux's status (404,
+// or 405 with its Allow header) and a JSON error body.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	rec := &statusOnly{header: http.Header{}, code: http.StatusOK}
+	mux.ServeHTTP(rec, r)
+	allow := rec.header.Get("Allow")
+	if allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	body := errorBody{}
+	body.Error.Code, body.Error.Message = apperr.NotFound, fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)
+	if rec.code == http.StatusMethodNotAllowed {
+		body.Error.Code, body.Error.Message = apperr.Invalid, fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow)
+	}
+	writeJSON(w, rec.code, body)
+}
+
+// statusOnly keeps the status and headers a handler writes, not its body.
+type statusOnly struct {
+	header http.Header
+	code   int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.code = code }
 
 func (s *Server) now() time.Time {
 	if s.Now != nil {
@@ -135,10 +166,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log().ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if st == http.StatusTooManyRequests {
-		if next, ok := body.Error.Details["nextAllowedAt"].(string); ok {
-			if t, err := time.Parse(time.RFC3339, next); err == nil {
-				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(t).Seconds()))))
-			}
+		var next time.Time
+		switch v := body.Error.Details["nextAllowedAt"].(type) {
+		case time.Time:
+			next = v
+		case string:
+			next, _ = time.Parse(time.RFC3339, v)
+		}
+		if !next.IsZero() {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(next.Sub(s.now()).Seconds()))))
 		}
 	}
 	if st == http.StatusUnauthorized {

@@ -78,9 +78,10 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s = &Stack{}
+	started := s // s itself is nil on the error returns
 	defer func() {
 		if err != nil {
-			s.Close()
+			started.Close()
 		}
 	}()
 

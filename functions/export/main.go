@@ -1,0 +1,12 @@
+// Command export is the backup workflow's export task (a Lambda).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/crmbackup/crmbackup/internal/awswire"
+)
+
+func main() {
+	lambda.Start(awswire.MustLoad().Steps.Export)
+}

@@ -1,0 +1,12 @@
+// Command finalize is the backup workflow's finalize task (a Lambda).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/crmbackup/crmbackup/internal/awswire"
+)
+
+func main() {
+	lambda.Start(awswire.MustLoad().Steps.Finalize)
+}
