@@ -1,0 +1,134 @@
+package auth_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/auth"
+)
+
+func TestFromClaimsReadsWhatGatewaysAndLibrariesGive(t *testing.T) {
+	tests := []struct {
+		name     string
+		amr      any
+		authTime any
+		wantAMR  []string
+		wantAt   int64
+	}{
+		{"API Gateway flattening", "[mfa pwd]", "1795514390", []string{"mfa", "pwd"}, 1795514390},
+		{"JSON text", `["mfa","pwd"]`, "1795514390", []string{"mfa", "pwd"}, 1795514390},
+		{"JSON array", []any{"sso"}, float64(1795514390), []string{"sso"}, 1795514390},
+		{"one string", "pwd", nil, []string{"pwd"}, 0},
+		{"absent", nil, "not a number", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := auth.FromClaims(map[string]any{"sub": "u1", "custom:account_id": "acme", "custom:role": "super_admin", "amr": tt.amr, "auth_time": tt.authTime}, auth.DefaultClaims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.AMR, tt.wantAMR) {
+				t.Errorf("AMR %q, want %q", c.AMR, tt.wantAMR)
+			}
+			var at int64
+			if !c.AuthTime.IsZero() {
+				at = c.AuthTime.Unix()
+			}
+			if at != tt.wantAt {
+				t.Errorf("auth time %d, want %d", at, tt.wantAt)
+			}
+		})
+	}
+	if _, err := auth.FromClaims(map[string]any{"custom:role": "super_admin"}, auth.DefaultClaims); !apperr.Is(err, apperr.Unauthorized) {
+		t.Errorf("no subject: %v, want unauthorized", err)
+	}
+}
+
+func TestFreshMFA(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		amr  []string
+		at   time.Time
+		want bool
+	}{
+		{"just now", []string{"pwd", "mfa"}, now.Add(-time.Minute), true},
+		{"at the window's edge", []string{"mfa"}, now.Add(-5 * time.Minute), true},
+		{"stale", []string{"mfa"}, now.Add(-6 * time.Minute), false},
+		{"no mfa", []string{"pwd"}, now, false},
+		{"no auth time", []string{"mfa"}, time.Time{}, false},
+		{"from the future", []string{"mfa"}, now.Add(time.Hour), false},
+	}
+	for _, tt := range tests {
+		c := &auth.Caller{Subject: "u", AMR: tt.amr, AuthTime: tt.at}
+		if got := c.FreshMFA(now, 5*time.Minute); got != tt.want {
+			t.Errorf("%s: FreshMFA %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestRequireSuperAdmin(t *testing.T) {
+	for _, tt := range []struct {
+		c    auth.Caller
+		want string
+	}{
+		{auth.Caller{Subject: "u", AccountID: "acme", Role: auth.SuperAdminRole}, ""},
+		{auth.Caller{Subject: "u", AccountID: "acme", Role: "admin"}, apperr.Forbidden},
+		{auth.Caller{Subject: "u", Role: auth.SuperAdminRole}, apperr.Forbidden},
+	} {
+		acct, err := tt.c.RequireSuperAdmin()
+		switch {
+		case tt.want == "" && (err != nil || acct != tt.c.AccountID):
+			t.Errorf("%+v: %q, %v; want the account", tt.c, acct, err)
+		case tt.want != "" && !apperr.Is(err, tt.want):
+			t.Errorf("%+v: %v, want %s", tt.c, err, tt.want)
+		}
+	}
+}
+
+func TestDevTokens(t *testing.T) {
+	d := &auth.DevTokens{Secret: []byte(strings.Repeat("s", 32)), Issuer: "crmbackup-local", Audience: "crmbackup", Names: auth.DefaultClaims}
+	tok, err := d.Sign(auth.DevClaims{Subject: "ada", AccountID: "acme", Role: auth.SuperAdminRole, MFA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Subject != "ada" || c.AccountID != "acme" || !c.SuperAdmin() || !c.FreshMFA(time.Now(), 5*time.Minute) || c.SSO() {
+		t.Errorf("caller %+v", c)
+	}
+	sso, _ := d.Sign(auth.DevClaims{Subject: "ada", AccountID: "acme", Role: auth.SuperAdminRole, SSO: true})
+	if c, err := d.Verify(sso); err != nil || !c.SSO() {
+		t.Errorf("SSO token: %+v, %v", c, err)
+	}
+
+	bad := map[string]string{
+		"other audience": mustSign(t, &auth.DevTokens{Secret: d.Secret, Issuer: d.Issuer, Audience: "else", Names: d.Names}, auth.DevClaims{Subject: "a"}),
+		"other issuer":   mustSign(t, &auth.DevTokens{Secret: d.Secret, Issuer: "else", Audience: d.Audience, Names: d.Names}, auth.DevClaims{Subject: "a"}),
+		"other key":      mustSign(t, &auth.DevTokens{Secret: []byte(strings.Repeat("x", 32)), Issuer: d.Issuer, Audience: d.Audience, Names: d.Names}, auth.DevClaims{Subject: "a"}),
+		"tampered":       tok[:len(tok)-2] + "xx",
+		"not a JWT":      "hello",
+	}
+	for name, tok := range bad {
+		if _, err := d.Verify(tok); !apperr.Is(err, apperr.Unauthorized) {
+			t.Errorf("%s: %v, want unauthorized", name, err)
+		}
+	}
+	if _, err := (&auth.DevTokens{Secret: []byte("short")}).Sign(auth.DevClaims{Subject: "a"}); err == nil {
+		t.Error("a short secret signed a token")
+	}
+}
+
+func mustSign(t *testing.T, d *auth.DevTokens, c auth.DevClaims) string {
+	t.Helper()
+	tok, err := d.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
