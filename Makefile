@@ -7,7 +7,7 @@ PKGS    ?= ./...
 # The race detector guards the shared rate budget and the emulator's store.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: all test vet fmt-check fmt bench demo emulator build tools clean
+.PHONY: all test vet fmt-check fmt bench demo local emulator build lambdas tools clean
 
 all: test
 
@@ -44,16 +44,30 @@ fmt:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-## demo: the main job on this machine (for now: the CRM emulator and what it serves)
+## demo: the main job on this machine: a real backup through the local stack,
+## downloaded into ./backups and verified (flags: make demo ARGS='-records 50000')
 demo: tools
-	$(GO) run ./cmd/crmemu -summary
+	$(GO) run ./cmd/crmbackup demo $(ARGS)
+
+## local: the local stack (API, CRM emulator, DynamoDB Local, S3 stand-in) until Ctrl-C
+local: tools
+	$(GO) run ./cmd/crmbackup local $(ARGS)
 
 ## emulator: the CRM emulator alone, HubSpot's limits on (100 req/10 s)
 emulator:
 	$(GO) run ./cmd/crmemu -rate-limit 100
 
+## lambdas: one bootstrap per function for provided.al2023 on arm64, in build/<name>/
+FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
+lambdas:
+	@for f in $(FUNCTIONS); do \
+		echo "build/$$f/bootstrap"; \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o build/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
 build:
 	$(GO) build $(PKGS)
 
 clean:
+	rm -rf build cdk.out
 	$(GO) clean -testcache

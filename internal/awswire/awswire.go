@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,10 @@ const (
 	EnvClaimAMR        = "CLAIM_AMR"
 	EnvClaimAuthTime   = "CLAIM_AUTH_TIME"
 	EnvExportMarginSec = "EXPORT_MARGIN_SECONDS"
+	// EnvBudgetShares is how many containers call one portal at once (the
+	// backup state machine's Map concurrency): each takes that share of
+	// the portal's rate limit.
+	EnvBudgetShares = "HUBSPOT_BUDGET_SHARES"
 )
 
 // Logger is the JSON logger every function uses.
@@ -83,6 +88,13 @@ func Load(ctx context.Context) (*Wiring, error) {
 		BaseURL: os.Getenv(EnvHubSpotBaseURL),
 		Secrets: connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
 		Log:     log,
+	}
+	if v := os.Getenv(EnvBudgetShares); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s=%q: want a positive integer", EnvBudgetShares, v)
+		}
+		svc.CRMs.(*connector.Connector).Shares = n
 	}
 	if app := strings.TrimRight(os.Getenv(EnvAppURL), "/"); app != "" {
 		svc.Link = func(_, id string) string { return app + "/v1/backups/" + id }

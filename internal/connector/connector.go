@@ -32,6 +32,11 @@ type Connector struct {
 	// emulator token); never used on AWS.
 	Local map[string]string
 	Log   *slog.Logger
+	// Shares splits each portal's rate budget between processes that call
+	// it at once: on AWS every concurrent export runs in its own Lambda
+	// container, so each takes 1/Shares of the limit (Shares is the backup
+	// state machine's Map concurrency). 0 or 1: this process has it all.
+	Shares int
 
 	mu      sync.Mutex
 	clients map[string]*hubspot.Client
@@ -50,7 +55,7 @@ func (c *Connector) CRM(ctx context.Context, a *backup.Account) (backup.CRM, err
 	if err != nil {
 		return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
 	}
-	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: a.RequestsPer10s, Logger: c.Log})
+	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: c.share(a.RequestsPer10s), Logger: c.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +64,18 @@ func (c *Connector) CRM(ctx context.Context, a *backup.Account) (backup.CRM, err
 	}
 	c.clients[a.ID] = cl
 	return cl, nil
+}
+
+// share is this process's part of a portal's limit (HubSpot's smallest,
+// 100 per 10 s, when the account does not say).
+func (c *Connector) share(limit int) int {
+	if limit <= 0 {
+		limit = 100
+	}
+	if c.Shares > 1 {
+		limit = max(limit/c.Shares, 2)
+	}
+	return limit
 }
 
 // token resolves a reference: env:NAME, file:PATH or a Secrets Manager ARN

@@ -179,7 +179,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Tokens = &auth.DevTokens{Secret: secret, Issuer: "crmbackup-local", Audience: "crmbackup", Names: auth.DefaultClaims}
+	s.Tokens = DevTokens(secret)
 	apiSrv := &api.Server{Auth: api.BearerTokens{Tokens: s.Tokens}, Backups: s.Service, Notifications: store, Log: log}
 	addr := cfg.APIAddr
 	if addr == "" {
@@ -197,6 +197,11 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	s.closers = append(s.closers, stopSweep)
 	go s.sweep(sweepCtx, store, blobs, log)
 	return s, nil
+}
+
+// DevTokens are the local stack's dev tokens signed with secret.
+func DevTokens(secret []byte) *auth.DevTokens {
+	return &auth.DevTokens{Secret: secret, Issuer: "crmbackup-local", Audience: "crmbackup", Names: auth.DefaultClaims}
 }
 
 // devSecret is the dev token key: given, kept in Dir, or random.
@@ -267,9 +272,13 @@ func serve(addr string, h http.Handler) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Requests in flight (a step handler's long export) see their context
+	// canceled at stop: they checkpoint and return instead of holding it up.
+	base, stop := context.WithCancel(context.Background())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), func() {
+		stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)

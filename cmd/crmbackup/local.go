@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/auth"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/localstack"
+)
+
+// runLocal runs the local stack until Ctrl-C. State (backups, files, the
+// dev token key) persists in -dir between runs.
+func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flags("local")
+	var (
+		dir       = fs.String("dir", ".local/stack", "the stack's data (S3 files, DynamoDB, dev token key), kept between runs")
+		addr      = fs.String("addr", "127.0.0.1:8080", "the API's address")
+		records   = fs.Int("records", 10000, "records in the emulated portal")
+		seed      = fs.Int64("seed", 1, "seed of the emulated portal's data")
+		rateLimit = fs.Int("rate-limit", 190, "emulated HubSpot limit, requests per 10 s (0: none)")
+		latency   = fs.Duration("latency", 20*time.Millisecond, "emulated HubSpot latency per request")
+		tier      = fs.String("tier", string(backup.Enterprise), "the account's HubSpot tier: starter, professional or enterprise (sets the backup quota)")
+		logFile   = fs.String("log", "-", "the stack's logs (- for stderr)")
+	)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	t := backup.Tier(*tier)
+	if !t.Valid() {
+		return fmt.Errorf("-tier %q: want starter, professional or enterprise", *tier)
+	}
+	log, closeLog, err := logger(*logFile)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	cfg := localstack.Config{
+		Dir: *dir, APIAddr: *addr,
+		Emulator: emulator.Options{Seed: *seed, Sizes: emulator.DefaultSizes(*records), RateLimit: *rateLimit, Latency: *latency},
+		Account:  backup.Account{ID: "acme", Name: "Acme Inc.", Tier: t, RequestsPer10s: *rateLimit},
+		Log:      log,
+	}
+	realPortal(&cfg)
+	st, err := localstack.Start(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("start the local stack: %w", err)
+	}
+	defer st.Close()
+	token, err := st.Token("admin@acme.example", auth.SuperAdminRole, true)
+	if err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(*dir)
+	fmt.Fprintf(stdout, "crmbackup is running locally (data in %s).\n\n", abs)
+	fmt.Fprintf(stdout, "  API       %s\n", st.APIURL)
+	if st.EmulatorURL != "" {
+		fmt.Fprintf(stdout, "  HubSpot   %s (the CRM emulator; token %q; counters at /_emulator/stats)\n", st.EmulatorURL, emulator.DefaultToken)
+	}
+	fmt.Fprintf(stdout, "  account   %s (%s)\n\nA super admin token (1 h; `crmbackup token -dir %s` makes more):\n\n  export TOKEN=%s\n\n", st.Account.ID, st.Account.Tier, *dir, token)
+	fmt.Fprintf(stdout, "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
+	fmt.Fprintf(stdout, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
+	fmt.Fprintf(stdout, "  curl -sL -o backup.zip -H \"Authorization: Bearer $TOKEN\" %s/v1/backups/ID/download\n\nCtrl-C stops everything.\n", st.APIURL)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "\nstopping…")
+	return nil
+}
+
+// runToken mints a dev token with the key `crmbackup local` keeps in -dir.
+func runToken(_ context.Context, args []string, stdout io.Writer) error {
+	fs := flags("token")
+	var (
+		dir     = fs.String("dir", ".local/stack", "the local stack's data folder (holds the dev token key)")
+		account = fs.String("account", "acme", "account id claim")
+		subject = fs.String("sub", "admin@acme.example", "subject claim")
+		role    = fs.String("role", auth.SuperAdminRole, "role claim")
+		mfa     = fs.Bool("mfa", true, "two-factor authentication just now (amr has mfa, auth_time now)")
+		sso     = fs.Bool("sso", false, "signed in with SSO (amr is sso)")
+		ttl     = fs.Duration("ttl", time.Hour, "lifetime")
+	)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	secret, err := os.ReadFile(filepath.Join(*dir, "dev-secret"))
+	if err != nil {
+		return fmt.Errorf("no dev token key in %s: start `crmbackup local -dir %s` once first (%w)", *dir, *dir, err)
+	}
+	tok, err := localstack.DevTokens(secret).Sign(auth.DevClaims{Subject: *subject, AccountID: *account, Role: *role, MFA: *mfa, SSO: *sso, TTL: *ttl})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
