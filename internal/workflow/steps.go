@@ -7,6 +7,7 @@ package workflow
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -60,6 +61,30 @@ func Functions(machine string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// ExportConcurrency is how many objects the backup state machine exports at
+// once (its Map state's MaxConcurrency): on AWS, how many containers share
+// a portal's rate budget.
+func ExportConcurrency() (int, error) {
+	raw, err := RawDefinition("backup")
+	if err != nil {
+		return 0, err
+	}
+	var def struct {
+		States map[string]struct {
+			Type           string
+			MaxConcurrency int
+		}
+	}
+	if err := json.Unmarshal(raw, &def); err != nil {
+		return 0, fmt.Errorf("backup state machine: %w", err)
+	}
+	st, ok := def.States["ExportObjects"]
+	if !ok || st.Type != "Map" || st.MaxConcurrency < 1 {
+		return 0, errors.New("backup state machine: no ExportObjects Map state with a MaxConcurrency")
+	}
+	return st.MaxConcurrency, nil
 }
 
 // Transient is a step failure worth retrying (the state machine's Retry
