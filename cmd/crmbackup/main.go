@@ -40,12 +40,13 @@ var commands = []command{
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
+	interrupted := ctx.Err() != nil // before stop, which cancels ctx
 	stop()
 	switch {
 	case err == nil:
 	case errors.Is(err, errUsage):
 		os.Exit(2)
-	case ctx.Err() != nil:
+	case interrupted:
 		fmt.Fprintln(os.Stderr, "crmbackup: interrupted; everything started was stopped")
 		os.Exit(130)
 	default:

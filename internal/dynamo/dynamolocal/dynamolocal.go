@@ -84,10 +84,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	args := []string{"-Xmx512m", "-XX:+UseSerialGC", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", jar, "-port", port, "-disableTelemetry"}
 	if opts.DBPath != "" {
-		if err := os.MkdirAll(opts.DBPath, 0o700); err != nil {
+		// The JVM runs in the jar's folder: a relative path would land there.
+		dbPath, err := filepath.Abs(opts.DBPath)
+		if err != nil {
 			return nil, err
 		}
-		args = append(args, "-dbPath", opts.DBPath)
+		if err := os.MkdirAll(dbPath, 0o700); err != nil {
+			return nil, err
+		}
+		args = append(args, "-dbPath", dbPath)
 	} else {
 		args = append(args, "-inMemory")
 	}
