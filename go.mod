@@ -23,7 +23,7 @@ require (
 	github.com/klauspost/compress v1.20.4
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/spf13/afero v1.2.1
-	golang.org/x/time v0.16.0
+	golang.org/x/sync v0.25.0
 )
 
 require (

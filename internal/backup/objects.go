@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 )
 
@@ -76,16 +78,27 @@ func Discover(ctx context.Context, crm CRM) ([]Object, error) {
 			File: customFileName(s.Labels.Plural, s.Name, s.ObjectTypeID),
 		})
 	}
+	// One request per object: side by side, they cost one round trip of
+	// HubSpot's latency instead of a dozen (the budget still paces them).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
 	for i := range objs {
-		props, err := crm.Properties(ctx, objs[i].TypeID)
-		if err != nil {
-			return nil, fmt.Errorf("discover properties of %s: %w", objs[i].Name, err)
-		}
-		objs[i].IDColumn = "hs_object_id"
-		objs[i].Properties = columns(props)
+		g.Go(func() error {
+			props, err := crm.Properties(gctx, objs[i].TypeID)
+			if err != nil {
+				return fmt.Errorf("discover properties of %s: %w", objs[i].Name, err)
+			}
+			objs[i].IDColumn = "hs_object_id"
+			objs[i].Properties = columns(props)
+			return nil
+		})
 	}
-	threads, err := discoverThreads(ctx, crm)
-	if err != nil {
+	var threads Object
+	g.Go(func() (err error) {
+		threads, err = discoverThreads(gctx, crm)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return append(objs, threads), nil

@@ -286,6 +286,9 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	for i, p := range obj.Properties {
 		names[i] = p.Name
 	}
+	// The portal's budget serves the object whose export began first
+	// first, across invocations too (see hubspot.Budget).
+	ctx = hubspot.WithPriority(ctx, cp.SnapshotStart.UnixNano())
 	opts := hubspot.ListOptions{After: cp.After, Properties: names}
 	pages := crm.Pages(ctx, obj.TypeID, opts)
 	if obj.Name == Conversations {

@@ -90,10 +90,11 @@ func (s *Service) Zip(ctx context.Context, in ZipInput) (*ZipOutput, error) {
 	fileHash := sha256.New()
 	counter := &countWriter{}
 	zw := zip.NewWriter(io.MultiWriter(up, fileHash, counter))
-	// klauspost's deflate is several times faster than compress/flate at a
-	// similar ratio.
+	// klauspost's deflate at its fastest level: measured on contacts, twice
+	// the speed of its default level for a ZIP 8% larger (the zip step is
+	// on every backup's critical path; the file lives 14 days).
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.DefaultCompression)
+		return flate.NewWriter(w, flate.BestSpeed)
 	})
 	man := Manifest{
 		FormatVersion: FormatVersion, BackupID: b.ID, AccountID: b.AccountID, PortalID: d.PortalID,

@@ -1,13 +1,12 @@
 package hubspot
 
 import (
+	"container/heap"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Window is HubSpot's burst window: limits are "N requests per 10 s".
@@ -25,12 +24,22 @@ const Window = 10 * time.Second
 // pauses every caller and halves its rate, then recovers additively on
 // successes (AIMD), so a portal shared with other integrations settles at
 // what is actually left for us.
+//
+// Each slot goes to the waiting request with the oldest priority (see
+// WithPriority): a page stream that started first is served first. A single
+// cursor chain can only go as fast as HubSpot answers (one page per round
+// trip), so when objects export side by side the one that started first —
+// the largest, as discovery lists them — runs at its own limit and the
+// others take the slots it leaves; no large object is left alone at the end
+// running at a fraction of the budget.
 type Budget struct {
-	lim *rate.Limiter
-
 	mu          sync.Mutex
-	full        rate.Limit // configured (or server-announced, if lower) steady rate
-	current     rate.Limit
+	full        float64 // configured (or server-announced, if lower) steady rate, per second
+	current     float64
+	next        time.Time // the earliest time the next slot may be granted
+	waiters     waitQueue
+	timer       *time.Timer // wakes the queue at next; nil when none is set
+	seq         uint64
 	pausedUntil time.Time
 	strikes     int // consecutive 429s, for escalating pauses
 }
@@ -38,15 +47,67 @@ type Budget struct {
 // NewBudget returns a budget of requests per window (HubSpot's window is 10 s).
 func NewBudget(requests int, window time.Duration) *Budget {
 	full := budgetRate(requests, window)
-	return &Budget{lim: rate.NewLimiter(full, 1), full: full, current: full}
+	return &Budget{full: full, current: full}
 }
 
-func budgetRate(requests int, window time.Duration) rate.Limit {
+func budgetRate(requests int, window time.Duration) float64 {
 	n := float64(requests) - 1
 	if n < 0.5 {
 		n = 0.5
 	}
-	return rate.Limit(n / (window.Seconds() * 1.02))
+	return n / (window.Seconds() * 1.02)
+}
+
+type priorityKey struct{}
+
+// WithPriority marks ctx's requests with a priority: the budget serves the
+// smallest first (ties in arrival order). Page iterators mark their requests
+// with the time their stream started; unmarked requests rank by the time
+// they ask.
+func WithPriority(ctx context.Context, p int64) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+func priority(ctx context.Context) int64 {
+	if p, ok := ctx.Value(priorityKey{}).(int64); ok {
+		return p
+	}
+	return time.Now().UnixNano()
+}
+
+// waiter is one request waiting for a slot.
+type waiter struct {
+	prio    int64
+	seq     uint64
+	index   int
+	granted chan struct{}
+}
+
+type waitQueue []*waiter
+
+func (q waitQueue) Len() int { return len(q) }
+func (q waitQueue) Less(i, j int) bool {
+	if q[i].prio != q[j].prio {
+		return q[i].prio < q[j].prio
+	}
+	return q[i].seq < q[j].seq
+}
+func (q waitQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *waitQueue) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*q)
+	*q = append(*q, w)
+}
+func (q *waitQueue) Pop() any {
+	old := *q
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	w.index = -1
+	return w
 }
 
 var budgets sync.Map // key → *Budget
@@ -66,33 +127,52 @@ func BudgetFor(baseURL, token string, requestsPer10s int) *Budget {
 
 // Wait blocks until the caller may send one request.
 func (b *Budget) Wait(ctx context.Context) error {
-	for {
-		if d := time.Until(b.pauseEnd()); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+	w := &waiter{prio: priority(ctx), granted: make(chan struct{})}
+	b.mu.Lock()
+	b.seq++
+	w.seq = b.seq
+	heap.Push(&b.waiters, w)
+	b.dispatch()
+	b.mu.Unlock()
+	select {
+	case <-w.granted:
+		return nil
+	case <-ctx.Done():
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		select {
+		case <-w.granted: // granted as ctx ended: give the slot to the next one
+			b.next = time.Now()
+		default:
+			heap.Remove(&b.waiters, w.index)
 		}
-		if err := b.lim.Wait(ctx); err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return ctxErr
-			}
-			return err
-		}
-		// A 429 seen by another goroutine while this one queued pauses it too.
-		if !time.Now().Before(b.pauseEnd()) {
-			return nil
-		}
+		b.dispatch()
+		return ctx.Err()
 	}
 }
 
-func (b *Budget) pauseEnd() time.Time {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pausedUntil
+// dispatch grants the slot that is due, if any, to the first waiter, and
+// sets a timer for the next one. Slots are 1/current apart and never
+// accumulate (a burst of one). Called with b.mu held.
+func (b *Budget) dispatch() {
+	now := time.Now()
+	if b.pausedUntil.After(b.next) {
+		b.next = b.pausedUntil
+	}
+	if len(b.waiters) > 0 && !now.Before(b.next) {
+		w := heap.Pop(&b.waiters).(*waiter)
+		close(w.granted)
+		b.next = now.Add(time.Duration(float64(time.Second) / b.current))
+	}
+	if len(b.waiters) == 0 || b.timer != nil {
+		return
+	}
+	b.timer = time.AfterFunc(time.Until(b.next), func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.timer = nil
+		b.dispatch()
+	})
 }
 
 // Throttled records a 429: every caller pauses for d and the rate halves
@@ -105,7 +185,16 @@ func (b *Budget) Throttled(d time.Duration) {
 		b.pausedUntil = until
 	}
 	b.current = max(b.current/2, b.full/10)
-	b.lim.SetLimit(b.current)
+	b.reschedule()
+}
+
+// reschedule restarts the timer after the pause or the rate changed.
+// Called with b.mu held.
+func (b *Budget) reschedule() {
+	if b.timer != nil && b.timer.Stop() {
+		b.timer = nil
+	}
+	b.dispatch()
 }
 
 // Succeeded records a request HubSpot accepted: the rate climbs back towards
@@ -116,7 +205,6 @@ func (b *Budget) Succeeded() {
 	b.strikes = 0
 	if b.current < b.full {
 		b.current = min(b.current+b.full/20, b.full)
-		b.lim.SetLimit(b.current)
 	}
 }
 
@@ -132,7 +220,6 @@ func (b *Budget) Announced(requests int, window time.Duration) {
 	if r < b.full {
 		b.full = r
 		b.current = min(b.current, r)
-		b.lim.SetLimit(b.current)
 	}
 }
 
@@ -147,5 +234,5 @@ func (b *Budget) strikeCount() int {
 func (b *Budget) Limit() float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return float64(b.current)
+	return b.current
 }

@@ -601,3 +601,31 @@ func TestFullPagingUnderLimitsAndFaults(t *testing.T) {
 		t.Fatal("no faults were injected: the test proves nothing")
 	}
 }
+
+// TestBudgetServesOldestStreamFirst: requests queued behind a busy slot are
+// served by priority (a stream's start time), not by arrival.
+func TestBudgetServesOldestStreamFirst(t *testing.T) {
+	b := hubspot.NewBudget(101, hubspot.Window) // a slot every ~100 ms
+	ctx := context.Background()
+	if err := b.Wait(ctx); err != nil { // takes the first slot
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var order []int64
+	var wg sync.WaitGroup
+	for _, p := range []int64{30, 10, 20} {
+		wg.Go(func() {
+			if err := b.Wait(hubspot.WithPriority(ctx, p)); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			order = append(order, p)
+			mu.Unlock()
+		})
+		time.Sleep(5 * time.Millisecond) // arrive in this order, well within one slot
+	}
+	wg.Wait()
+	if !slices.Equal(order, []int64{10, 20, 30}) {
+		t.Fatalf("served %v, want oldest first", order)
+	}
+}

@@ -21,7 +21,7 @@ const threadsPath = "/conversations/v3/conversations/threads"
 // nested objects or arrays as compact JSON.
 func (c *Client) ThreadPages(ctx context.Context, opts ListOptions) iter.Seq2[*Page, error] {
 	q := listQuery(opts) // the threads endpoint has no property selection
-	return cursorPages(opts.After, func(after string) (*Page, string, error) {
+	return cursorPages(ctx, opts.After, func(ctx context.Context, after string) (*Page, string, error) {
 		q := cloneValues(q)
 		if after != "" {
 			q.Set("after", after)

@@ -71,7 +71,7 @@ func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions)
 		q.Set("properties", strings.Join(opts.Properties, ","))
 	}
 	byID := len(c.endpoint(path, q)) > c.maxURL
-	return cursorPages(opts.After, func(after string) (*Page, string, error) {
+	return cursorPages(ctx, opts.After, func(ctx context.Context, after string) (*Page, string, error) {
 		page, err := c.listPage(ctx, path, q, after, objectType, opts.Properties, byID)
 		if errors.Is(err, ErrURITooLong) && !byID {
 			byID = true
@@ -85,20 +85,50 @@ func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions)
 }
 
 // cursorPages yields what fetch returns for each cursor, from first until
-// fetch returns no next cursor or an error (which it yields last).
-func cursorPages[P any](first string, fetch func(after string) (P, string, error)) iter.Seq2[P, error] {
+// fetch returns no next cursor or an error (which it yields last). While the
+// caller handles one page the next is already being fetched (the cursor is
+// known once a page is decoded), so a caller's work overlaps HubSpot's
+// latency; a caller that stops early cancels that fetch and waits for it.
+func cursorPages[P any](ctx context.Context, first string, fetch func(ctx context.Context, after string) (P, string, error)) iter.Seq2[P, error] {
 	return func(yield func(P, error) bool) {
-		after := first
+		if _, ok := ctx.Value(priorityKey{}).(int64); !ok {
+			ctx = WithPriority(ctx, time.Now().UnixNano()) // a stream keeps its rank in the budget
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		type result struct {
+			page P
+			next string
+			err  error
+		}
+		pending := make(chan result, 1)
+		inFlight := false
+		start := func(after string) {
+			inFlight = true
+			go func() {
+				p, next, err := fetch(ctx, after)
+				pending <- result{p, next, err}
+			}()
+		}
+		defer func() {
+			cancel()
+			if inFlight {
+				<-pending
+			}
+		}()
+		start(first)
 		for {
-			p, next, err := fetch(after)
-			if err != nil {
-				yield(p, err)
+			r := <-pending
+			inFlight = false
+			if r.err != nil {
+				yield(r.page, r.err)
 				return
 			}
-			if !yield(p, nil) || next == "" {
+			if r.next != "" {
+				start(r.next)
+			}
+			if !yield(r.page, nil) || r.next == "" {
 				return
 			}
-			after = next
 		}
 	}
 }

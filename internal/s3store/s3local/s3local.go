@@ -73,11 +73,14 @@ func StartAt(addr string, backend Backend, bucket string) (*Server, error) {
 }
 
 // Client returns an S3 client for the stand-in.
-func (s *Server) Client() *s3.Client {
+func (s *Server) Client() *s3.Client { return Client(s.URL) }
+
+// Client returns an S3 client for a stand-in at url.
+func Client(url string) *s3.Client {
 	return s3.New(s3.Options{
 		Region:                     "us-east-1",
 		Credentials:                credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint:               aws.String(s.URL),
+		BaseEndpoint:               aws.String(url),
 		UsePathStyle:               true,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
