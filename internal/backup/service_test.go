@@ -19,6 +19,7 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
@@ -115,49 +116,14 @@ func newEnv(t testing.TB, opts emulator.Options, tier backup.Tier) *env {
 	return e
 }
 
-// run drives one backup through the workflow's steps as the state machine
-// does, each export loop to its end.
 func (e *env) run(t testing.TB, id string) *backup.Backup {
 	t.Helper()
-	ctx := context.Background()
-	in := backup.StepInput{AccountID: "acme", BackupID: id}
-	disc, err := e.svc.Discover(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zin := backup.ZipInput{StepInput: in}
-	for _, obj := range disc.Objects {
-		cp := e.exportAll(t, backup.ExportInput{StepInput: in, Object: obj})
-		zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
-	}
-	z, err := e.svc.Zip(ctx, zin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Zip: z})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.Notify(ctx, backup.NotifyInput{StepInput: in}); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return backuptest.Run(t, e.svc, "acme", id)
 }
 
 func (e *env) exportAll(t testing.TB, in backup.ExportInput) backup.Checkpoint {
 	t.Helper()
-	for range 100000 {
-		out, err := e.svc.Export(context.Background(), in, time.Now().Add(time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Checkpoint.Done {
-			return out.Checkpoint
-		}
-		in = *out
-	}
-	t.Fatal("export loop does not end")
-	return backup.Checkpoint{}
+	return backuptest.ExportAll(t, e.svc, in)
 }
 
 // download reads a completed backup's ZIP from the blob store.

@@ -1,0 +1,423 @@
+// Package restore is the domain of restores: which objects and properties of
+// a backup can be restored, what a restore would change (the plan), and the
+// checkpointed pass that writes the backed-up values back with batch
+// updates. It imports no AWS package; the ports it needs are interfaces
+// defined here.
+//
+// Values become what they were when the backup completed: for each record of
+// the backup's CSV and each chosen property, the current value is read
+// (batch read, 100 at a time) and compared with the backup's:
+//
+//   - set: the backup has a value and it differs from the current one;
+//   - clear: the backup's value is empty and the current one is not;
+//   - unchanged: they are equal (nothing is written);
+//   - missing: the record no longer exists (deleted since the backup); it is
+//     reported, never re-created — an import or the recycle bin bring it back.
+//
+// Records created after the backup are not in its CSV and are left alone.
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+)
+
+// BatchSize is HubSpot's batch limit: records read and written per request.
+const BatchSize = hubspot.MaxBatchInputs
+
+// MaxSamples bounds the before → after samples a plan keeps for review.
+const MaxSamples = 25
+
+// WorkflowWarning is said by every plan and before every execution.
+const WorkflowWarning = "Restored values are written as ordinary property updates: workflows that " +
+	"enroll on these properties with re-enrollment on may be triggered, and the records' " +
+	"last-modified dates change."
+
+// MissingAdvice tells an admin how deleted records come back.
+const MissingAdvice = "Records deleted since the backup are not restored: restore them from the " +
+	"recycle bin (within 90 days of deletion) or re-import them from the backup's CSV."
+
+// CRM is what a restore needs of a portal: implemented by *hubspot.Client.
+type CRM interface {
+	Properties(ctx context.Context, objectType string) ([]hubspot.Property, error)
+	BatchRead(ctx context.Context, objectType string, ids, properties []string, archived bool) (*hubspot.BatchResult, error)
+	BatchUpdate(ctx context.Context, objectType string, inputs []hubspot.UpdateInput) (*hubspot.BatchResult, error)
+}
+
+// Restorable reports whether an object of a backup may be restored: every
+// CRM object (standard or custom), not conversations (inbox threads are not
+// CRM records and cannot be written back).
+func Restorable(o *backup.ManifestObject) error {
+	if o.Name == backup.Conversations {
+		return apperr.New(apperr.Invalid, "conversations cannot be restored: pick companies, contacts, deals, tickets, products, calls, tasks or a custom object")
+	}
+	return nil
+}
+
+// Excluded is a requested property that will not be restored, and why.
+type Excluded struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Selection is the properties of one object a restore writes.
+type Selection struct {
+	Object     *backup.ManifestObject
+	Properties []string   // to restore, in the order asked
+	Excluded   []Excluded // asked for, but read-only or calculated now
+}
+
+// Select checks a request for properties of an object of a backup against
+// the backup's columns and the portal's properties now. A property the backup
+// does not hold is a bad request; one that is read-only or calculated now is
+// excluded with its reason. At least one property must remain.
+func Select(o *backup.ManifestObject, requested []string, current []hubspot.Property) (*Selection, error) {
+	if err := Restorable(o); err != nil {
+		return nil, err
+	}
+	if len(requested) == 0 {
+		return nil, apperr.New(apperr.Invalid, "properties: name at least one property of %s to restore", o.Name)
+	}
+	inBackup := map[string]bool{}
+	for _, p := range o.Properties {
+		inBackup[p.Name] = true
+	}
+	now := map[string]hubspot.Property{}
+	for _, p := range current {
+		now[p.Name] = p
+	}
+	sel := &Selection{Object: o}
+	var unknown []string
+	for _, name := range requested {
+		switch p, exists := now[name]; {
+		case slices.Contains(sel.Properties, name) || slices.ContainsFunc(sel.Excluded, func(e Excluded) bool { return e.Name == name }):
+			// asked twice
+		case !inBackup[name]:
+			unknown = append(unknown, name)
+		case !exists:
+			sel.Excluded = append(sel.Excluded, Excluded{name, "the property no longer exists in the portal"})
+		case p.Calculated:
+			sel.Excluded = append(sel.Excluded, Excluded{name, "calculated by HubSpot: it cannot be written"})
+		case !p.Writable():
+			sel.Excluded = append(sel.Excluded, Excluded{name, "read-only: HubSpot does not accept writes to it"})
+		default:
+			sel.Properties = append(sel.Properties, name)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, apperr.New(apperr.Invalid, "properties %q are not in the backup's %s", unknown, o.Name)
+	}
+	if len(sel.Properties) == 0 {
+		return nil, apperr.New(apperr.Invalid, "none of the requested properties of %s can be written now (see excluded)", o.Name).
+			With("excluded", sel.Excluded)
+	}
+	return sel, nil
+}
+
+// Counts of values (or records) by what a restore does to them.
+type Counts struct {
+	Set       int64 `json:"set"`
+	Cleared   int64 `json:"cleared"`
+	Unchanged int64 `json:"unchanged"`
+	Missing   int64 `json:"missing"`
+	Failed    int64 `json:"failed"`
+}
+
+func (c *Counts) add(v Verdict, n int64) {
+	switch v {
+	case Set:
+		c.Set += n
+	case Clear:
+		c.Cleared += n
+	case Unchanged:
+		c.Unchanged += n
+	case Missing:
+		c.Missing += n
+	case Failed:
+		c.Failed += n
+	}
+}
+
+// Verdict is what a restore does to one value.
+type Verdict int
+
+// Verdicts.
+const (
+	Unchanged Verdict = iota
+	Set
+	Clear
+	Missing
+	Failed
+)
+
+// Judge compares a backed-up value with the current one.
+func Judge(backedUp, now string) Verdict {
+	switch {
+	case backedUp == now:
+		return Unchanged
+	case backedUp == "":
+		return Clear
+	}
+	return Set
+}
+
+// Sample is one change shown for review.
+type Sample struct {
+	RecordID string `json:"recordId"`
+	Property string `json:"property"`
+	Now      string `json:"now"`
+	After    string `json:"after"`
+}
+
+// Tally is what a pass found or did, per record and per property. It is
+// part of the pass's checkpoint: small whatever the object's size.
+type Tally struct {
+	// Records: Set counts records with at least one value written (or to
+	// write), Unchanged records left as they are, Missing deleted ones,
+	// Failed records HubSpot refused.
+	Records    Counts            `json:"records"`
+	Values     Counts            `json:"values"`
+	Properties map[string]Counts `json:"properties"`
+	Samples    []Sample          `json:"samples,omitempty"`
+}
+
+func (t *Tally) value(prop string, v Verdict) {
+	t.Values.add(v, 1)
+	if t.Properties == nil {
+		t.Properties = map[string]Counts{}
+	}
+	c := t.Properties[prop]
+	c.add(v, 1)
+	t.Properties[prop] = c
+}
+
+// ErrorRow is one value HubSpot refused, for the import's error CSV.
+type ErrorRow struct {
+	RecordID string
+	Property string
+	Value    string
+	Error    string
+}
+
+// Cursor is where a pass over an object's rows stands: the whole state of
+// the plan and execute loops, small enough for a workflow payload.
+type Cursor struct {
+	Row   int64 `json:"row"` // rows of the CSV handled
+	Done  bool  `json:"done"`
+	Tally Tally `json:"tally"`
+}
+
+// Pass walks an object's rows of a backup in batches and compares them with
+// the portal. Plan passes only read; execute passes write the changed values.
+type Pass struct {
+	CRM     CRM
+	Archive *backup.Archive
+	Sel     *Selection
+	// Write makes the pass execute: batch updates of changed values.
+	Write bool
+	// Errors receives the values HubSpot refused (execute only).
+	Errors func(ErrorRow) error
+}
+
+// Run handles rows from cur on, a batch at a time, until the object ends or
+// the deadline passes, and returns the new cursor. A batch is read, judged
+// and (when writing) updated before the cursor moves past it, so redoing a
+// run after a crash redoes at most one batch — harmlessly: it re-reads the
+// current values, and writing a value a second time changes nothing.
+func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor, error) {
+	if cur.Done {
+		return cur, nil
+	}
+	o := p.Sel.Object
+	rows, closer, err := p.Archive.Rows(o)
+	if err != nil {
+		return cur, err
+	}
+	defer closer.Close()
+	cols, err := p.columns(rows)
+	if err != nil {
+		return cur, err
+	}
+	for range cur.Row {
+		if _, err := rows.Read(); err != nil {
+			return cur, fmt.Errorf("%s: skip to row %d: %w", o.File, cur.Row, err)
+		}
+	}
+	batch := make([]record, 0, BatchSize)
+	for {
+		batch = batch[:0]
+		for len(batch) < BatchSize {
+			fields, err := rows.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return cur, fmt.Errorf("%s row %d: %w", o.File, cur.Row+int64(len(batch))+1, err)
+			}
+			r := record{id: fields[0], values: make([]string, len(cols))}
+			for i, c := range cols {
+				r.values[i] = fields[c]
+			}
+			batch = append(batch, r)
+		}
+		if len(batch) > 0 {
+			if err := p.batch(ctx, batch, &cur.Tally); err != nil {
+				return cur, err
+			}
+			cur.Row += int64(len(batch))
+		}
+		if len(batch) < BatchSize {
+			cur.Done = true
+			return cur, nil
+		}
+		if ctx.Err() != nil {
+			return cur, ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return cur, nil
+		}
+	}
+}
+
+type record struct {
+	id     string
+	values []string // backed-up values of the selected properties
+}
+
+// columns reads the header and finds the selected properties' columns.
+func (p *Pass) columns(rows interface{ Read() ([]string, error) }) ([]int, error) {
+	header, err := rows.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s header: %w", p.Sel.Object.File, err)
+	}
+	cols := make([]int, len(p.Sel.Properties))
+	for i, name := range p.Sel.Properties {
+		cols[i] = slices.Index(header, name)
+		if cols[i] < 1 {
+			return nil, fmt.Errorf("%s has no column %s", p.Sel.Object.File, name)
+		}
+	}
+	return cols, nil
+}
+
+// batch judges (and, writing, restores) one batch of records.
+func (p *Pass) batch(ctx context.Context, batch []record, t *Tally) error {
+	o, props := p.Sel.Object, p.Sel.Properties
+	ids := make([]string, len(batch))
+	for i, r := range batch {
+		ids[i] = r.id
+	}
+	res, err := p.CRM.BatchRead(ctx, o.ObjectTypeID, ids, props, false)
+	if err != nil {
+		return fmt.Errorf("read current %s: %w", o.Name, err)
+	}
+	for _, e := range res.Errors {
+		if e.Category != "OBJECT_NOT_FOUND" {
+			return fmt.Errorf("read current %s: %s: %s", o.Name, e.Category, e.Message)
+		}
+	}
+	current := make(map[string]map[string]string, len(res.Objects))
+	for _, obj := range res.Objects {
+		current[obj.ID] = obj.Properties
+	}
+	type change struct {
+		rec      *record
+		verdicts []Verdict
+		input    hubspot.UpdateInput
+	}
+	var changes []change
+	for i := range batch {
+		r := &batch[i]
+		now, ok := current[r.id]
+		if !ok {
+			t.Records.Missing++
+			for _, name := range props {
+				t.value(name, Missing)
+			}
+			continue
+		}
+		c := change{rec: r, verdicts: make([]Verdict, len(props))}
+		for j, name := range props {
+			c.verdicts[j] = Judge(r.values[j], now[name])
+			if c.verdicts[j] == Unchanged {
+				continue
+			}
+			if c.input.Properties == nil {
+				c.input = hubspot.UpdateInput{ID: r.id, Properties: map[string]string{}}
+			}
+			c.input.Properties[name] = r.values[j]
+			if !p.Write && len(t.Samples) < MaxSamples {
+				t.Samples = append(t.Samples, Sample{RecordID: r.id, Property: name, Now: now[name], After: r.values[j]})
+			}
+		}
+		if c.input.Properties == nil {
+			t.Records.Unchanged++
+			for _, name := range props {
+				t.value(name, Unchanged)
+			}
+			continue
+		}
+		changes = append(changes, c)
+	}
+	failed := map[string][]hubspot.BatchError{}
+	if p.Write && len(changes) > 0 {
+		inputs := make([]hubspot.UpdateInput, len(changes))
+		for i, c := range changes {
+			inputs[i] = c.input
+		}
+		res, err := p.CRM.BatchUpdate(ctx, o.ObjectTypeID, inputs)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", o.Name, err)
+		}
+		for _, e := range res.Errors {
+			for _, id := range e.IDs {
+				failed[id] = append(failed[id], e)
+			}
+		}
+	}
+	for _, c := range changes {
+		errs, refused := failed[c.rec.id]
+		if refused {
+			t.Records.Failed++
+		} else {
+			t.Records.Set++
+		}
+		for j, name := range props {
+			v := c.verdicts[j]
+			if refused && v != Unchanged {
+				v = Failed
+				if err := p.reportError(c.rec.id, name, c.rec.values[j], errs); err != nil {
+					return err
+				}
+			}
+			t.value(name, v)
+		}
+	}
+	return nil
+}
+
+// reportError records one refused value with HubSpot's reason (the error
+// naming the property, else the input's first error).
+func (p *Pass) reportError(id, prop, value string, errs []hubspot.BatchError) error {
+	if p.Errors == nil {
+		return nil
+	}
+	msg := errs[0].Category + ": " + errs[0].Message
+	for _, e := range errs {
+		if slices.Contains(e.Properties, prop) {
+			msg = e.Category + ": " + e.Message
+		}
+	}
+	return p.Errors(ErrorRow{RecordID: id, Property: prop, Value: value, Error: msg})
+}
