@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
@@ -93,7 +94,7 @@ func BenchmarkExportThrottled(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e.svc.CRMs = connector{crm}
+		e.svc.CRMs = backuptest.StaticCRM{C: crm}
 		e.svc.Now = time.Now // export start times rank the objects in the budget
 		b.StartTimer()
 		start := time.Now()
@@ -180,7 +181,7 @@ func TestStepsChild(t *testing.T) {
 	}
 	e := &env{crm: crm, blobs: s3store.New(s3local.Client(os.Getenv("BENCH_S3")), "backups")}
 	e.svc = &backup.Service{Store: dynamo.New(dynamolocal.Client(os.Getenv("BENCH_DDB")), os.Getenv("BENCH_TABLE")),
-		Blobs: e.blobs, CRMs: connector{crm}}
+		Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: crm}}
 	want, _ := strconv.ParseInt(os.Getenv("BENCH_ROWS"), 10, 64)
 	if rows := e.steps(t, os.Getenv("BENCH_BACKUP"), 1); rows != want {
 		t.Fatalf("exported %d rows, want %d", rows, want)

@@ -7,25 +7,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
-	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/s3store"
-	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 )
 
 // These tests run the backup flow on the real adapters and their local
@@ -50,10 +46,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type connector struct{ c *hubspot.Client }
-
-func (k connector) CRM(context.Context, *backup.Account) (backup.CRM, error) { return k.c, nil }
-
 // runner records started backups; the tests drive the steps themselves.
 type runner struct{ started []string }
 
@@ -75,42 +67,14 @@ type env struct {
 	exportTime time.Duration
 }
 
-var tableSeq atomic.Int64
-
 func newEnv(t testing.TB, opts emulator.Options, tier backup.Tier) *env {
 	t.Helper()
-	ctx := context.Background()
-	emu, err := emulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(emu)
-	t.Cleanup(hs.Close)
-	crm, err := hubspot.New(hubspot.Config{BaseURL: hs.URL, Token: emulator.DefaultToken, Budget: hubspot.NewBudget(1e6, hubspot.Window)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s3srv, err := s3local.Start(s3local.Memory, "backups")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s3srv.Close)
-	table := fmt.Sprintf("backup-test-%d", tableSeq.Add(1))
-	if err := dynamo.CreateTable(ctx, ddb.Client(), table); err != nil {
-		t.Fatal(err)
-	}
-	store := dynamo.New(ddb.Client(), table)
-	portal := opts.PortalID
-	if portal == 0 {
-		portal = emulator.DefaultPortalID
-	}
-	if err := store.PutAccount(ctx, &backup.Account{ID: "acme", PortalID: portal, Name: "Acme", Tier: tier, TokenRef: "env:X"}); err != nil {
-		t.Fatal(err)
-	}
+	st := backuptest.NewStack(t, ddb.Client(), opts, tier)
+	emu, crm, store := st.Emulator, st.CRM, st.Store
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	e := &env{emu: emu, crm: crm, blobs: s3store.New(s3srv.Client(), "backups"), runner: &runner{}, now: &now, s3URL: s3srv.URL, table: table}
+	e := &env{emu: emu, crm: crm, blobs: st.Blobs, runner: &runner{}, now: &now, s3URL: st.S3URL, table: st.Table}
 	e.svc = &backup.Service{
-		Store: store, Blobs: e.blobs, CRMs: connector{crm}, Runner: e.runner,
+		Store: store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: crm}, Runner: e.runner,
 		Now: func() time.Time { return *e.now },
 	}
 	return e

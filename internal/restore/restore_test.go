@@ -5,24 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
-	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
-	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 )
 
 // These tests restore from real backups (made by the backup pipeline on
@@ -42,10 +38,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type connector struct{ c *hubspot.Client }
-
-func (k connector) CRM(context.Context, *backup.Account) (backup.CRM, error) { return k.c, nil }
-
 type noRunner struct{}
 
 func (noRunner) StartBackup(context.Context, string, string) error { return nil }
@@ -56,37 +48,13 @@ type env struct {
 	archive *backup.Archive
 }
 
-var tableSeq atomic.Int64
-
 // newEnv backs up an emulated portal of sizes and opens the backup.
 func newEnv(t *testing.T, sizes map[string]int) *env {
 	t.Helper()
 	ctx := context.Background()
-	emu, err := emulator.New(emulator.Options{Seed: 11, Sizes: sizes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(emu)
-	t.Cleanup(hs.Close)
-	crm, err := hubspot.New(hubspot.Config{BaseURL: hs.URL, Token: emulator.DefaultToken, Budget: hubspot.NewBudget(1e6, hubspot.Window)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s3srv, err := s3local.Start(s3local.Memory, "backups")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s3srv.Close)
-	table := fmt.Sprintf("restore-test-%d", tableSeq.Add(1))
-	if err := dynamo.CreateTable(ctx, ddb.Client(), table); err != nil {
-		t.Fatal(err)
-	}
-	store := dynamo.New(ddb.Client(), table)
-	if err := store.PutAccount(ctx, &backup.Account{ID: "acme", PortalID: emulator.DefaultPortalID, Name: "Acme", Tier: backup.Enterprise, TokenRef: "env:X"}); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{crm: crm, blobs: s3store.New(s3srv.Client(), "backups")}
-	svc := &backup.Service{Store: store, Blobs: e.blobs, CRMs: connector{crm}, Runner: noRunner{}}
+	st := backuptest.NewStack(t, ddb.Client(), emulator.Options{Seed: 11, Sizes: sizes}, backup.Enterprise)
+	e := &env{crm: st.CRM, blobs: st.Blobs}
+	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: st.CRM}, Runner: noRunner{}}
 	b, err := svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
 	if err != nil {
 		t.Fatal(err)
