@@ -92,7 +92,6 @@ type rangeReader struct {
 	mu     sync.Mutex
 	off    int64
 	window []byte
-	gets   int // ranged reads made (tests)
 }
 
 func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
@@ -138,6 +137,5 @@ func (r *rangeReader) fill(off, want int64) error {
 		return fmt.Errorf("read %s at %d: %w", r.key, off, err)
 	}
 	r.off = off
-	r.gets++
 	return nil
 }

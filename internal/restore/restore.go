@@ -293,7 +293,7 @@ type record struct {
 }
 
 // columns reads the header and finds the selected properties' columns.
-func (p *Pass) columns(rows interface{ Read() ([]string, error) }) ([]int, error) {
+func (p *Pass) columns(rows *backup.CSVReader) ([]int, error) {
 	header, err := rows.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, nil
