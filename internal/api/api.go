@@ -46,6 +46,7 @@ type Notifications interface {
 type Server struct {
 	Auth          Authenticator
 	Backups       Backups
+	Restores      Restores
 	Notifications Notifications
 	Log           *slog.Logger
 	Now           func() time.Time
@@ -59,6 +60,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/backups/{id}", s.authed(s.getBackup))
 	mux.HandleFunc("GET /v1/backups/{id}/download", s.authed(s.download))
 	mux.HandleFunc("GET /v1/notifications", s.authed(s.listNotifications))
+	s.restoreRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			s.noRoute(w, r, mux)
@@ -130,7 +132,7 @@ func status(code string) int {
 		return http.StatusBadRequest
 	case apperr.Unauthorized:
 		return http.StatusUnauthorized
-	case apperr.Forbidden:
+	case apperr.Forbidden, apperr.Reauth:
 		return http.StatusForbidden
 	case apperr.NotFound:
 		return http.StatusNotFound

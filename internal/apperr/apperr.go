@@ -10,14 +10,15 @@ import (
 
 // Codes.
 const (
-	Invalid      = "invalid"        // 400: the request is wrong
-	Unauthorized = "unauthorized"   // 401: no or bad credentials
-	Forbidden    = "forbidden"      // 403: not allowed for this caller
-	NotFound     = "not_found"      // 404
-	Conflict     = "conflict"       // 409: the state does not allow it (yet)
-	Gone         = "gone"           // 410: it existed but has expired
-	QuotaUsed    = "quota_exceeded" // 429: the account's backup quota is used
-	Internal     = "internal"       // 500
+	Invalid      = "invalid"                   // 400: the request is wrong
+	Unauthorized = "unauthorized"              // 401: no or bad credentials
+	Forbidden    = "forbidden"                 // 403: not allowed for this caller
+	Reauth       = "reauthentication_required" // 403: sign in again with two-factor first
+	NotFound     = "not_found"                 // 404
+	Conflict     = "conflict"                  // 409: the state does not allow it (yet)
+	Gone         = "gone"                      // 410: it existed but has expired
+	QuotaUsed    = "quota_exceeded"            // 429: the account's backup quota is used
+	Internal     = "internal"                  // 500
 )
 
 // Error is an application error.

@@ -25,6 +25,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/connector"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/notify"
+	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/workflow"
 )
@@ -34,6 +35,8 @@ const (
 	EnvTable           = "TABLE_NAME"
 	EnvBucket          = "BUCKET_NAME"
 	EnvStateMachine    = "BACKUP_STATE_MACHINE_ARN"
+	EnvRestoreMachine  = "RESTORE_STATE_MACHINE_ARN"
+	EnvMFAWindowSec    = "MFA_MAX_AGE_SECONDS" // how fresh a two-factor sign-in must be to restore
 	EnvTopic           = "NOTIFICATION_TOPIC_ARN"
 	EnvHubSpotBaseURL  = "HUBSPOT_BASE_URL"
 	EnvAppURL          = "APP_URL" // links in notifications
@@ -56,10 +59,12 @@ func Logger() *slog.Logger {
 // Wiring is what a function may use; fields whose configuration is absent
 // stay nil, so a function without a permission has no client for it.
 type Wiring struct {
-	Log     *slog.Logger
-	Service *backup.Service
-	Steps   *workflow.Steps
-	Store   *dynamo.Store
+	Log          *slog.Logger
+	Service      *backup.Service
+	Steps        *workflow.Steps
+	Restore      *restore.Service
+	RestoreSteps *workflow.RestoreSteps
+	Store        *dynamo.Store
 }
 
 // Load builds the wiring from the environment.
@@ -78,35 +83,46 @@ func Load(ctx context.Context) (*Wiring, error) {
 	if b := os.Getenv(EnvBucket); b != "" {
 		svc.Blobs = s3store.New(s3.NewFromConfig(cfg), b)
 	}
-	if arn := os.Getenv(EnvStateMachine); arn != "" {
-		svc.Runner = workflow.SFNRunner{Client: sfn.NewFromConfig(cfg), StateMachineARN: arn}
-	}
+	runner := workflow.SFNRunner{Client: sfn.NewFromConfig(cfg), BackupARN: os.Getenv(EnvStateMachine), RestoreARN: os.Getenv(EnvRestoreMachine)}
+	svc.Runner = runner
 	if arn := os.Getenv(EnvTopic); arn != "" {
 		svc.Publisher = notify.SNS{Client: sns.NewFromConfig(cfg), TopicARN: arn}
 	}
-	svc.CRMs = &connector.Connector{
+	conn := &connector.Connector{
 		BaseURL: os.Getenv(EnvHubSpotBaseURL),
 		Secrets: connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
 		Log:     log,
 	}
+	svc.CRMs = conn
 	if v := os.Getenv(EnvBudgetShares); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%s=%q: want a positive integer", EnvBudgetShares, v)
 		}
-		svc.CRMs.(*connector.Connector).Shares = n
+		conn.Shares = n
+	}
+	rs := &restore.Service{Store: w.Store, Blobs: svc.Blobs, CRMs: conn, Runner: runner, Publisher: svc.Publisher, Log: log}
+	if v := os.Getenv(EnvMFAWindowSec); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s=%q: want a positive number of seconds", EnvMFAWindowSec, v)
+		}
+		rs.MFAWindow = time.Duration(n) * time.Second
 	}
 	if app := strings.TrimRight(os.Getenv(EnvAppURL), "/"); app != "" {
 		svc.Link = func(_, id string) string { return app + "/v1/backups/" + id }
+		rs.Link = func(_, id string) string { return app + "/v1/imports/" + id }
 	}
-	w.Service = svc
-	w.Steps = &workflow.Steps{Svc: svc}
+	var budget workflow.Budget
 	if s := os.Getenv(EnvExportMarginSec); s != "" {
 		var sec int
 		if _, err := fmt.Sscan(s, &sec); err == nil {
-			w.Steps.Margin = time.Duration(sec) * time.Second
+			budget.Margin = time.Duration(sec) * time.Second
 		}
 	}
+	w.Service, w.Restore = svc, rs
+	w.Steps = &workflow.Steps{Svc: svc, Budget: budget}
+	w.RestoreSteps = &workflow.RestoreSteps{Svc: rs, Budget: budget}
 	return w, nil
 }
 
@@ -134,5 +150,5 @@ func ClaimNames() auth.ClaimNames {
 
 // API returns the HTTP API as it runs behind API Gateway's JWT authorizer.
 func (w *Wiring) API() *api.Server {
-	return &api.Server{Auth: api.GatewayClaims{Names: ClaimNames()}, Backups: w.Service, Notifications: w.Store, Log: w.Log}
+	return &api.Server{Auth: api.GatewayClaims{Names: ClaimNames()}, Backups: w.Service, Restores: w.Restore, Notifications: w.Store, Log: w.Log}
 }

@@ -113,10 +113,11 @@ type Notification struct {
 	AccountID string    `json:"accountId"`
 	ID        string    `json:"id"`
 	CreatedAt time.Time `json:"createdAt"`
-	Kind      string    `json:"kind"` // backup.completed, backup.failed, backup.skipped
+	Kind      string    `json:"kind"` // backup.completed, backup.failed, backup.skipped, import.completed, import.failed
 	Subject   string    `json:"subject"`
 	Message   string    `json:"message"`
 	BackupID  string    `json:"backupId,omitempty"`
+	ImportID  string    `json:"importId,omitempty"`
 	Link      string    `json:"link,omitempty"`
 }
 

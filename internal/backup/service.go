@@ -501,16 +501,32 @@ func (s *Service) notifyErr(ctx context.Context, n *Notification) error {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = s.now()
 	}
+	return Notifier{Store: s.Store, Publisher: s.Publisher}.Notify(ctx, n)
+}
+
+// Notifier records notifications in-app and publishes them.
+type Notifier struct {
+	Store interface {
+		AddNotification(ctx context.Context, n *Notification) error
+	}
+	Publisher Publisher // nil: in-app only
+}
+
+// Notify records n (once per id: a retry adds nothing) and publishes it.
+func (nt Notifier) Notify(ctx context.Context, n *Notification) error {
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = time.Now().UTC()
+	}
 	if n.ID == "" {
 		n.ID = NewID(n.CreatedAt)
 	}
-	if err := s.Store.AddNotification(ctx, n); err != nil {
+	if err := nt.Store.AddNotification(ctx, n); err != nil {
 		return fmt.Errorf("in-app notification: %w", err)
 	}
-	if s.Publisher == nil {
+	if nt.Publisher == nil {
 		return nil
 	}
-	if err := s.Publisher.Publish(ctx, n); err != nil {
+	if err := nt.Publisher.Publish(ctx, n); err != nil {
 		return fmt.Errorf("publish notification: %w", err)
 	}
 	return nil

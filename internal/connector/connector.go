@@ -15,6 +15,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
 // SecretReader reads a secret's value (Secrets Manager on AWS).
@@ -42,10 +43,23 @@ type Connector struct {
 	clients map[string]*hubspot.Client
 }
 
-var _ backup.Connector = (*Connector)(nil)
+var (
+	_ backup.Connector  = (*Connector)(nil)
+	_ restore.Connector = (*Connector)(nil)
+)
 
-// CRM returns the account's client.
+// CRM returns the account's client, for backups.
 func (c *Connector) CRM(ctx context.Context, a *backup.Account) (backup.CRM, error) {
+	return c.client(ctx, a)
+}
+
+// RestoreCRM returns the account's client, for restores: the same client,
+// so backups and restores of a portal share its rate budget.
+func (c *Connector) RestoreCRM(ctx context.Context, a *backup.Account) (restore.CRM, error) {
+	return c.client(ctx, a)
+}
+
+func (c *Connector) client(ctx context.Context, a *backup.Account) (*hubspot.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.clients[a.ID]; ok {

@@ -300,7 +300,7 @@ func (s *Store) UpdateBackup(ctx context.Context, b *backup.Backup, from ...back
 	if err != nil {
 		return err
 	}
-	expr, err := expression.NewBuilder().WithCondition(statusIn(from)).Build()
+	expr, err := expression.NewBuilder().WithCondition(statusOneOf(from)).Build()
 	if err != nil {
 		return err
 	}
@@ -315,17 +315,6 @@ func (s *Store) UpdateBackup(ctx context.Context, b *backup.Backup, from ...back
 		return fmt.Errorf("update backup %s: %w", b.ID, err)
 	}
 	return nil
-}
-
-func statusIn(from []backup.Status) expression.ConditionBuilder {
-	if len(from) == 0 {
-		return expression.AttributeExists(expression.Name("PK"))
-	}
-	ops := make([]expression.OperandBuilder, 0, len(from)-1)
-	for _, st := range from[1:] {
-		ops = append(ops, expression.Value(st))
-	}
-	return expression.Name("status").In(expression.Value(from[0]), ops...)
 }
 
 // SetProgress records the rows exported of one object.

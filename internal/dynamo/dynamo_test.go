@@ -11,6 +11,8 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
+	"github.com/crmbackup/crmbackup/internal/restore"
+	"github.com/crmbackup/crmbackup/internal/restore/restoretest"
 )
 
 var local *dynamolocal.Server
@@ -29,13 +31,19 @@ func TestMain(m *testing.M) {
 
 var tables atomic.Int64
 
+func newStore(t *testing.T) *dynamo.Store {
+	name := fmt.Sprintf("crmbackup-test-%d", tables.Add(1))
+	db := local.Client()
+	if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
+		t.Fatal(err)
+	}
+	return dynamo.New(db, name)
+}
+
 func TestConformance(t *testing.T) {
-	backuptest.TestStore(t, func(t *testing.T) backup.Store {
-		name := fmt.Sprintf("crmbackup-test-%d", tables.Add(1))
-		db := local.Client()
-		if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
-			t.Fatal(err)
-		}
-		return dynamo.New(db, name)
-	})
+	backuptest.TestStore(t, func(t *testing.T) backup.Store { return newStore(t) })
+}
+
+func TestRestoreConformance(t *testing.T) {
+	restoretest.TestStore(t, func(t *testing.T) restore.Store { return newStore(t) })
 }

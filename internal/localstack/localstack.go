@@ -24,6 +24,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/notify"
+	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 	"github.com/crmbackup/crmbackup/internal/workflow"
@@ -66,6 +67,7 @@ type Stack struct {
 	Emulator    *emulator.Server
 	Tokens      *auth.DevTokens
 	Service     *backup.Service
+	Restore     *restore.Service
 	Account     backup.Account
 	Runner      *workflow.LocalRunner
 	closers     []func()
@@ -157,13 +159,16 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	s.Service = &backup.Service{
 		Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log,
 	}
-	steps := &workflow.Steps{Svc: s.Service, MaxRun: cfg.ExportRun}
+	steps := &workflow.Steps{Svc: s.Service, Budget: workflow.Budget{MaxRun: cfg.ExportRun}}
 	if steps.MaxRun == 0 {
 		steps.MaxRun = 20 * time.Second
 	}
+	s.Restore = &restore.Service{Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log}
+	restoreSteps := &workflow.RestoreSteps{Svc: s.Restore, Budget: steps.Budget}
 	invoker := workflow.NewInvoker(log, map[string]any{
 		"discover": steps.Discover, "export": steps.Export, "zip": steps.Zip,
 		"finalize": steps.Finalize, "notify": steps.Notify, "create": steps.CreateScheduled,
+		"restore": restoreSteps.Restore,
 	})
 	invokeMux := http.NewServeMux()
 	invokeMux.Handle("POST /invoke/{function}", invoker)
@@ -180,7 +185,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Tokens = DevTokens(secret)
-	apiSrv := &api.Server{Auth: api.BearerTokens{Tokens: s.Tokens}, Backups: s.Service, Notifications: store, Log: log}
+	apiSrv := &api.Server{Auth: api.BearerTokens{Tokens: s.Tokens}, Backups: s.Service, Restores: s.Restore, Notifications: store, Log: log}
 	addr := cfg.APIAddr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -192,6 +197,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	s.closers = append(s.closers, closeAPI)
 	s.APIURL = apiURL
 	s.Service.Link = func(_, id string) string { return apiURL + "/v1/backups/" + id }
+	s.Restore.Link = func(_, id string) string { return apiURL + "/v1/imports/" + id }
 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	s.closers = append(s.closers, stopSweep)

@@ -358,7 +358,7 @@ func (p *Pass) batch(ctx context.Context, batch []record, t *Tally) error {
 			}
 			c.input.Properties[name] = r.values[j]
 			if !p.Write && len(t.Samples) < MaxSamples {
-				t.Samples = append(t.Samples, Sample{RecordID: r.id, Property: name, Now: now[name], After: r.values[j]})
+				t.Samples = append(t.Samples, Sample{RecordID: r.id, Property: name, Now: clip(now[name]), After: clip(r.values[j])})
 			}
 		}
 		if c.input.Properties == nil {
@@ -420,4 +420,15 @@ func (p *Pass) reportError(id, prop, value string, errs []hubspot.BatchError) er
 		}
 	}
 	return p.Errors(ErrorRow{RecordID: id, Property: prop, Value: value, Error: msg})
+}
+
+// clip shortens a sample's value: samples are for review, and the tally
+// they are part of travels in workflow payloads.
+func clip(v string) string {
+	const max = 200
+	if len(v) <= max {
+		return v
+	}
+	r := []rune(v[:max])
+	return string(r[:len(r)-1]) + "…"
 }

@@ -114,6 +114,16 @@ func (r *LocalRunner) StartBackup(ctx context.Context, accountID, backupID strin
 	return r.Start("backup", backupID, map[string]string{"accountId": accountID, "backupId": backupID})
 }
 
+// StartPlan starts computing a restore plan, once.
+func (r *LocalRunner) StartPlan(ctx context.Context, accountID, planID string) error {
+	return r.Start("restore", planID, restoreInput("plan", accountID, "planId", planID))
+}
+
+// StartRestore starts executing an import, once.
+func (r *LocalRunner) StartRestore(ctx context.Context, accountID, importID string) error {
+	return r.Start("restore", importID, restoreInput("execute", accountID, "importId", importID))
+}
+
 // Start runs machine with input as execution name (once per name).
 func (r *LocalRunner) Start(machine, name string, input any) error {
 	r.mu.Lock()

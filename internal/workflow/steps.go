@@ -18,13 +18,14 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
 //go:embed asl/*.asl.json
 var aslFiles embed.FS
 
 // Machines are the state machines' names (their ASL files are asl/<name>.asl.json).
-var Machines = []string{"backup"}
+var Machines = []string{"backup", "restore"}
 
 // Definition returns a state machine's ASL with every ${XFunctionArn}
 // replaced by arn(x) (x is the lowercased X: discover, export, …).
@@ -127,15 +128,20 @@ func Classify(err error) error {
 // Steps are the backup workflow's task handlers, one per Lambda.
 type Steps struct {
 	Svc *backup.Service
-	// Margin is kept free before the invocation's deadline: an export stops
-	// taking pages then, uploads its chunk and returns its checkpoint.
+	Budget
+}
+
+// Budget is how long one invocation of a checkpointed loop's step works.
+type Budget struct {
+	// Margin is kept free before the invocation's deadline: a step stops
+	// taking work then, saves what it did and returns its checkpoint.
 	Margin time.Duration
-	// MaxRun bounds one export invocation when the context has no deadline
+	// MaxRun bounds one invocation when the context has no deadline
 	// (locally).
 	MaxRun time.Duration
 }
 
-func (s *Steps) deadline(ctx context.Context) time.Time {
+func (s *Budget) deadline(ctx context.Context) time.Time {
 	margin := s.Margin
 	if margin <= 0 {
 		margin = 30 * time.Second
@@ -203,4 +209,49 @@ func (s *Steps) CreateScheduled(ctx context.Context, ev ScheduleEvent) (*backup.
 		return nil, nil
 	}
 	return b, Classify(err)
+}
+
+// RestoreSteps is the restore workflow's task handler (the restore Lambda):
+// one function for every step of the restore state machine, told apart by
+// the input's action.
+type RestoreSteps struct {
+	Svc *restore.Service
+	Budget
+}
+
+// Restore runs one step of the restore state machine.
+func (s *RestoreSteps) Restore(ctx context.Context, in restore.StepInput) (*restore.Cursor, error) {
+	if in.AccountID == "" {
+		return nil, &Permanent{apperr.New(apperr.Invalid, "a restore step needs accountId")}
+	}
+	var (
+		cur *restore.Cursor
+		err error
+	)
+	switch in.Action {
+	case restore.ActionPlan:
+		cur, err = s.Svc.PlanChunk(ctx, in, s.deadline(ctx))
+	case restore.ActionPlanDone:
+		err = s.Svc.PlanDone(ctx, in)
+	case restore.ActionPlanFailed:
+		err = s.Svc.PlanFailedStep(ctx, in)
+	case restore.ActionExecute:
+		cur, err = s.Svc.ExecuteChunk(ctx, in, s.deadline(ctx))
+	case restore.ActionFinish:
+		err = s.Svc.Finish(ctx, in)
+	default:
+		return nil, &Permanent{apperr.New(apperr.Invalid, "unknown restore action %q", in.Action)}
+	}
+	if err != nil {
+		return nil, Classify(err)
+	}
+	if cur == nil {
+		cur = &in.Cursor
+	}
+	return cur, nil
+}
+
+// restoreInput is a restore execution's input.
+func restoreInput(mode, accountID, idKey, id string) map[string]any {
+	return map[string]any{"mode": mode, "accountId": accountID, idKey: id, "cursor": restore.Cursor{}}
 }

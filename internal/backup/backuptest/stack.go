@@ -13,6 +13,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 )
@@ -66,8 +67,12 @@ func NewStack(tb testing.TB, db *dynamodb.Client, opts emulator.Options, tier ba
 	return &Stack{Emulator: emu, CRM: crm, Blobs: s3store.New(s3srv.Client(), "backups"), Store: store, S3URL: s3srv.URL, Table: table}
 }
 
-// StaticCRM is a backup.Connector that gives every account one client.
+// StaticCRM is a backup.Connector and a restore.Connector that gives every
+// account one client.
 type StaticCRM struct{ C *hubspot.Client }
 
 // CRM implements backup.Connector.
 func (k StaticCRM) CRM(context.Context, *backup.Account) (backup.CRM, error) { return k.C, nil }
+
+// RestoreCRM implements restore.Connector.
+func (k StaticCRM) RestoreCRM(context.Context, *backup.Account) (restore.CRM, error) { return k.C, nil }
