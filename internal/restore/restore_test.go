@@ -14,6 +14,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
+	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
@@ -45,6 +46,8 @@ func (noRunner) StartBackup(context.Context, string, string) error { return nil 
 type env struct {
 	crm     *hubspot.Client
 	blobs   *s3store.Store
+	store   *dynamo.Store
+	backup  *backup.Backup
 	archive *backup.Archive
 }
 
@@ -53,13 +56,14 @@ func newEnv(t *testing.T, sizes map[string]int) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := backuptest.NewStack(t, ddb.Client(), emulator.Options{Seed: 11, Sizes: sizes}, backup.Enterprise)
-	e := &env{crm: st.CRM, blobs: st.Blobs}
+	e := &env{crm: st.CRM, blobs: st.Blobs, store: st.Store}
 	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: st.CRM}, Runner: noRunner{}}
 	b, err := svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b = backuptest.Run(t, svc, "acme", b.ID)
+	e.backup = b
 	if e.archive, err = backup.OpenArchive(ctx, e.blobs, b.Key); err != nil {
 		t.Fatal(err)
 	}

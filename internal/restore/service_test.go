@@ -1,0 +1,360 @@
+package restore_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"io"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/auth"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
+	"github.com/crmbackup/crmbackup/internal/restore"
+)
+
+// startRecorder is a restore.Runner that records what it was asked to
+// start; the tests drive the steps themselves.
+type startRecorder struct {
+	plans, restores []string
+	err             error
+}
+
+func (r *startRecorder) StartPlan(_ context.Context, _, id string) error {
+	r.plans = append(r.plans, id)
+	return r.err
+}
+
+func (r *startRecorder) StartRestore(_ context.Context, _, id string) error {
+	r.restores = append(r.restores, id)
+	return r.err
+}
+
+func (e *env) service(runner restore.Runner) *restore.Service {
+	return &restore.Service{Store: e.store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: e.crm}, Runner: runner}
+}
+
+func admin(amr ...string) *auth.Caller {
+	return &auth.Caller{Subject: "admin@acme.example", AccountID: "acme", Role: auth.SuperAdminRole, AMR: amr, AuthTime: time.Now()}
+}
+
+var bothAcks = restore.Acknowledgements{DataChange: true, Irreversible: true}
+
+// steps drives a plan or an import's chunks to the end, each chunk
+// stopping after one batch, and redoing one chunk as after a crash.
+func steps(t *testing.T, chunk func(restore.StepInput, time.Time) (*restore.Cursor, error), in restore.StepInput) restore.Cursor {
+	t.Helper()
+	past := time.Now().Add(-time.Second)
+	for n := 0; !in.Cursor.Done; n++ {
+		cur, err := chunk(in, past)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 { // the checkpoint of this chunk was lost: it runs again
+			if cur, err = chunk(in, past); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in.Cursor = *cur
+		if n > 100 {
+			t.Fatal("the loop does not end")
+		}
+	}
+	return in.Cursor
+}
+
+// TestServiceFlow: a plan computed by its steps, reviewed, executed as an
+// import with a crash mid-way; the portal ends as the backup was, the
+// refused values are in the error CSV once, the import is counted and
+// audited, the admin is notified and the lock is free again.
+func TestServiceFlow(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"contacts": 230, "companies": 5})
+	ids, before := e.backedUp(t, "contacts")
+	var withEmail, withTitle, noTitle []string
+	for _, id := range ids[:len(ids)-1] {
+		switch {
+		case before[id]["email"] != "" && len(withEmail) < 2:
+			withEmail = append(withEmail, id)
+		case before[id]["jobtitle"] != "":
+			withTitle = append(withTitle, id)
+		default:
+			noTitle = append(noTitle, id)
+		}
+	}
+	if len(withEmail) < 2 || len(withTitle) < 1 || len(noTitle) < 1 {
+		t.Fatal("fixture assumptions")
+	}
+	x, y, renamed, cleared, deleted := withEmail[0], withEmail[1], withTitle[0], noTitle[0], ids[len(ids)-1]
+	taken := before[x]["email"]
+	e.update(t, "contacts", x, map[string]string{"email": "moved@example.com"})
+	e.update(t, "contacts", y, map[string]string{"email": taken}) // x's email back would now collide
+	e.update(t, "contacts", renamed, map[string]string{"jobtitle": "Chief Renamer"})
+	e.update(t, "contacts", cleared, map[string]string{"jobtitle": "Filled In Later"})
+	archive(t, e.crm.BaseURL(), "contacts", deleted)
+
+	runner := &startRecorder{}
+	svc := e.service(runner)
+	p, err := svc.CreatePlan(ctx, "acme", "admin@acme.example", e.backup.ID, restore.PlanRequest{
+		ObjectType: "0-1", Properties: []string{"email", "jobtitle", "hs_analytics_num_visits"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != restore.Planning || p.Object != "contacts" || p.Label != "Contact" || !slices.Equal(p.Properties, []string{"email", "jobtitle"}) ||
+		len(p.Excluded) != 1 || !slices.Equal(runner.plans, []string{p.ID}) || p.Rows != 230 {
+		t.Fatalf("plan %+v, started %v", p, runner.plans)
+	}
+	if _, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("executing a plan being computed: %v, want conflict", err)
+	}
+	in := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
+	in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.PlanChunk(ctx, in, d) }, in)
+	if err := svc.PlanDone(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = svc.Plan(ctx, "acme", p.ID); err != nil || p.Status != restore.Ready || p.Tally == nil {
+		t.Fatalf("plan after its steps: %+v %v", p, err)
+	}
+	planned := restore.CountsOf(p.Tally)
+	// x and y: email set; renamed: jobtitle set; cleared: jobtitle cleared.
+	if want := (restore.ImportCounts{Updated: 3, Cleared: 1, Unchanged: 229*2 - 4, Missing: 1}); planned != want {
+		t.Fatalf("planned %+v, want %+v", planned, want)
+	}
+
+	im, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Name != "Data restore - Contact" || im.Status != restore.ImportRunning || !slices.Equal(runner.restores, []string{im.ID}) {
+		t.Fatalf("import %+v", im)
+	}
+	in = restore.StepInput{Action: restore.ActionExecute, AccountID: "acme", ImportID: im.ID}
+	in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.ExecuteChunk(ctx, in, d) }, in)
+	in.Action = restore.ActionFinish
+	for range 2 { // a retried finish changes nothing
+		if err := svc.Finish(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	now := e.current(t, "contacts", ids, []string{"email", "jobtitle"})
+	for _, id := range ids {
+		switch id {
+		case deleted:
+			if _, ok := now[id]; ok {
+				t.Errorf("deleted contact %s came back", id)
+			}
+		case x: // refused: y held the email when x's turn came
+		default:
+			for _, prop := range []string{"email", "jobtitle"} {
+				if now[id][prop] != before[id][prop] {
+					t.Errorf("contact %s %s = %q, backup had %q", id, prop, now[id][prop], before[id][prop])
+				}
+			}
+		}
+	}
+	im, err = svc.Import(ctx, "acme", im.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (restore.ImportCounts{Updated: 2, Cleared: 1, Unchanged: 229*2 - 4, Missing: 1, Failed: 1}); im.Status != restore.ImportCompleted || im.Counts != want || im.RowsDone != 230 {
+		t.Fatalf("import %s %+v rows %d, want %+v", im.Status, im.Counts, im.RowsDone, want)
+	}
+	rows := errorCSV(t, svc, im.ID)
+	if len(rows) != 2 || !slices.Equal(rows[0], restore.ErrorHeader) || rows[1][0] != x || rows[1][1] != "email" || rows[1][2] != taken || rows[1][3] == "" {
+		t.Fatalf("error CSV %q", rows)
+	}
+	if keys, _ := e.blobs.List(ctx, "work/acme/imports/"); len(keys) != 0 {
+		t.Errorf("error chunks left behind: %v", keys)
+	}
+	if l, err := e.store.RestoreLock(ctx, "acme"); err != nil || l != nil {
+		t.Fatalf("lock after the end: %+v %v", l, err)
+	}
+	entries, _ := svc.AuditLog(ctx, "acme", 10)
+	if len(entries) != 2 || entries[0].Action != "restore.completed" || entries[1].Action != "restore.started" ||
+		entries[0].Actor != "admin@acme.example" || entries[0].Details["objectType"] != "contacts" {
+		t.Fatalf("audit %+v", entries)
+	}
+	notes, _ := e.store.Notifications(ctx, "acme", 10)
+	var imports []*backup.Notification
+	for _, n := range notes {
+		if n.ImportID == im.ID {
+			imports = append(imports, n)
+		}
+	}
+	if len(imports) != 1 || imports[0].Kind != "import.completed" {
+		t.Fatalf("notifications %+v", imports)
+	}
+	if _, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("executing a plan twice: %v, want conflict", err)
+	}
+}
+
+func errorCSV(t *testing.T, svc *restore.Service, importID string) [][]string {
+	t.Helper()
+	url, err := svc.ErrorsURL(context.Background(), "acme", importID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatalf("error CSV %q: %v", raw, err)
+	}
+	return rows
+}
+
+// TestExecuteGuards: each refused execution is the right error and writes
+// nothing — no import, no lock, no audit entry, the plan still READY.
+func TestExecuteGuards(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"deals": 30})
+	svc := e.service(&startRecorder{})
+	ready := func(t *testing.T) *restore.Plan {
+		t.Helper()
+		p, err := svc.CreatePlan(ctx, "acme", "admin@acme.example", e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
+		in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.PlanChunk(ctx, in, d) }, in)
+		if err := svc.PlanDone(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := admin("mfa")
+	stale.AuthTime = time.Now().Add(-6 * time.Minute)
+	other := admin("mfa")
+	other.AccountID = "globex"
+	later := admin("mfa") // signed in again, 15 days on
+	later.AuthTime = time.Now().Add(15 * 24 * time.Hour)
+	for _, tc := range []struct {
+		name   string
+		caller *auth.Caller
+		ack    restore.Acknowledgements
+		svc    func(*restore.Service)
+		want   string
+	}{
+		{"no acknowledgements", admin("mfa"), restore.Acknowledgements{}, nil, apperr.Invalid},
+		{"one acknowledgement", admin("mfa"), restore.Acknowledgements{DataChange: true}, nil, apperr.Invalid},
+		{"no two-factor", admin("pwd"), bothAcks, nil, apperr.Reauth},
+		{"stale two-factor", stale, bothAcks, nil, apperr.Reauth},
+		{"another account's plan", other, bothAcks, nil, apperr.NotFound},
+		{"expired backup", later, bothAcks, func(s *restore.Service) { s.Now = func() time.Time { return time.Now().Add(15 * 24 * time.Hour) } }, apperr.Gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ready(t)
+			s := *svc
+			if tc.svc != nil {
+				tc.svc(&s)
+			}
+			_, err := s.Execute(ctx, tc.caller, p.ID, tc.ack)
+			if apperr.Code(err) != tc.want {
+				t.Fatalf("got %v, want %s", err, tc.want)
+			}
+			if got, _ := svc.Plan(ctx, "acme", p.ID); got.Status != restore.Ready {
+				t.Fatalf("the plan became %s", got.Status)
+			}
+			if l, _ := e.store.RestoreLock(ctx, "acme"); l != nil {
+				t.Fatalf("the lock was taken: %+v", l)
+			}
+			if list, _ := svc.Imports(ctx, "acme", 10); len(list) != 0 {
+				t.Fatalf("an import was written: %+v", list[0])
+			}
+			if entries, _ := svc.AuditLog(ctx, "acme", 10); len(entries) != 0 {
+				t.Fatalf("an audit entry was written: %+v", entries[0])
+			}
+		})
+	}
+
+	t.Run("SSO needs no fresh two-factor", func(t *testing.T) {
+		sso := admin(auth.SSOMethod)
+		sso.AuthTime = time.Now().Add(-3 * time.Hour)
+		im, err := svc.Execute(ctx, sso, ready(t).ID, bothAcks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run("a second restore while it runs", func(t *testing.T) {
+			p := ready(t)
+			_, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks)
+			if !apperr.Is(err, apperr.Conflict) {
+				t.Fatalf("got %v, want conflict", err)
+			}
+			if got, _ := svc.Plan(ctx, "acme", p.ID); got.Status != restore.Ready {
+				t.Fatalf("the refused plan became %s", got.Status)
+			}
+			if list, _ := svc.Imports(ctx, "acme", 10); len(list) != 1 {
+				t.Fatalf("%d imports", len(list))
+			}
+		})
+		// Its end frees the lock for the next one.
+		in := restore.StepInput{Action: restore.ActionExecute, AccountID: "acme", ImportID: im.ID}
+		in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.ExecuteChunk(ctx, in, d) }, in)
+		if err := svc.Finish(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Execute(ctx, admin("mfa"), ready(t).ID, bothAcks); err != nil {
+			t.Fatalf("after the first ended: %v", err)
+		}
+	})
+
+	t.Run("a failed start releases the lock", func(t *testing.T) {
+		s := *svc
+		s.Runner = &startRecorder{err: io.ErrUnexpectedEOF}
+		l, _ := e.store.RestoreLock(ctx, "acme")
+		if l != nil { // the previous subtest's last restore
+			e.store.ReleaseLock(ctx, "acme", l.ImportID)
+		}
+		if _, err := s.Execute(ctx, admin("mfa"), ready(t).ID, bothAcks); err == nil {
+			t.Fatal("no error")
+		}
+		if l, _ := e.store.RestoreLock(ctx, "acme"); l != nil {
+			t.Fatalf("lock held after a failed start: %+v", l)
+		}
+	})
+}
+
+// TestPlanRequestErrors: bad plan requests are 4xx and write nothing.
+func TestPlanRequestErrors(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"deals": 10, "conversations": 3})
+	runner := &startRecorder{}
+	svc := e.service(runner)
+	for _, tc := range []struct {
+		name     string
+		backupID string
+		req      restore.PlanRequest
+		want     string
+	}{
+		{"no object", e.backup.ID, restore.PlanRequest{Properties: []string{"dealname"}}, apperr.Invalid},
+		{"unknown object", e.backup.ID, restore.PlanRequest{ObjectType: "unicorns", Properties: []string{"x"}}, apperr.Invalid},
+		{"conversations", e.backup.ID, restore.PlanRequest{ObjectType: "conversations", Properties: []string{"status"}}, apperr.Invalid},
+		{"property not in the backup", e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"nope"}}, apperr.Invalid},
+		{"only calculated properties", e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"days_to_close"}}, apperr.Invalid},
+		{"no properties", e.backup.ID, restore.PlanRequest{ObjectType: "deals"}, apperr.Invalid},
+		{"unknown backup", "01NOPE", restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}}, apperr.NotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := svc.CreatePlan(ctx, "acme", "admin", tc.backupID, tc.req)
+			if apperr.Code(err) != tc.want {
+				t.Fatalf("got %v, want %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := svc.CreatePlan(ctx, "globex", "admin", e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}}); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("another account's backup: %v, want not found", err)
+	}
+	if len(runner.plans) != 0 {
+		t.Fatalf("refused requests started plans: %v", runner.plans)
+	}
+}
