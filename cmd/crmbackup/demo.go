@@ -19,8 +19,9 @@ import (
 
 // runDemo is the main job on one machine: the local stack with a seeded
 // emulator, a backup asked for through the HTTP API as a super admin,
-// progress, the download through the presigned URL, and verification of
-// the ZIP against its manifest and the emulator's own counts.
+// progress, the download through the presigned URL, verification of the
+// ZIP against its manifest and the emulator's own counts, and then a
+// restore of deal properties after the CRM changed (restoreDemo).
 func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flags("demo")
 	var (
@@ -121,7 +122,15 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	if expected != nil {
 		fmt.Fprintf(stdout, " and every object holds as many records as the CRM")
 	}
-	fmt.Fprintf(stdout, ".\nOpen it with any ZIP tool: unzip -l %s\n\n", path)
+	fmt.Fprintf(stdout, ".\nOpen it with any ZIP tool: unzip -l %s\n", path)
+	if real {
+		fmt.Fprintln(stdout, "\nThe restore part of the demo runs against the emulator only: it writes into the CRM.")
+		return nil
+	}
+	if err := restoreDemo(ctx, st, c, b, path, stdout); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

@@ -26,7 +26,9 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"202 Accepted", "COMPLETED", "every object holds as many records as the CRM", "vehicles_2-"} {
+	for _, want := range []string{"202 Accepted", "COMPLETED", "every object holds as many records as the CRM", "vehicles_2-",
+		"excluded: days_to_close", "403 reauthentication_required", `import "Data restore - Deal"`,
+		"equal the backup again; the 3 deleted deals were reported missing", "restore.completed by admin@acme.example"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}

@@ -305,3 +305,13 @@ func checkBatchSize(n int) error {
 	}
 	return nil
 }
+
+// Archive moves a record to the recycle bin (DELETE; 204, and 204 again if
+// it is already archived).
+func (c *Client) Archive(ctx context.Context, objectType, id string) error {
+	path := "/crm/v3/objects/" + url.PathEscape(objectType) + "/" + url.PathEscape(id)
+	if err := c.do(ctx, http.MethodDelete, path, nil, nil, nil); err != nil {
+		return fmt.Errorf("archive %s %s: %w", objectType, id, err)
+	}
+	return nil
+}
