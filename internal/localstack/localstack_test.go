@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,148 @@ func TestBackupThroughTheLocalStack(t *testing.T) {
 	other, _ := st.Tokens.Sign(auth.DevClaims{Subject: "x", AccountID: "globex", Role: auth.SuperAdminRole})
 	if code, _, _ := (client{t, st.APIURL, other}).do("GET", "/v1/backups/"+id, ""); code != 404 {
 		t.Fatalf("another account's backup: %d", code)
+	}
+}
+
+// wait polls path until its status is not one of busy.
+func (c client) wait(path string, busy ...string) map[string]any {
+	c.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, _, m := c.do("GET", path, "")
+		if s, _ := m["status"].(string); !slices.Contains(busy, s) || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRestoreThroughTheLocalStack: the restore API's guards over HTTP, each
+// refusal writing nothing, then a plan and an import run by the local
+// restore state machine.
+func TestRestoreThroughTheLocalStack(t *testing.T) {
+	st, err := localstack.Start(context.Background(), localstack.Config{
+		Emulator: emulator.Options{Seed: 5, Sizes: map[string]int{"deals": 250, "conversations": 5}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	token := func(c auth.DevClaims) client {
+		if c.AccountID == "" {
+			c.AccountID = "acme"
+		}
+		if c.Role == "" {
+			c.Role = auth.SuperAdminRole
+		}
+		tok, err := st.Tokens.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client{t, st.APIURL, tok}
+	}
+	admin := token(auth.DevClaims{Subject: "admin"})
+	mfa := token(auth.DevClaims{Subject: "admin", MFA: true})
+	staleMFA := token(auth.DevClaims{Subject: "admin", MFA: true, AuthTime: time.Now().Add(-10 * time.Minute)})
+	sso := token(auth.DevClaims{Subject: "sso-admin", SSO: true, AuthTime: time.Now().Add(-2 * time.Hour)})
+	viewer := token(auth.DevClaims{Subject: "viewer", Role: "viewer", MFA: true})
+	other := token(auth.DevClaims{Subject: "x", AccountID: "globex", MFA: true})
+
+	_, _, b := admin.do("POST", "/v1/backups", "")
+	id := b["backupId"].(string)
+	if b = admin.wait("/v1/backups/"+id, "QUEUED", "RUNNING"); b["status"] != "COMPLETED" {
+		t.Fatalf("backup: %v", b)
+	}
+	plans := "/v1/backups/" + id + "/restore-plans"
+	for _, tc := range []struct {
+		name   string
+		c      client
+		body   string
+		status int
+		code   string
+	}{
+		{"not a super admin", viewer, `{"objectType":"deals","properties":["dealname"]}`, 403, "forbidden"},
+		{"another account's backup", other, `{"objectType":"deals","properties":["dealname"]}`, 404, "not_found"},
+		{"properties not a list", admin, `{"objectType":"deals","properties":"dealname"}`, 400, "invalid"},
+		{"unknown field", admin, `{"objectType":"deals","properties":["dealname"],"dryRun":true}`, 400, "invalid"},
+		{"conversations", admin, `{"objectType":"conversations","properties":["status"]}`, 400, "invalid"},
+		{"property not in the backup", admin, `{"objectType":"deals","properties":["no_such_property"]}`, 400, "invalid"},
+	} {
+		if code, _, m := tc.c.do("POST", plans, tc.body); code != tc.status || errCode(m) != tc.code {
+			t.Errorf("%s: %d %v, want %d %s", tc.name, code, m, tc.status, tc.code)
+		}
+	}
+
+	plan := func() string {
+		code, hdr, p := admin.do("POST", plans, `{"objectType":"deals","properties":["dealname","amount","days_to_close"]}`)
+		if code != 202 || hdr.Get("Location") == "" || p["workflowWarning"] == "" {
+			t.Fatalf("plan: %d %v", code, p)
+		}
+		if p = admin.wait("/v1/restore-plans/"+p["planId"].(string), "PLANNING"); p["status"] != "READY" {
+			t.Fatalf("plan ended %v", p)
+		}
+		if x := p["excluded"].([]any); len(x) != 1 || x[0].(map[string]any)["name"] != "days_to_close" {
+			t.Fatalf("excluded %v", x)
+		}
+		return p["planId"].(string)
+	}
+	first, second := plan(), plan()
+	execute := func(c client, planID, body string) (int, map[string]any) {
+		code, _, m := c.do("POST", "/v1/restore-plans/"+planID+"/execute", body)
+		return code, m
+	}
+	acks := `{"acknowledgeDataChange":true,"acknowledgeIrreversible":true}`
+	for _, tc := range []struct {
+		name   string
+		c      client
+		body   string
+		status int
+		code   string
+	}{
+		{"no acknowledgements", mfa, `{}`, 400, "invalid"},
+		{"one acknowledgement", mfa, `{"acknowledgeDataChange":true}`, 400, "invalid"},
+		{"acknowledgement of the wrong type", mfa, `{"acknowledgeDataChange":"yes","acknowledgeIrreversible":true}`, 400, "invalid"},
+		{"no two-factor", admin, acks, 403, "reauthentication_required"},
+		{"stale two-factor", staleMFA, acks, 403, "reauthentication_required"},
+		{"not a super admin", viewer, acks, 403, "forbidden"},
+		{"another account's plan", other, acks, 404, "not_found"},
+	} {
+		if code, m := execute(tc.c, first, tc.body); code != tc.status || errCode(m) != tc.code {
+			t.Errorf("%s: %d %v, want %d %s", tc.name, code, m, tc.status, tc.code)
+		}
+	}
+	if _, _, m := admin.do("GET", "/v1/imports", ""); len(m["imports"].([]any)) != 0 {
+		t.Fatalf("a refused execute wrote an import: %v", m)
+	}
+	if _, _, m := admin.do("GET", "/v1/audit-log", ""); len(m["entries"].([]any)) != 0 {
+		t.Fatalf("a refused execute wrote an audit entry: %v", m)
+	}
+
+	st.Emulator.SetLatency(300 * time.Millisecond) // keep the restore running a while
+	code, im := execute(sso, first, acks)
+	if code != 202 || im["name"] != "Data restore - Deal" || im["status"] != "RUNNING" {
+		t.Fatalf("execute with SSO: %d %v", code, im)
+	}
+	importID := im["importId"].(string)
+	if code, m := execute(mfa, second, acks); code != 409 || errCode(m) != "conflict" ||
+		m["error"].(map[string]any)["details"].(map[string]any)["importId"] != importID {
+		t.Fatalf("a second restore while one runs: %d %v", code, m)
+	}
+	st.Emulator.SetLatency(0)
+	if im = admin.wait("/v1/imports/"+importID, "RUNNING"); im["status"] != "COMPLETED" {
+		t.Fatalf("import ended %v", im)
+	}
+	if code, m := execute(mfa, first, acks); code != 409 {
+		t.Fatalf("executing a plan twice: %d %v", code, m)
+	}
+	if code, _, m := admin.do("GET", "/v1/imports/"+importID+"/errors", ""); code != 404 {
+		t.Fatalf("errors of an import without any: %d %v", code, m)
+	}
+	if _, _, m := admin.do("GET", "/v1/audit-log", ""); len(m["entries"].([]any)) != 2 {
+		t.Fatalf("audit log: %v", m)
+	}
+	// The lock is free again: the second plan runs now.
+	if code, m := execute(mfa, second, acks); code != 202 {
+		t.Fatalf("after the first restore ended: %d %v", code, m)
 	}
 }
