@@ -18,6 +18,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/api/apitest"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/workflow"
 )
 
@@ -88,6 +89,31 @@ func TestStepEventsDecode(t *testing.T) {
 				t.Errorf("notify input %+v lacks the backup", in)
 			}
 		}},
+		{"restore-plan.json", &restore.StepInput{}, func(t *testing.T, v any) {
+			if in := v.(*restore.StepInput); in.Action != restore.ActionPlan || in.PlanID == "" || in.Cursor.Row != 0 || in.Cursor.Done {
+				t.Errorf("first plan step %+v: want a plan and an empty cursor", in)
+			}
+		}},
+		{"restore-plan-done.json", &restore.StepInput{}, func(t *testing.T, v any) {
+			if in := v.(*restore.StepInput); in.Action != restore.ActionPlanDone || !in.Cursor.Done || in.Cursor.Tally.Properties["dealname"].Set == 0 {
+				t.Errorf("plan done step %+v: want a finished cursor with counts", in)
+			}
+		}},
+		{"restore-execute-resume.json", &restore.StepInput{}, func(t *testing.T, v any) {
+			if in := v.(*restore.StepInput); in.Action != restore.ActionExecute || in.ImportID == "" || in.Cursor.Row == 0 || in.Cursor.Done {
+				t.Errorf("resumed execute step %+v: want an import and a cursor mid-way", in)
+			}
+		}},
+		{"restore-finish.json", &restore.StepInput{}, func(t *testing.T, v any) {
+			if in := v.(*restore.StepInput); in.Action != restore.ActionFinish || !in.Cursor.Done || in.Error != nil {
+				t.Errorf("finish step %+v: want a finished cursor and no error", in)
+			}
+		}},
+		{"restore-finish-failed.json", &restore.StepInput{}, func(t *testing.T, v any) {
+			if in := v.(*restore.StepInput); in.Action != restore.ActionFinish || in.Error == nil || in.Error.Cause == "" {
+				t.Errorf("failed finish step %+v: want Step Functions' error", in)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -104,7 +130,8 @@ func TestEveryEventIsTested(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := map[string]bool{}
-	for _, f := range []string{"create-schedule.json", "discover.json", "export-first.json", "export-resume.json", "zip.json", "finalize.json", "finalize-failed.json", "notify.json"} {
+	for _, f := range []string{"create-schedule.json", "discover.json", "export-first.json", "export-resume.json", "zip.json", "finalize.json", "finalize-failed.json", "notify.json",
+		"restore-plan.json", "restore-plan-done.json", "restore-execute-resume.json", "restore-finish.json", "restore-finish-failed.json"} {
 		known[f] = true
 	}
 	for f := range apiEvents {

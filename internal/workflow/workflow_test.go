@@ -91,6 +91,9 @@ func TestTaskFunctions(t *testing.T) {
 	if !slices.Equal(fns, []string{"discover", "export", "finalize", "notify", "zip"}) {
 		t.Fatalf("functions %v", fns)
 	}
+	if fns, _ := Functions("restore"); !slices.Equal(fns, []string{"restore"}) {
+		t.Fatalf("restore functions %v", fns)
+	}
 }
 
 func TestClassify(t *testing.T) {
