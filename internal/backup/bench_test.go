@@ -194,13 +194,5 @@ func TestStepsChild(t *testing.T) {
 	if rows := e.steps(t, os.Getenv("BENCH_BACKUP"), 1); rows != want {
 		t.Fatalf("exported %d rows, want %d", rows, want)
 	}
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
-	if m == nil {
-		t.Fatalf("no VmHWM in /proc/self/status")
-	}
-	fmt.Printf("peak-rss-kib=%s\n", m[1])
+	fmt.Printf("peak-rss-kib=%d\n", backuptest.PeakRSSKiB(t))
 }

@@ -227,11 +227,21 @@ type Pass struct {
 	Errors func(ErrorRow) error
 }
 
+// Prefetch is how many batches a pass reads ahead of the one it writes:
+// reading the next batches' current values while the previous batch's
+// update is in flight keeps the portal's rate budget busy, where one
+// request at a time would leave it idle for every round trip.
+const Prefetch = 3
+
 // Run handles rows from cur on, a batch at a time, until the object ends or
-// the deadline passes, and returns the new cursor. A batch is read, judged
-// and (when writing) updated before the cursor moves past it, so redoing a
-// run after a crash redoes at most one batch — harmlessly: it re-reads the
+// the deadline passes, and returns the new cursor. Batches are judged and
+// (when writing) updated in order, and the cursor moves past a batch only
+// once it is done, so redoing a run after a crash redoes at most the
+// batches after the last saved cursor — harmlessly: they re-read the
 // current values, and writing a value a second time changes nothing.
+// Reads of the next batches run ahead (Prefetch); a read-ahead batch is
+// judged on values read before the previous batch was written, which is
+// safe because batches hold different records.
 func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor, error) {
 	if cur.Done {
 		return cur, nil
@@ -251,30 +261,27 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			return cur, fmt.Errorf("%s: skip to row %d: %w", o.File, cur.Row, err)
 		}
 	}
-	batch := make([]record, 0, BatchSize)
-	for {
-		batch = batch[:0]
-		for len(batch) < BatchSize {
-			fields, err := rows.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return cur, fmt.Errorf("%s row %d: %w", o.File, cur.Row+int64(len(batch))+1, err)
-			}
-			r := record{id: fields[0], values: make([]string, len(cols))}
-			for i, c := range cols {
-				r.values[i] = fields[c]
-			}
-			batch = append(batch, r)
+	readCtx, stop := context.WithCancel(ctx)
+	batches := make(chan fetched, Prefetch-1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(batches)
+		p.fetch(readCtx, rows, cols, cur.Row, batches)
+	}()
+	defer func() { stop(); <-done }() // the reader is gone before rows closes
+
+	for b := range batches {
+		if b.err != nil {
+			return cur, b.err
 		}
-		if len(batch) > 0 {
-			if err := p.batch(ctx, batch, &cur.Tally); err != nil {
+		if len(b.recs) > 0 {
+			if err := p.apply(ctx, b, &cur.Tally); err != nil {
 				return cur, err
 			}
-			cur.Row += int64(len(batch))
+			cur.Row += int64(len(b.recs))
 		}
-		if len(batch) < BatchSize {
+		if len(b.recs) < BatchSize {
 			cur.Done = true
 			return cur, nil
 		}
@@ -285,6 +292,73 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			return cur, nil
 		}
 	}
+	return cur, ctx.Err()
+}
+
+// fetched is one batch of backed-up rows with the records' current values.
+type fetched struct {
+	recs    []record
+	current map[string]map[string]string // id → property → value; absent: deleted
+	err     error
+}
+
+// fetch reads batches of rows and their current values into out until the
+// rows end (a short batch) or ctx ends.
+func (p *Pass) fetch(ctx context.Context, rows *backup.CSVReader, cols []int, row int64, out chan<- fetched) {
+	o := p.Sel.Object
+	for {
+		b := fetched{recs: make([]record, 0, BatchSize)}
+		for len(b.recs) < BatchSize {
+			fields, err := rows.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				b.err = fmt.Errorf("%s row %d: %w", o.File, row+int64(len(b.recs))+1, err)
+				break
+			}
+			r := record{id: fields[0], values: make([]string, len(cols))}
+			for i, c := range cols {
+				r.values[i] = fields[c]
+			}
+			b.recs = append(b.recs, r)
+		}
+		row += int64(len(b.recs))
+		if b.err == nil && len(b.recs) > 0 {
+			b.current, b.err = p.read(ctx, b.recs)
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return
+		}
+		if b.err != nil || len(b.recs) < BatchSize {
+			return
+		}
+	}
+}
+
+// read fetches the current values of a batch's records.
+func (p *Pass) read(ctx context.Context, batch []record) (map[string]map[string]string, error) {
+	o := p.Sel.Object
+	ids := make([]string, len(batch))
+	for i, r := range batch {
+		ids[i] = r.id
+	}
+	res, err := p.CRM.BatchRead(ctx, o.ObjectTypeID, ids, p.Sel.Properties, false)
+	if err != nil {
+		return nil, fmt.Errorf("read current %s: %w", o.Name, err)
+	}
+	for _, e := range res.Errors {
+		if e.Category != "OBJECT_NOT_FOUND" {
+			return nil, fmt.Errorf("read current %s: %s: %s", o.Name, e.Category, e.Message)
+		}
+	}
+	current := make(map[string]map[string]string, len(res.Objects))
+	for _, obj := range res.Objects {
+		current[obj.ID] = obj.Properties
+	}
+	return current, nil
 }
 
 type record struct {
@@ -311,26 +385,9 @@ func (p *Pass) columns(rows *backup.CSVReader) ([]int, error) {
 	return cols, nil
 }
 
-// batch judges (and, writing, restores) one batch of records.
-func (p *Pass) batch(ctx context.Context, batch []record, t *Tally) error {
-	o, props := p.Sel.Object, p.Sel.Properties
-	ids := make([]string, len(batch))
-	for i, r := range batch {
-		ids[i] = r.id
-	}
-	res, err := p.CRM.BatchRead(ctx, o.ObjectTypeID, ids, props, false)
-	if err != nil {
-		return fmt.Errorf("read current %s: %w", o.Name, err)
-	}
-	for _, e := range res.Errors {
-		if e.Category != "OBJECT_NOT_FOUND" {
-			return fmt.Errorf("read current %s: %s: %s", o.Name, e.Category, e.Message)
-		}
-	}
-	current := make(map[string]map[string]string, len(res.Objects))
-	for _, obj := range res.Objects {
-		current[obj.ID] = obj.Properties
-	}
+// apply judges (and, writing, restores) one batch of records.
+func (p *Pass) apply(ctx context.Context, b fetched, t *Tally) error {
+	o, props, batch, current := p.Sel.Object, p.Sel.Properties, b.recs, b.current
 	type change struct {
 		rec      *record
 		verdicts []Verdict

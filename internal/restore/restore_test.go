@@ -28,6 +28,9 @@ import (
 var ddb *dynamolocal.Server
 
 func TestMain(m *testing.M) {
+	if os.Getenv("BENCH_CHILD") == "1" { // a benchmark's child process: no DynamoDB
+		os.Exit(m.Run())
+	}
 	var err error
 	ddb, err = dynamolocal.Start(context.Background(), dynamolocal.Options{})
 	if err != nil {
@@ -44,6 +47,8 @@ type noRunner struct{}
 func (noRunner) StartBackup(context.Context, string, string) error { return nil }
 
 type env struct {
+	emu     *emulator.Server
+	s3URL   string
 	crm     *hubspot.Client
 	blobs   *s3store.Store
 	store   *dynamo.Store
@@ -52,11 +57,11 @@ type env struct {
 }
 
 // newEnv backs up an emulated portal of sizes and opens the backup.
-func newEnv(t *testing.T, sizes map[string]int) *env {
+func newEnv(t testing.TB, sizes map[string]int) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := backuptest.NewStack(t, ddb.Client(), emulator.Options{Seed: 11, Sizes: sizes}, backup.Enterprise)
-	e := &env{crm: st.CRM, blobs: st.Blobs, store: st.Store}
+	e := &env{emu: st.Emulator, s3URL: st.S3URL, crm: st.CRM, blobs: st.Blobs, store: st.Store}
 	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: st.CRM}, Runner: noRunner{}}
 	b, err := svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
 	if err != nil {
@@ -71,7 +76,7 @@ func newEnv(t *testing.T, sizes map[string]int) *env {
 }
 
 // backedUp returns the backup's rows of an object as id → property → value.
-func (e *env) backedUp(t *testing.T, object string) (ids []string, values map[string]map[string]string) {
+func (e *env) backedUp(t testing.TB, object string) (ids []string, values map[string]map[string]string) {
 	t.Helper()
 	o, err := e.archive.Object(object)
 	if err != nil {
@@ -103,7 +108,7 @@ func (e *env) backedUp(t *testing.T, object string) (ids []string, values map[st
 	return ids, values
 }
 
-func (e *env) selection(t *testing.T, object string, props ...string) *restore.Selection {
+func (e *env) selection(t testing.TB, object string, props ...string) *restore.Selection {
 	t.Helper()
 	o, err := e.archive.Object(object)
 	if err != nil {
@@ -144,7 +149,7 @@ func (e *env) current(t *testing.T, object string, ids, props []string) map[stri
 	return out
 }
 
-func run(t *testing.T, p *restore.Pass, cur restore.Cursor) restore.Cursor {
+func run(t testing.TB, p *restore.Pass, cur restore.Cursor) restore.Cursor {
 	t.Helper()
 	for !cur.Done {
 		var err error

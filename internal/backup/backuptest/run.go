@@ -2,6 +2,9 @@ package backuptest
 
 import (
 	"context"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -53,4 +56,20 @@ func ExportAll(tb testing.TB, svc *backup.Service, in backup.ExportInput) backup
 	}
 	tb.Fatal("export loop does not end")
 	return backup.Checkpoint{}
+}
+
+// PeakRSSKiB is this process's peak resident set (VmHWM), in KiB: for
+// benchmarks that run a step in a child process of their own.
+func PeakRSSKiB(tb testing.TB) int {
+	tb.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		tb.Fatal("no VmHWM in /proc/self/status")
+	}
+	kib, _ := strconv.Atoi(string(m[1]))
+	return kib
 }
