@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,8 +19,8 @@ import (
 func TestStore(t *testing.T, newStore func(t *testing.T) restore.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	n := 0
-	id := func(at time.Time) string { n++; return backup.NewID(at.Add(time.Duration(n) * time.Millisecond)) }
+	var n atomic.Int64 // ids stay in order within one instant; starts run concurrently
+	id := func(at time.Time) string { return backup.NewID(at.Add(time.Duration(n.Add(1)) * time.Millisecond)) }
 	newPlan := func(t *testing.T, s restore.Store, account string, status restore.PlanStatus) *restore.Plan {
 		t.Helper()
 		p := &restore.Plan{AccountID: account, ID: id(t0), BackupID: "B1", Object: "deals", ObjectTypeID: "0-3", Label: "Deal",
