@@ -18,7 +18,9 @@ import (
 // TestStore runs the conformance suite; newStore returns an empty store.
 func TestStore(t *testing.T, newStore func(t *testing.T) restore.Store) {
 	ctx := context.Background()
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	// Now, not a fixed date: items carry a TTL relative to these times, and
+	// DynamoDB (Local too) deletes expired items at any moment.
+	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	var n atomic.Int64 // ids stay in order within one instant; starts run concurrently
 	id := func(at time.Time) string { return backup.NewID(at.Add(time.Duration(n.Add(1)) * time.Millisecond)) }
 	newPlan := func(t *testing.T, s restore.Store, account string, status restore.PlanStatus) *restore.Plan {
