@@ -110,10 +110,16 @@ func (s *Service) Get(ctx context.Context, accountID, id string) (*Backup, error
 
 // List returns an account's backups, newest first.
 func (s *Service) List(ctx context.Context, accountID string, limit int) ([]*Backup, error) {
-	if limit <= 0 || limit > 100 {
-		limit = 50
+	return s.Store.Backups(ctx, accountID, ListLimit(limit))
+}
+
+// ListLimit is how many items a list returns when asked for n: 1 to 100,
+// 50 unless said.
+func ListLimit(n int) int {
+	if n <= 0 || n > 100 {
+		return 50
 	}
-	return s.Store.Backups(ctx, accountID, limit)
+	return n
 }
 
 // DownloadURL returns a short-lived URL of a completed backup's ZIP:

@@ -257,18 +257,12 @@ func (s *Service) Import(ctx context.Context, accountID, id string) (*Import, er
 
 // Imports lists an account's imports, newest first.
 func (s *Service) Imports(ctx context.Context, accountID string, limit int) ([]*Import, error) {
-	if limit <= 0 || limit > 100 {
-		limit = 50
-	}
-	return s.Store.Imports(ctx, accountID, limit)
+	return s.Store.Imports(ctx, accountID, backup.ListLimit(limit))
 }
 
 // AuditLog lists an account's audit entries, newest first.
 func (s *Service) AuditLog(ctx context.Context, accountID string, limit int) ([]*AuditEntry, error) {
-	if limit <= 0 || limit > 100 {
-		limit = 50
-	}
-	return s.Store.AuditLog(ctx, accountID, limit)
+	return s.Store.AuditLog(ctx, accountID, backup.ListLimit(limit))
 }
 
 // ErrorsURL returns a short-lived URL of an import's error CSV.
