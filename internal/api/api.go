@@ -52,15 +52,39 @@ type Server struct {
 	Now           func() time.Time
 }
 
+// Routes lists the API's routes ("METHOD /path" with {param}s): the CDK
+// stack creates one API Gateway route, with the authorizer, for each.
+func Routes() []string {
+	r := &routes{mux: http.NewServeMux()}
+	(&Server{}).register(r)
+	return r.patterns
+}
+
+// routes registers handlers, every one behind authentication.
+type routes struct {
+	mux      *http.ServeMux
+	patterns []string
+}
+
+func (r *routes) handle(pattern string, h http.HandlerFunc) {
+	r.mux.HandleFunc(pattern, h)
+	r.patterns = append(r.patterns, pattern)
+}
+
+func (s *Server) register(r *routes) {
+	r.handle("POST /v1/backups", s.authed(s.createBackup))
+	r.handle("GET /v1/backups", s.authed(s.listBackups))
+	r.handle("GET /v1/backups/{id}", s.authed(s.getBackup))
+	r.handle("GET /v1/backups/{id}/download", s.authed(s.download))
+	r.handle("GET /v1/notifications", s.authed(s.listNotifications))
+	s.restoreRoutes(r)
+}
+
 // Handler returns the API's handler.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/backups", s.authed(s.createBackup))
-	mux.HandleFunc("GET /v1/backups", s.authed(s.listBackups))
-	mux.HandleFunc("GET /v1/backups/{id}", s.authed(s.getBackup))
-	mux.HandleFunc("GET /v1/backups/{id}/download", s.authed(s.download))
-	mux.HandleFunc("GET /v1/notifications", s.authed(s.listNotifications))
-	s.restoreRoutes(mux)
+	r := &routes{mux: http.NewServeMux()}
+	s.register(r)
+	mux := r.mux
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			s.noRoute(w, r, mux)

@@ -19,14 +19,14 @@ type Restores interface {
 	AuditLog(ctx context.Context, accountID string, limit int) ([]*restore.AuditEntry, error)
 }
 
-func (s *Server) restoreRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/backups/{id}/restore-plans", s.authed(s.createPlan))
-	mux.HandleFunc("GET /v1/restore-plans/{id}", s.authed(s.getPlan))
-	mux.HandleFunc("POST /v1/restore-plans/{id}/execute", s.authed(s.execute))
-	mux.HandleFunc("GET /v1/imports", s.authed(s.listImports))
-	mux.HandleFunc("GET /v1/imports/{id}", s.authed(s.getImport))
-	mux.HandleFunc("GET /v1/imports/{id}/errors", s.authed(s.importErrors))
-	mux.HandleFunc("GET /v1/audit-log", s.authed(s.auditLog))
+func (s *Server) restoreRoutes(r *routes) {
+	r.handle("POST /v1/backups/{id}/restore-plans", s.authed(s.createPlan))
+	r.handle("GET /v1/restore-plans/{id}", s.authed(s.getPlan))
+	r.handle("POST /v1/restore-plans/{id}/execute", s.authed(s.execute))
+	r.handle("GET /v1/imports", s.authed(s.listImports))
+	r.handle("GET /v1/imports/{id}", s.authed(s.getImport))
+	r.handle("GET /v1/imports/{id}/errors", s.authed(s.importErrors))
+	r.handle("GET /v1/audit-log", s.authed(s.auditLog))
 }
 
 // PlanCountsNote says what a plan's counts mean once time has passed.

@@ -25,6 +25,10 @@ type ClaimNames struct {
 	Role     string // must equal SuperAdminRole
 	AMR      string // authentication methods: "mfa" after two-factor, SSOMethod for SSO
 	AuthTime string // when the user authenticated (seconds since epoch)
+	// MFAAlways says the issuer requires two-factor on every sign-in (a
+	// Cognito user pool with MFA required): its tokens carry no amr claim,
+	// and every session counts as two-factor; auth_time still says when.
+	MFAAlways bool
 }
 
 // DefaultClaims are the claim names used unless configured otherwise.
@@ -76,6 +80,9 @@ func FromClaims(claims map[string]any, names ClaimNames) (*Caller, error) {
 		AccountID: str(claims[names.Account]),
 		Role:      str(claims[names.Role]),
 		AMR:       list(claims[names.AMR]),
+	}
+	if names.MFAAlways && !slices.Contains(c.AMR, "mfa") {
+		c.AMR = append(c.AMR, "mfa")
 	}
 	if c.Subject == "" {
 		return nil, apperr.New(apperr.Unauthorized, "the token has no subject")

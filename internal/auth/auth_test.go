@@ -132,3 +132,24 @@ func mustSign(t *testing.T, d *auth.DevTokens, c auth.DevClaims) string {
 	}
 	return tok
 }
+
+// TestMFAAlways: an issuer that requires two-factor on every sign-in
+// (Cognito with MFA required) sends no amr; its sessions count as
+// two-factor, still only within the window after auth_time.
+func TestMFAAlways(t *testing.T) {
+	now := time.Now()
+	claims := map[string]any{"sub": "u", "custom:account_id": "acme", "custom:role": auth.SuperAdminRole, "auth_time": float64(now.Add(-time.Minute).Unix())}
+	names := auth.DefaultClaims
+	c, err := auth.FromClaims(claims, names)
+	if err != nil || c.FreshMFA(now, 5*time.Minute) {
+		t.Fatalf("without MFAAlways a token without amr is two-factor: %+v %v", c, err)
+	}
+	names.MFAAlways = true
+	if c, err = auth.FromClaims(claims, names); err != nil || !c.FreshMFA(now, 5*time.Minute) {
+		t.Fatalf("with MFAAlways: %+v %v", c, err)
+	}
+	claims["auth_time"] = float64(now.Add(-time.Hour).Unix())
+	if c, _ = auth.FromClaims(claims, names); c.FreshMFA(now, 5*time.Minute) {
+		t.Fatal("with MFAAlways an old sign-in is fresh")
+	}
+}

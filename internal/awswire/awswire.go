@@ -44,6 +44,7 @@ const (
 	EnvClaimRole       = "CLAIM_ROLE"
 	EnvClaimAMR        = "CLAIM_AMR"
 	EnvClaimAuthTime   = "CLAIM_AUTH_TIME"
+	EnvMFAAlways       = "MFA_ALWAYS" // "true": the issuer requires two-factor on every sign-in
 	EnvExportMarginSec = "EXPORT_MARGIN_SECONDS"
 	// EnvBudgetShares is how many containers call one portal at once (the
 	// backup state machine's Map concurrency): each takes that share of
@@ -145,6 +146,7 @@ func ClaimNames() auth.ClaimNames {
 			*dst = v
 		}
 	}
+	n.MFAAlways = os.Getenv(EnvMFAAlways) == "true"
 	return n
 }
 
