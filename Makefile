@@ -7,7 +7,11 @@ PKGS    ?= ./...
 # The race detector guards the shared rate budget and the emulator's store.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: all test vet fmt-check fmt bench demo local emulator build lambdas tools clean
+.PHONY: all test vet fmt-check fmt bench demo local emulator build lambdas synth deploy destroy tools clean
+
+# The CDK CLI (aws-cdk, pinned in package-lock.json) runs the Go app of infra/
+# (cdk.json); jsii warns on every run that Node 20 is past its end of life.
+CDK = JSII_SILENCE_WARNING_DEPRECATED_NODE_RELEASE=1 npx --no-install cdk --no-notices
 
 all: test
 
@@ -19,7 +23,7 @@ test: tools vet fmt-check
 APT_INSTALL = sh -c 'if [ "$$(id -u)" -ne 0 ]; then S=sudo; fi; $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq --no-install-recommends "$$@"' apt-install
 
 ## tools: Go modules, the Node tools of package-lock.json (the local Step Functions
-## runner, asl-validator, DynamoDB Local) and the Java runtime DynamoDB Local needs
+## runner, asl-validator, DynamoDB Local, the CDK CLI) and the Java runtime DynamoDB Local needs
 tools: node_modules/.installed
 	@command -v $(GO) >/dev/null || { echo "Go is required (go.mod says which version)"; exit 1; }
 	$(GO) mod download
@@ -64,6 +68,19 @@ lambdas:
 		echo "build/$$f/bootstrap"; \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o build/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+
+## synth: the CloudFormation template and assets into cdk.out/, offline (no AWS
+## credentials needed), checked by cdk-nag (flags: make synth CDK_ARGS='-c stage=dev')
+synth: tools lambdas
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+## deploy: deploy the stack with the current AWS credentials (after `cdk bootstrap`)
+deploy: tools lambdas
+	$(CDK) deploy $(CDK_ARGS)
+
+## destroy: delete the stack (retained resources stay: see README)
+destroy: tools
+	$(CDK) destroy $(CDK_ARGS)
 
 build:
 	$(GO) build $(PKGS)

@@ -1,0 +1,26 @@
+// Command infra is crmbackup's CDK app: one stack with the backups bucket,
+// the metadata table, one Lambda per function, the backup and restore state
+// machines, the HTTP API with its JWT authorizer, the scheduler group and
+// the notifications topic, checked by cdk-nag's AwsSolutions rules at
+// synth. `make synth` runs it offline; `make deploy` deploys it.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	props, err := PropsFromContext(app)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crmbackup infra:", err)
+		os.Exit(2)
+	}
+	NewStack(app, "crmbackup-"+props.Stage, props)
+	app.Synth(nil)
+}

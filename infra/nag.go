@@ -1,0 +1,47 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+const cognitoPlus = "Cognito threat protection (advanced security) needs the paid Plus feature plan; two-factor (TOTP) is " +
+	"required for every user, self sign-up is off, passwords are strong, and the pool can be replaced by the organisation's " +
+	"own OIDC issuer (jwtIssuer), whose protections then apply."
+
+// applyNag runs cdk-nag's AwsSolutions rules on the stack at synth. Each
+// suppression is narrow (a rule and, for wildcards, the exact resource
+// pattern) and says why it is acceptable.
+func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket) {
+	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	iam5 := func(reason string, patterns ...string) *cdknag.NagPackSuppression {
+		var applies []any
+		for _, p := range patterns {
+			applies = append(applies, &cdknag.RegexAppliesTo{Regex: jsii.String(p)})
+		}
+		return &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(reason), AppliesTo: &applies}
+	}
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
+		iam5("S3 object permissions are scoped to key prefixes (backups/, work/, …/imports/): object keys hold account and backup ids created at run time.",
+			`/^Resource::.*\/(backups|work)\/.*\*$/`),
+		iam5("HubSpot tokens are one secret per account under the stack's secret name prefix; accounts are registered after deployment.",
+			`/^Resource::arn:.*:secretsmanager:.*:secret:.*\*$/`),
+		iam5("X-Ray trace segments and CloudWatch Logs vended log delivery for Step Functions support no resource-level permissions.",
+			`/^Resource::\*$/`),
+		iam5("Step Functions invokes a function by its ARN and any version or alias of it (CDK's grantInvoke); the functions are this stack's.",
+			`/^Resource::<.*Function.*\.Arn>:\*$/`),
+		iam5("A function writes log streams in its own log group only.",
+			`/^Resource::<.*Logs.*\.Arn>:\*$/`),
+		iam5("KMS data keys for SNS publishing to the encrypted topic (sns:Publish needs kms:GenerateDataKey*), on this stack's key only.",
+			`/^Action::kms:GenerateDataKey\*$/`, `/^Action::kms:ReEncrypt\*$/`),
+	}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(accessLogs, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String("The access-log bucket is the server access logs' destination; logging it into itself would loop.")},
+	}, jsii.Bool(false))
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-COG3"), Reason: jsii.String(cognitoPlus)},
+		{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(cognitoPlus)},
+	}, jsii.Bool(true))
+}

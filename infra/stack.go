@@ -1,0 +1,372 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/awswire"
+	"github.com/crmbackup/crmbackup/internal/workflow"
+)
+
+// Stack is crmbackup in one account and region.
+type Stack struct {
+	awscdk.Stack
+	Storage   *Storage
+	Notify    *Notifications
+	Functions map[string]*Function
+	Machines  map[string]awsstepfunctions.StateMachine
+	API       awsapigatewayv2.HttpApi
+	Schedules *Schedules
+}
+
+// NewStack builds the stack. Each concern is a construct of its own;
+// permissions are granted here, per function, from what its code calls.
+func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
+	st := &Stack{Stack: awscdk.NewStack(scope, jsii.String(id), &p.StackProps), Functions: map[string]*Function{},
+		Machines: map[string]awsstepfunctions.StateMachine{}}
+	// Feature flags new apps get (cdk.json has them too, for the CLI).
+	for flag, v := range featureFlags {
+		st.Node().SetContext(jsii.String(flag), v)
+	}
+	awscdk.Tags_Of(st.Stack).Add(jsii.String("app"), jsii.String("crmbackup"), nil)
+	awscdk.Tags_Of(st.Stack).Add(jsii.String("stage"), jsii.String(p.Stage), nil)
+	st.Storage = NewStorage(st.Stack, p)
+	st.Notify = NewNotifications(st.Stack, p, st.Storage.Key)
+
+	for _, spec := range functionSpecs {
+		st.Functions[spec.Name] = NewFunction(st.Stack, p, spec)
+	}
+	for _, machine := range workflow.Machines {
+		st.Machines[machine] = NewStateMachine(st.Stack, p, machine, st.Functions)
+	}
+	st.Schedules = NewSchedules(st.Stack, p, st.Functions["create"])
+	st.grant(p)
+	st.API = NewAPI(st.Stack, p, st.Functions["api"])
+
+	awscdk.NewCfnOutput(st.Stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: st.API.ApiEndpoint()})
+	awscdk.NewCfnOutput(st.Stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: st.Storage.Bucket.BucketName()})
+	awscdk.NewCfnOutput(st.Stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: st.Storage.Table.TableName()})
+	awscdk.NewCfnOutput(st.Stack, jsii.String("HubSpotSecretPrefix"), &awscdk.CfnOutputProps{Value: jsii.String(p.HubSpotSecretPrefix)})
+	applyNag(st.Stack, st.Storage.Logs)
+	return st
+}
+
+// featureFlags: S3 server access logs delivered under a bucket policy (not
+// the legacy ACL), IAM policies minimized.
+var featureFlags = map[string]any{
+	"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
+	"@aws-cdk/aws-iam:minimizePolicies":               true,
+}
+
+// Storage is the encrypted state: a customer-managed key, the backups
+// bucket (and its access-log bucket), the metadata table.
+type Storage struct {
+	Key    awskms.Key
+	Logs   awss3.Bucket
+	Bucket awss3.Bucket
+	Table  awsdynamodb.Table
+}
+
+// Lifecycle of the backups bucket: ZIPs (and error CSVs) expire with the
+// 14-day download window, work files (chunks) after a day.
+const (
+	backupDays = 14
+	workDays   = 1
+)
+
+// NewStorage builds the key, buckets and table.
+func NewStorage(scope constructs.Construct, p *Props) *Storage {
+	c := constructs.NewConstruct(scope, jsii.String("Storage"))
+	s := &Storage{}
+	s.Key = awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("crmbackup " + p.Stage + ": backups, metadata and notifications"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     p.removal(),
+	})
+	s.Logs = awss3.NewBucket(c, jsii.String("AccessLogs"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED, // S3 server access logging delivers only to SSE-S3 buckets
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		LifecycleRules:    &[]*awss3.LifecycleRule{{Id: jsii.String("expire-access-logs"), Expiration: awscdk.Duration_Days(jsii.Number(365))}},
+		RemovalPolicy:     p.removal(),
+	})
+	s.Bucket = awss3.NewBucket(c, jsii.String("Backups"), &awss3.BucketProps{
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:             jsii.Bool(true),
+		Encryption:             awss3.BucketEncryption_KMS,
+		EncryptionKey:          s.Key,
+		BucketKeyEnabled:       jsii.Bool(true),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		ServerAccessLogsBucket: s.Logs,
+		ServerAccessLogsPrefix: jsii.String("backups-bucket/"),
+		LifecycleRules: &[]*awss3.LifecycleRule{
+			{Id: jsii.String("expire-backups"), Prefix: jsii.String("backups/"), Expiration: awscdk.Duration_Days(jsii.Number(backupDays))},
+			{Id: jsii.String("expire-work-files"), Prefix: jsii.String("work/"), Expiration: awscdk.Duration_Days(jsii.Number(workDays))},
+			{Id: jsii.String("abort-incomplete-uploads"), AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))},
+		},
+		RemovalPolicy: p.removal(),
+	})
+	s.Table = awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String("PK"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:                          &awsdynamodb.Attribute{Name: jsii.String("SK"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		Encryption:                       awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:                    s.Key,
+		TimeToLiveAttribute:              jsii.String("ttl"),
+		DeletionProtection:               jsii.Bool(p.Retain),
+		RemovalPolicy:                    p.removal(),
+	})
+	return s
+}
+
+// Notifications is the KMS-encrypted topic every notification goes to.
+type Notifications struct{ Topic awssns.Topic }
+
+// NewNotifications builds the topic and its e-mail subscriptions.
+func NewNotifications(scope constructs.Construct, p *Props, key awskms.IKey) *Notifications {
+	c := constructs.NewConstruct(scope, jsii.String("Notifications"))
+	t := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
+		DisplayName: jsii.String("crmbackup " + p.Stage),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	for _, e := range p.NotificationEmails {
+		t.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
+	}
+	return &Notifications{Topic: t}
+}
+
+// FunctionSpec sizes one Lambda for its work.
+type FunctionSpec struct {
+	Name        string
+	Description string
+	MemoryMB    float64
+	TimeoutSec  float64
+}
+
+// functionSpecs: one per folder of functions/. Exports, the ZIP and
+// restores stream (flat memory) but are CPU-bound on JSON and deflate;
+// more memory buys more CPU. Long steps stop early and checkpoint
+// (EXPORT_MARGIN_SECONDS before the timeout).
+var functionSpecs = []FunctionSpec{
+	{"api", "HTTP API (/v1) behind API Gateway", 512, 29},
+	{"create", "Scheduled backups (EventBridge Scheduler target)", 256, 60},
+	{"discover", "Backup: discover the portal's objects and properties", 512, 300},
+	{"export", "Backup: export one object in checkpointed chunks", 1024, 900},
+	{"zip", "Backup: stream the chunks into the ZIP", 1769, 900},
+	{"finalize", "Backup: record the outcome, refund the quota on failure", 256, 300},
+	{"notify", "Backup: notify the admins", 256, 60},
+	{"restore", "Restore: plan and execute in checkpointed chunks, finish", 1024, 900},
+}
+
+// Function is a Lambda with a role of its own.
+type Function struct {
+	Fn   awslambda.Function
+	Role awsiam.Role
+}
+
+// NewFunction builds one function: provided.al2023 on arm64 from
+// CodeDir/<name>/bootstrap, JSON logs into its own log group, X-Ray
+// tracing, and a role that starts with only the right to write its logs.
+func NewFunction(scope constructs.Construct, p *Props, spec FunctionSpec) *Function {
+	c := constructs.NewConstruct(scope, jsii.String(title(spec.Name)+"Function"))
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("crmbackup " + p.Stage + " " + spec.Name + " function"),
+	})
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/lambda/crmbackup-" + p.Stage + "-" + spec.Name),
+		Retention:     p.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	logs.GrantWrite(role)
+	env := map[string]*string{}
+	if p.HubSpotBaseURL != "" {
+		env[awswire.EnvHubSpotBaseURL] = jsii.String(p.HubSpotBaseURL)
+	}
+	fn := awslambda.NewFunction(c, jsii.String("Fn"), &awslambda.FunctionProps{
+		FunctionName:  jsii.String("crmbackup-" + p.Stage + "-" + spec.Name),
+		Description:   jsii.String(spec.Description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(p.CodeDir, spec.Name)), nil),
+		MemorySize:    jsii.Number(spec.MemoryMB),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSec)),
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE,
+		Environment:   &env,
+	})
+	return &Function{Fn: fn, Role: role}
+}
+
+func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// NewStateMachine builds a state machine from the repository's ASL file,
+// each ${XFunctionArn} replaced by function x's ARN, with logging (not of
+// execution data: cursors carry sample values) and tracing.
+func NewStateMachine(scope constructs.Construct, p *Props, machine string, fns map[string]*Function) awsstepfunctions.StateMachine {
+	c := constructs.NewConstruct(scope, jsii.String(title(machine)+"Workflow"))
+	def, err := workflow.RawDefinition(machine)
+	if err != nil {
+		panic(err)
+	}
+	used, err := workflow.Functions(machine)
+	if err != nil {
+		panic(err)
+	}
+	subs := map[string]*string{}
+	for _, name := range used {
+		f, ok := fns[name]
+		if !ok {
+			panic(fmt.Sprintf("state machine %s calls function %q, which the stack does not have", machine, name))
+		}
+		subs[title(name)+"FunctionArn"] = f.Fn.FunctionArn()
+	}
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/crmbackup-" + p.Stage + "-" + machine),
+		Retention:     p.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	sm := awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        jsii.String("crmbackup-" + p.Stage + "-" + machine),
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(def))),
+		DefinitionSubstitutions: &subs,
+		Logs: &awsstepfunctions.LogOptions{
+			Destination: logs, Level: awsstepfunctions.LogLevel_ALL, IncludeExecutionData: jsii.Bool(false),
+		},
+		TracingEnabled: jsii.Bool(true),
+	})
+	for _, name := range used {
+		fns[name].Fn.GrantInvoke(sm)
+	}
+	return sm
+}
+
+// Schedules is where per-account recurring backups live: the schedule
+// group and the role EventBridge Scheduler assumes, which may only invoke
+// the create function.
+type Schedules struct {
+	Group awsscheduler.CfnScheduleGroup
+	Role  awsiam.Role
+}
+
+// NewSchedules builds the group and the scheduler's role.
+func NewSchedules(scope constructs.Construct, p *Props, create *Function) *Schedules {
+	c := constructs.NewConstruct(scope, jsii.String("Schedules"))
+	group := awsscheduler.NewCfnScheduleGroup(c, jsii.String("Group"), &awsscheduler.CfnScheduleGroupProps{
+		Name: jsii.String("crmbackup-" + p.Stage),
+	})
+	role := awsiam.NewRole(c, jsii.String("SchedulerRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+		}),
+		Description: jsii.String("crmbackup " + p.Stage + ": EventBridge Scheduler starts scheduled backups"),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: &[]*string{create.Fn.FunctionArn()},
+	}))
+	return &Schedules{Group: group, Role: role}
+}
+
+// NewAPI builds the HTTP API: every route of the api package, each behind
+// the JWT authorizer (a Cognito user pool with two-factor required, or an
+// external OIDC issuer), throttled, with JSON access logs.
+func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.HttpApi {
+	c := constructs.NewConstruct(scope, jsii.String("Api"))
+	var authorizer awsapigatewayv2.IHttpRouteAuthorizer
+	if p.JWTIssuer != "" {
+		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Jwt"), jsii.String(p.JWTIssuer),
+			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(p.JWTAudience)})
+	} else {
+		pool := awscognito.NewUserPool(c, jsii.String("Users"), &awscognito.UserPoolProps{
+			UserPoolName:      jsii.String("crmbackup-" + p.Stage),
+			SelfSignUpEnabled: jsii.Bool(false),
+			SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
+			Mfa:               awscognito.Mfa_REQUIRED,
+			MfaSecondFactor:   &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+			PasswordPolicy: &awscognito.PasswordPolicy{
+				MinLength: jsii.Number(12), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
+				RequireDigits: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+			},
+			AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY,
+			CustomAttributes: &map[string]awscognito.ICustomAttribute{
+				"account_id": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true)}),
+				"role":       awscognito.NewStringAttribute(&awscognito.StringAttributeProps{Mutable: jsii.Bool(true)}),
+			},
+			DeletionProtection: jsii.Bool(p.Retain),
+			RemovalPolicy:      p.removal(),
+		})
+		client := pool.AddClient(jsii.String("Web"), &awscognito.UserPoolClientOptions{
+			AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+			GenerateSecret:             jsii.Bool(false),
+			PreventUserExistenceErrors: jsii.Bool(true),
+			IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+			// Users may not write their own account or role.
+			WriteAttributes: awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{
+				Email: jsii.Bool(true), Fullname: jsii.Bool(true)}),
+		})
+		authorizer = awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Cognito"), pool,
+			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}})
+		// Cognito requires two-factor on every sign-in and sends no amr.
+		fn.Fn.AddEnvironment(jsii.String(awswire.EnvMFAAlways), jsii.String("true"), nil)
+		awscdk.NewCfnOutput(scope, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
+		awscdk.NewCfnOutput(scope, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
+	}
+	httpAPI := awsapigatewayv2.NewHttpApi(c, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String("crmbackup-" + p.Stage),
+		CreateDefaultStage: jsii.Bool(false),
+		DefaultAuthorizer:  authorizer,
+	})
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Function"), fn.Fn, nil)
+	for _, route := range api.Routes() {
+		method, path, _ := strings.Cut(route, " ")
+		httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(method)},
+			Integration: integration,
+			Authorizer:  authorizer,
+		})
+	}
+	logs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		Retention: p.LogRetention, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	stage := awsapigatewayv2.NewHttpStage(c, jsii.String("Stage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    httpAPI,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle:   &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(20), BurstLimit: jsii.Number(40)},
+	})
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: logs.LogGroupArn(),
+		Format: jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","user":"$context.authorizer.claims.sub",` +
+			`"time":"$context.requestTime","method":"$context.httpMethod","route":"$context.routeKey","status":"$context.status",` +
+			`"length":"$context.responseLength","latencyMs":"$context.responseLatency","authorizerError":"$context.authorizer.error"}`),
+	})
+	return httpAPI
+}

@@ -1,0 +1,411 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/workflow"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_RELEASE", "1")
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// synth builds the stack with stand-in function binaries and returns its
+// template as JSON, and the stack for annotations.
+func synth(t *testing.T, mutate func(*Props)) (map[string]any, awscdk.Stack) {
+	t.Helper()
+	code := t.TempDir()
+	for _, f := range functionSpecs {
+		os.MkdirAll(filepath.Join(code, f.Name), 0o755)
+		os.WriteFile(filepath.Join(code, f.Name, "bootstrap"), []byte("stand-in"), 0o755)
+	}
+	p := &Props{Stage: "test", HubSpotSecretPrefix: "crmbackup/test/hubspot/", LogRetention: awslogs.RetentionDays_THREE_MONTHS,
+		Retain: true, CodeDir: code, NotificationEmails: []string{"ops@example.com"}}
+	if mutate != nil {
+		mutate(p)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	st := NewStack(app, "crmbackup-test", p)
+	tpl := assertions.Template_FromStack(st.Stack, nil)
+	raw, err := json.Marshal(tpl.ToJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return out, st.Stack
+}
+
+func resources(tpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range tpl["Resources"].(map[string]any) {
+		m := r.(map[string]any)
+		if m["Type"] == typ {
+			out[id] = m
+		}
+	}
+	return out
+}
+
+func props(r map[string]any) map[string]any { p, _ := r["Properties"].(map[string]any); return p }
+
+func js(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestStack checks what a security reviewer checks, on one synth.
+func TestStack(t *testing.T) {
+	tpl, stack := synth(t, nil)
+
+	t.Run("cdk-nag AwsSolutions: no unsuppressed errors", func(t *testing.T) {
+		errs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		for _, e := range *errs {
+			t.Errorf("%s: %v", *e.Id, e.Entry.Data)
+		}
+	})
+
+	t.Run("backups bucket: KMS, private, TLS only, access logs, lifecycle", func(t *testing.T) {
+		var backups map[string]any
+		for _, b := range resources(tpl, "AWS::S3::Bucket") {
+			if props(b)["LoggingConfiguration"] != nil {
+				backups = props(b)
+			}
+		}
+		if backups == nil {
+			t.Fatal("no bucket with server access logs")
+		}
+		enc := js(backups["BucketEncryption"])
+		if !strings.Contains(enc, `"SSEAlgorithm":"aws:kms"`) || !strings.Contains(enc, "KMSMasterKeyID") || !strings.Contains(enc, `"BucketKeyEnabled":true`) {
+			t.Errorf("encryption %s", enc)
+		}
+		pab := backups["PublicAccessBlockConfiguration"].(map[string]any)
+		for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+			if pab[k] != true {
+				t.Errorf("%s is %v", k, pab[k])
+			}
+		}
+		rules := js(backups["LifecycleConfiguration"])
+		for _, want := range []string{`"ExpirationInDays":14,"Id":"expire-backups","Prefix":"backups/"`,
+			`"ExpirationInDays":1,"Id":"expire-work-files","Prefix":"work/"`,
+			`"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1}`} {
+			if !strings.Contains(rules, want) {
+				t.Errorf("lifecycle %s lacks %s", rules, want)
+			}
+		}
+		denies := 0
+		for _, bp := range resources(tpl, "AWS::S3::BucketPolicy") {
+			if s := js(props(bp)); strings.Contains(s, `"aws:SecureTransport":"false"`) && strings.Contains(s, `"Effect":"Deny"`) {
+				denies++
+			}
+		}
+		if denies != 2 {
+			t.Errorf("%d bucket policies deny plain HTTP, want 2 (backups and access logs)", denies)
+		}
+	})
+
+	t.Run("key rotation, table with PITR, KMS and TTL, encrypted topic", func(t *testing.T) {
+		for _, k := range resources(tpl, "AWS::KMS::Key") {
+			if props(k)["EnableKeyRotation"] != true {
+				t.Error("a key without rotation")
+			}
+		}
+		tables := resources(tpl, "AWS::DynamoDB::Table")
+		if len(tables) != 1 {
+			t.Fatalf("%d tables", len(tables))
+		}
+		for _, tb := range tables {
+			p := js(props(tb))
+			for _, want := range []string{`"PointInTimeRecoveryEnabled":true`, `"SSEEnabled":true`, `"SSEType":"KMS"`,
+				`"AttributeName":"ttl","Enabled":true`, `"BillingMode":"PAY_PER_REQUEST"`} {
+				if !strings.Contains(p, want) {
+					t.Errorf("table %s lacks %s", p, want)
+				}
+			}
+			if tb["DeletionPolicy"] != "Retain" {
+				t.Errorf("table deletion policy %v", tb["DeletionPolicy"])
+			}
+		}
+		for _, tp := range resources(tpl, "AWS::SNS::Topic") {
+			if props(tp)["KmsMasterKeyId"] == nil {
+				t.Error("topic without KMS")
+			}
+		}
+		if subs := resources(tpl, "AWS::SNS::Subscription"); len(subs) != 1 || props(first(subs))["Protocol"] != "email" {
+			t.Errorf("subscriptions %v", subs)
+		}
+	})
+
+	fns := resources(tpl, "AWS::Lambda::Function")
+	byName, logicalID := map[string]map[string]any{}, map[string]string{}
+	for id, f := range fns {
+		name := strings.TrimPrefix(props(f)["FunctionName"].(string), "crmbackup-test-")
+		byName[name], logicalID[name] = f, id
+	}
+	t.Run("one function per folder: arm64, provided.al2023, JSON logs, tracing", func(t *testing.T) {
+		dirs, _ := filepath.Glob("../functions/*/main.go")
+		if len(dirs) != len(functionSpecs) || len(byName) != len(functionSpecs) {
+			t.Fatalf("%d function folders, %d specs, %d functions", len(dirs), len(functionSpecs), len(byName))
+		}
+		for _, d := range dirs {
+			name := filepath.Base(filepath.Dir(d))
+			f, ok := byName[name]
+			if !ok {
+				t.Errorf("functions/%s has no Lambda", name)
+				continue
+			}
+			p := props(f)
+			if js(p["Architectures"]) != `["arm64"]` || p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" ||
+				js(p["TracingConfig"]) != `{"Mode":"Active"}` || !strings.Contains(js(p["LoggingConfig"]), `"LogFormat":"JSON"`) {
+				t.Errorf("%s: %s", name, js(p))
+			}
+		}
+	})
+
+	policies := policiesByFunction(t, tpl, fns)
+	t.Run("IAM: each function only what its code calls", func(t *testing.T) {
+		for name, stmts := range policies {
+			for _, s := range stmts {
+				if s.Effect != "Allow" {
+					continue
+				}
+				for _, a := range s.Actions {
+					if a == "*" || strings.HasSuffix(a, ":*") {
+						t.Errorf("%s: action %s", name, a)
+					}
+				}
+				if slices.Contains(s.Resources, `"*"`) && !onlyXRay(s.Actions) {
+					t.Errorf("%s: %v on *", name, s.Actions)
+				}
+			}
+		}
+		for _, tc := range []struct {
+			fn      string
+			action  string
+			allowed bool
+		}{
+			{"api", "states:StartExecution", true},
+			{"create", "states:StartExecution", true},
+			{"export", "states:StartExecution", false},
+			{"restore", "states:StartExecution", false},
+			{"export", "secretsmanager:GetSecretValue", true},
+			{"zip", "secretsmanager:GetSecretValue", false},
+			{"notify", "secretsmanager:GetSecretValue", false},
+			{"notify", "s3:GetObject", false},
+			{"notify", "sns:Publish", true},
+			{"export", "sns:Publish", false},
+			{"zip", "s3:DeleteObject", false},
+			{"api", "s3:PutObject", false},
+			{"finalize", "s3:DeleteObject", true},
+			{"restore", "dynamodb:TransactWriteItems", true},
+			{"export", "dynamodb:TransactWriteItems", false},
+			{"api", "dynamodb:Scan", false},
+		} {
+			if got := has(policies[tc.fn], tc.action); got != tc.allowed {
+				t.Errorf("%s %s: %v, want %v", tc.fn, tc.action, got, tc.allowed)
+			}
+		}
+		// Object permissions are per key prefix.
+		for _, s := range policies["export"] {
+			if slices.Contains(s.Actions, "s3:PutObject") && !strings.Contains(js(s.Resources), "/work/*") {
+				t.Errorf("export writes %v", s.Resources)
+			}
+		}
+		for _, s := range policies["api"] {
+			if slices.Contains(s.Actions, "secretsmanager:GetSecretValue") && !strings.Contains(js(s.Resources), "secret:crmbackup/test/hubspot/*") {
+				t.Errorf("api reads secrets %v", s.Resources)
+			}
+		}
+	})
+
+	t.Run("API: every route behind the JWT authorizer; throttled; access logs", func(t *testing.T) {
+		routes := resources(tpl, "AWS::ApiGatewayV2::Route")
+		var keys []string
+		for _, r := range routes {
+			p := props(r)
+			keys = append(keys, p["RouteKey"].(string))
+			if p["AuthorizationType"] != "JWT" || p["AuthorizerId"] == nil {
+				t.Errorf("route %s: authorization %v", p["RouteKey"], p["AuthorizationType"])
+			}
+		}
+		want := api.Routes()
+		slices.Sort(keys)
+		slices.Sort(want)
+		if !slices.Equal(keys, want) {
+			t.Errorf("routes %v, want %v", keys, want)
+		}
+		auths := resources(tpl, "AWS::ApiGatewayV2::Authorizer")
+		if len(auths) != 1 || props(first(auths))["AuthorizerType"] != "JWT" {
+			t.Errorf("authorizers %v", auths)
+		}
+		stages := resources(tpl, "AWS::ApiGatewayV2::Stage")
+		if len(stages) != 1 {
+			t.Fatalf("%d stages", len(stages))
+		}
+		p := js(props(first(stages)))
+		for _, want := range []string{`"AccessLogSettings":{"DestinationArn"`, `"ThrottlingBurstLimit":40`, `"ThrottlingRateLimit":20`} {
+			if !strings.Contains(p, want) {
+				t.Errorf("stage %s lacks %s", p, want)
+			}
+		}
+		pools := resources(tpl, "AWS::Cognito::UserPool")
+		if len(pools) != 1 || props(first(pools))["MfaConfiguration"] != "ON" {
+			t.Errorf("user pools %v", pools)
+		}
+		if env := js(props(byName["api"])["Environment"]); !strings.Contains(env, `"MFA_ALWAYS":"true"`) {
+			t.Errorf("api environment %s: Cognito sends no amr", env)
+		}
+	})
+
+	t.Run("state machines: from the ASL files, only this stack's functions, logs and tracing", func(t *testing.T) {
+		machines := resources(tpl, "AWS::StepFunctions::StateMachine")
+		if len(machines) != len(workflow.Machines) {
+			t.Fatalf("%d state machines, want %d", len(machines), len(workflow.Machines))
+		}
+		for _, m := range machines {
+			p := props(m)
+			if !strings.Contains(js(p["LoggingConfiguration"]), `"Level":"ALL"`) || js(p["TracingConfiguration"]) != `{"Enabled":true}` {
+				t.Errorf("%v: logging %s tracing %s", p["StateMachineName"], js(p["LoggingConfiguration"]), js(p["TracingConfiguration"]))
+			}
+			if strings.Contains(js(p["LoggingConfiguration"]), `"IncludeExecutionData":true`) {
+				t.Errorf("%v logs execution data (cursors carry sample values)", p["StateMachineName"])
+			}
+			def := js(p["DefinitionString"])
+			for _, ph := range regexp.MustCompile(`\$\{(\w+)\}`).FindAllStringSubmatch(def, -1) {
+				sub, ok := p["DefinitionSubstitutions"].(map[string]any)[ph[1]]
+				if !ok {
+					t.Errorf("%v: ${%s} has no substitution", p["StateMachineName"], ph[1])
+					continue
+				}
+				ref := sub.(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+				if _, ok := fns[ref]; !ok {
+					t.Errorf("%v: ${%s} is %s, not a function of the stack", p["StateMachineName"], ph[1], ref)
+				}
+			}
+		}
+	})
+
+	t.Run("scheduler: a group, and a role that may only invoke create", func(t *testing.T) {
+		if len(resources(tpl, "AWS::Scheduler::ScheduleGroup")) != 1 {
+			t.Error("no schedule group")
+		}
+		for id, r := range resources(tpl, "AWS::IAM::Role") {
+			if !strings.Contains(js(props(r)["AssumeRolePolicyDocument"]), "scheduler.amazonaws.com") {
+				continue
+			}
+			stmts := statementsOf(tpl, id)
+			if len(stmts) != 1 || js(stmts[0].Actions) != `["lambda:InvokeFunction"]` || !strings.Contains(js(stmts[0].Resources), logicalID["create"]) {
+				t.Errorf("scheduler role policy %+v", stmts)
+			}
+		}
+	})
+}
+
+// TestExternalIssuer: with jwtIssuer/jwtAudience there is no user pool and
+// the authorizer trusts that issuer.
+func TestExternalIssuer(t *testing.T) {
+	tpl, _ := synth(t, func(p *Props) {
+		p.JWTIssuer, p.JWTAudience, p.Retain = "https://login.example.com/", "crmbackup", false
+	})
+	if n := len(resources(tpl, "AWS::Cognito::UserPool")); n != 0 {
+		t.Errorf("%d user pools", n)
+	}
+	auth := props(first(resources(tpl, "AWS::ApiGatewayV2::Authorizer")))
+	if js(auth["JwtConfiguration"]) != `{"Audience":["crmbackup"],"Issuer":"https://login.example.com/"}` {
+		t.Errorf("authorizer %s", js(auth))
+	}
+	for _, tb := range resources(tpl, "AWS::DynamoDB::Table") {
+		if tb["DeletionPolicy"] != "Delete" {
+			t.Errorf("removalPolicy destroy: table %v", tb["DeletionPolicy"])
+		}
+	}
+}
+
+func first(m map[string]map[string]any) map[string]any {
+	for _, v := range m {
+		return v
+	}
+	return nil
+}
+
+type statement struct {
+	Effect    string
+	Actions   []string
+	Resources []string // as JSON, tokens included
+}
+
+// statementsOf collects the statements of every policy attached to a role.
+func statementsOf(tpl map[string]any, roleID string) []statement {
+	var out []statement
+	for _, pol := range resources(tpl, "AWS::IAM::Policy") {
+		p := props(pol)
+		if !strings.Contains(js(p["Roles"]), `"`+roleID+`"`) {
+			continue
+		}
+		for _, s := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			sm := s.(map[string]any)
+			st := statement{Effect: sm["Effect"].(string)}
+			switch a := sm["Action"].(type) {
+			case string:
+				st.Actions = []string{a}
+			case []any:
+				for _, x := range a {
+					st.Actions = append(st.Actions, x.(string))
+				}
+			}
+			switch r := sm["Resource"].(type) {
+			case []any:
+				for _, x := range r {
+					st.Resources = append(st.Resources, js(x))
+				}
+			default:
+				st.Resources = []string{js(r)}
+			}
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func policiesByFunction(t *testing.T, tpl map[string]any, fns map[string]map[string]any) map[string][]statement {
+	out := map[string][]statement{}
+	for _, f := range fns {
+		name := strings.TrimPrefix(props(f)["FunctionName"].(string), "crmbackup-test-")
+		role := props(f)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		out[name] = statementsOf(tpl, role)
+		if len(out[name]) == 0 {
+			t.Fatalf("%s has no policy", name)
+		}
+	}
+	return out
+}
+
+func has(stmts []statement, action string) bool {
+	for _, s := range stmts {
+		if s.Effect == "Allow" && slices.Contains(s.Actions, action) {
+			return true
+		}
+	}
+	return false
+}
+
+func onlyXRay(actions []string) bool {
+	for _, a := range actions {
+		if !strings.HasPrefix(a, "xray:") {
+			return false
+		}
+	}
+	return true
+}
