@@ -32,6 +32,8 @@ tools: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || $(APT_INSTALL) nodejs npm
 	npm ci --no-audit --no-fund --loglevel=error
+	@# aws-cdk ships Go templates: a module file keeps them out of ./...
+	@printf 'module node_modules\n' > node_modules/go.mod
 	@touch $@
 
 vet:
