@@ -92,16 +92,9 @@ type accountItem struct {
 
 // Account returns an account (apperr.NotFound if unknown).
 func (s *Store) Account(ctx context.Context, id string) (*backup.Account, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk(id), skMeta), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, fmt.Errorf("get account %s: %w", id, err)
-	}
-	if out.Item == nil {
-		return nil, apperr.New(apperr.NotFound, "no account %q", id)
-	}
 	var it accountItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("decode account %s: %w", id, err)
+	if err := s.get(ctx, id, skMeta, &it); err != nil {
+		return nil, notFound(err, "no account %q", id)
 	}
 	return &it.Account, nil
 }
@@ -234,16 +227,9 @@ func (s *Store) quotaError(ctx context.Context, accountID string, window time.Du
 
 // Backup returns one backup (apperr.NotFound if unknown).
 func (s *Store) Backup(ctx context.Context, accountID, id string) (*backup.Backup, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk(accountID), skBackup+id), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, fmt.Errorf("get backup %s: %w", id, err)
-	}
-	if out.Item == nil {
-		return nil, apperr.New(apperr.NotFound, "no backup %q", id)
-	}
 	var it backupItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("decode backup %s: %w", id, err)
+	if err := s.get(ctx, accountID, skBackup+id, &it); err != nil {
+		return nil, notFound(err, "no backup %q", id)
 	}
 	return it.backup(), nil
 }
@@ -300,14 +286,7 @@ func (s *Store) UpdateBackup(ctx context.Context, b *backup.Backup, from ...back
 	if err != nil {
 		return err
 	}
-	expr, err := expression.NewBuilder().WithCondition(statusOneOf(from)).Build()
-	if err != nil {
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
+	err = s.putIf(ctx, item, statusOneOf(from))
 	if isConditionFailed(err) {
 		return apperr.New(apperr.Conflict, "backup %s is no longer %v", b.ID, from)
 	}
@@ -395,12 +374,7 @@ func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) err
 	if err != nil {
 		return err
 	}
-	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))).Build()
-	if err != nil {
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names()})
+	err = s.putIf(ctx, item, expression.AttributeNotExists(expression.Name("PK")))
 	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("add notification %s: %w", n.ID, err)
 	}
