@@ -127,7 +127,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "\nThe restore part of the demo runs against the emulator only: it writes into the CRM.")
 		return nil
 	}
-	if err := restoreDemo(ctx, st, c, b, path, stdout); err != nil {
+	if err := restoreDemo(ctx, st, c, b, path, rep, stdout); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintln(stdout)

@@ -27,12 +27,12 @@ var demoProperties = []string{"dealname", "amount", "dealstage", "closedate", "d
 // deletes a few deals, plans a restore of deal properties from the backup,
 // executes it with a fresh two-factor token and checks that the portal
 // holds the backup's values again, the deleted deals reported missing.
-func restoreDemo(ctx context.Context, st *localstack.Stack, c *apiClient, b *backupView, zipPath string, w io.Writer) error {
+func restoreDemo(ctx context.Context, st *localstack.Stack, c *apiClient, b *backupView, zipPath string, rep *backup.VerifyReport, w io.Writer) error {
 	crm, err := hubspot.New(hubspot.Config{BaseURL: st.EmulatorURL, Token: emulator.DefaultToken})
 	if err != nil {
 		return err
 	}
-	header, rows, err := csvOf(zipPath, "deals")
+	header, rows, err := csvOf(zipPath, rep, "deals")
 	if err != nil {
 		return err
 	}
@@ -230,13 +230,9 @@ func printPlan(w io.Writer, p *planView) {
 	fmt.Fprintf(w, "   ⚠ %s\n   ⚠ %s\n", p.WorkflowWarning, p.MissingAdvice)
 }
 
-// csvOf reads an object's CSV from a backup ZIP on disk (the demo's check
-// only; the product streams it).
-func csvOf(path, object string) (header []string, rows [][]string, err error) {
-	rep, err := verifyFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
+// csvOf reads an object's CSV from a backup ZIP on disk, verified as rep
+// says (the demo's check only; the product streams it).
+func csvOf(path string, rep *backup.VerifyReport, object string) (header []string, rows [][]string, err error) {
 	var file string
 	for _, o := range rep.Manifest.Objects {
 		if o.Name == object {

@@ -491,10 +491,12 @@ func (s *Service) Finish(ctx context.Context, in StepInput) error {
 		audit := &AuditEntry{AccountID: im.AccountID, ID: backup.NewID(im.CompletedAt), At: im.CompletedAt, Actor: im.StartedBy, Action: action,
 			Details: map[string]any{"importId": im.ID, "planId": im.PlanID, "backupId": im.BackupID, "objectType": im.Object,
 				"properties": im.Properties, "counts": im.Counts, "failure": im.Failure}}
-		if err := s.Store.FinishImport(ctx, im, audit); err != nil && !apperr.Is(err, apperr.Conflict) {
-			return err
-		}
-		if im, err = s.Store.Import(ctx, in.AccountID, in.ImportID); err != nil {
+		switch err := s.Store.FinishImport(ctx, im, audit); {
+		case apperr.Is(err, apperr.Conflict): // an earlier try ended it: use what it wrote
+			if im, err = s.Store.Import(ctx, in.AccountID, in.ImportID); err != nil {
+				return err
+			}
+		case err != nil:
 			return err
 		}
 	}
