@@ -7,8 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/crmbackup/crmbackup/internal/awswire"
-	"github.com/crmbackup/crmbackup/internal/workflow"
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
+	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 // Access is what one function may do, read off what its code calls.
@@ -67,7 +67,7 @@ func (st *Stack) grant(p *Props) {
 		}
 		if len(a.Table) > 0 {
 			add(a.Table, s.Table.TableArn())
-			f.Fn.AddEnvironment(jsii.String(awswire.EnvTable), s.Table.TableName(), nil)
+			f.Fn.AddEnvironment(jsii.String(env.Table), s.Table.TableName(), nil)
 		}
 		keyActions := map[string]bool{}
 		objects := func(patterns []string) []*string {
@@ -95,7 +95,7 @@ func (st *Stack) grant(p *Props) {
 			}))
 		}
 		if len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 {
-			f.Fn.AddEnvironment(jsii.String(awswire.EnvBucket), s.Bucket.BucketName(), nil)
+			f.Fn.AddEnvironment(jsii.String(env.Bucket), s.Bucket.BucketName(), nil)
 		}
 		if len(a.Table) > 0 { // the table is encrypted with the same key
 			keyActions["kms:Decrypt"], keyActions["kms:GenerateDataKey"] = true, true
@@ -114,22 +114,22 @@ func (st *Stack) grant(p *Props) {
 		}
 		for _, m := range a.Start {
 			add([]string{"states:StartExecution"}, st.Machines[m].StateMachineArn())
-			env := awswire.EnvStateMachine
+			name := env.StateMachine
 			if m == "restore" {
-				env = awswire.EnvRestoreMachine
+				name = env.RestoreMachine
 			}
-			f.Fn.AddEnvironment(jsii.String(env), st.Machines[m].StateMachineArn(), nil)
+			f.Fn.AddEnvironment(jsii.String(name), st.Machines[m].StateMachineArn(), nil)
 		}
 		if a.Publish {
 			st.Notify.Topic.GrantPublish(f.Role)
-			f.Fn.AddEnvironment(jsii.String(awswire.EnvTopic), st.Notify.Topic.TopicArn(), nil)
+			f.Fn.AddEnvironment(jsii.String(env.Topic), st.Notify.Topic.TopicArn(), nil)
 		}
 		if a.SplitBudget {
-			n, err := workflow.ExportConcurrency()
+			n, err := asl.ExportConcurrency()
 			if err != nil {
 				panic(err)
 			}
-			f.Fn.AddEnvironment(jsii.String(awswire.EnvBudgetShares), jsii.String(strconv.Itoa(n)), nil)
+			f.Fn.AddEnvironment(jsii.String(env.BudgetShares), jsii.String(strconv.Itoa(n)), nil)
 		}
 	}
 }

@@ -24,8 +24,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crmbackup/crmbackup/internal/api"
-	"github.com/crmbackup/crmbackup/internal/awswire"
-	"github.com/crmbackup/crmbackup/internal/workflow"
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
+	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 // Stack is crmbackup in one account and region.
@@ -56,7 +56,7 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	for _, spec := range functionSpecs {
 		st.Functions[spec.Name] = NewFunction(st.Stack, p, spec)
 	}
-	for _, machine := range workflow.Machines {
+	for _, machine := range asl.Machines {
 		st.Machines[machine] = NewStateMachine(st.Stack, p, machine, st.Functions)
 	}
 	st.Schedules = NewSchedules(st.Stack, p, st.Functions["create"])
@@ -202,9 +202,9 @@ func NewFunction(scope constructs.Construct, p *Props, spec FunctionSpec) *Funct
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	logs.GrantWrite(role)
-	env := map[string]*string{}
+	vars := map[string]*string{}
 	if p.HubSpotBaseURL != "" {
-		env[awswire.EnvHubSpotBaseURL] = jsii.String(p.HubSpotBaseURL)
+		vars[env.HubSpotBaseURL] = jsii.String(p.HubSpotBaseURL)
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Fn"), &awslambda.FunctionProps{
 		FunctionName:  jsii.String("crmbackup-" + p.Stage + "-" + spec.Name),
@@ -219,7 +219,7 @@ func NewFunction(scope constructs.Construct, p *Props, spec FunctionSpec) *Funct
 		LogGroup:      logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Tracing:       awslambda.Tracing_ACTIVE,
-		Environment:   &env,
+		Environment:   &vars,
 	})
 	return &Function{Fn: fn, Role: role}
 }
@@ -231,11 +231,11 @@ func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 // execution data: cursors carry sample values) and tracing.
 func NewStateMachine(scope constructs.Construct, p *Props, machine string, fns map[string]*Function) awsstepfunctions.StateMachine {
 	c := constructs.NewConstruct(scope, jsii.String(title(machine)+"Workflow"))
-	def, err := workflow.RawDefinition(machine)
+	def, err := asl.Raw(machine)
 	if err != nil {
 		panic(err)
 	}
-	used, err := workflow.Functions(machine)
+	used, err := asl.Functions(machine)
 	if err != nil {
 		panic(err)
 	}
@@ -334,7 +334,7 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.
 		authorizer = awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Cognito"), pool,
 			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}})
 		// Cognito requires two-factor on every sign-in and sends no amr.
-		fn.Fn.AddEnvironment(jsii.String(awswire.EnvMFAAlways), jsii.String("true"), nil)
+		fn.Fn.AddEnvironment(jsii.String(env.MFAAlways), jsii.String("true"), nil)
 		awscdk.NewCfnOutput(scope, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
 		awscdk.NewCfnOutput(scope, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crmbackup/crmbackup/internal/api"
-	"github.com/crmbackup/crmbackup/internal/workflow"
+	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 func TestMain(m *testing.M) {
@@ -271,8 +271,8 @@ func TestStack(t *testing.T) {
 
 	t.Run("state machines: from the ASL files, only this stack's functions, logs and tracing", func(t *testing.T) {
 		machines := resources(tpl, "AWS::StepFunctions::StateMachine")
-		if len(machines) != len(workflow.Machines) {
-			t.Fatalf("%d state machines, want %d", len(machines), len(workflow.Machines))
+		if len(machines) != len(asl.Machines) {
+			t.Fatalf("%d state machines, want %d", len(machines), len(asl.Machines))
 		}
 		for _, m := range machines {
 			p := props(m)

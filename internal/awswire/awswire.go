@@ -1,11 +1,12 @@
 // Package awswire builds a Lambda's dependencies on AWS from its
-// environment, once per cold start: the only place that knows the
-// environment variables the CDK stack sets.
+// environment, once per cold start: the only place that reads the
+// environment variables the CDK stack sets (their names are in package env).
 package awswire
 
 import (
 	"context"
 	"fmt"
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
 	"log/slog"
 	"os"
 	"strconv"
@@ -28,28 +29,6 @@ import (
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/workflow"
-)
-
-// Environment variables the stack sets. A function gets only those it needs.
-const (
-	EnvTable           = "TABLE_NAME"
-	EnvBucket          = "BUCKET_NAME"
-	EnvStateMachine    = "BACKUP_STATE_MACHINE_ARN"
-	EnvRestoreMachine  = "RESTORE_STATE_MACHINE_ARN"
-	EnvMFAWindowSec    = "MFA_MAX_AGE_SECONDS" // how fresh a two-factor sign-in must be to restore
-	EnvTopic           = "NOTIFICATION_TOPIC_ARN"
-	EnvHubSpotBaseURL  = "HUBSPOT_BASE_URL"
-	EnvAppURL          = "APP_URL" // links in notifications
-	EnvClaimAccount    = "CLAIM_ACCOUNT"
-	EnvClaimRole       = "CLAIM_ROLE"
-	EnvClaimAMR        = "CLAIM_AMR"
-	EnvClaimAuthTime   = "CLAIM_AUTH_TIME"
-	EnvMFAAlways       = "MFA_ALWAYS" // "true": the issuer requires two-factor on every sign-in
-	EnvExportMarginSec = "EXPORT_MARGIN_SECONDS"
-	// EnvBudgetShares is how many containers call one portal at once (the
-	// backup state machine's Map concurrency): each takes that share of
-	// the portal's rate limit.
-	EnvBudgetShares = "HUBSPOT_BUDGET_SHARES"
 )
 
 // Logger is the JSON logger every function uses.
@@ -77,45 +56,45 @@ func Load(ctx context.Context) (*Wiring, error) {
 	}
 	w := &Wiring{Log: log}
 	svc := &backup.Service{Log: log}
-	if t := os.Getenv(EnvTable); t != "" {
+	if t := os.Getenv(env.Table); t != "" {
 		w.Store = dynamo.New(dynamodb.NewFromConfig(cfg), t)
 		svc.Store = w.Store
 	}
-	if b := os.Getenv(EnvBucket); b != "" {
+	if b := os.Getenv(env.Bucket); b != "" {
 		svc.Blobs = s3store.New(s3.NewFromConfig(cfg), b)
 	}
-	runner := workflow.SFNRunner{Client: sfn.NewFromConfig(cfg), BackupARN: os.Getenv(EnvStateMachine), RestoreARN: os.Getenv(EnvRestoreMachine)}
+	runner := workflow.SFNRunner{Client: sfn.NewFromConfig(cfg), BackupARN: os.Getenv(env.StateMachine), RestoreARN: os.Getenv(env.RestoreMachine)}
 	svc.Runner = runner
-	if arn := os.Getenv(EnvTopic); arn != "" {
+	if arn := os.Getenv(env.Topic); arn != "" {
 		svc.Publisher = notify.SNS{Client: sns.NewFromConfig(cfg), TopicARN: arn}
 	}
 	conn := &connector.Connector{
-		BaseURL: os.Getenv(EnvHubSpotBaseURL),
+		BaseURL: os.Getenv(env.HubSpotBaseURL),
 		Secrets: connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
 		Log:     log,
 	}
 	svc.CRMs = conn
-	if v := os.Getenv(EnvBudgetShares); v != "" {
+	if v := os.Getenv(env.BudgetShares); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive integer", EnvBudgetShares, v)
+			return nil, fmt.Errorf("%s=%q: want a positive integer", env.BudgetShares, v)
 		}
 		conn.Shares = n
 	}
 	rs := &restore.Service{Store: w.Store, Blobs: svc.Blobs, CRMs: conn, Runner: runner, Publisher: svc.Publisher, Log: log}
-	if v := os.Getenv(EnvMFAWindowSec); v != "" {
+	if v := os.Getenv(env.MFAWindowSec); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive number of seconds", EnvMFAWindowSec, v)
+			return nil, fmt.Errorf("%s=%q: want a positive number of seconds", env.MFAWindowSec, v)
 		}
 		rs.MFAWindow = time.Duration(n) * time.Second
 	}
-	if app := strings.TrimRight(os.Getenv(EnvAppURL), "/"); app != "" {
+	if app := strings.TrimRight(os.Getenv(env.AppURL), "/"); app != "" {
 		svc.Link = func(_, id string) string { return app + "/v1/backups/" + id }
 		rs.Link = func(_, id string) string { return app + "/v1/imports/" + id }
 	}
 	var budget workflow.Budget
-	if s := os.Getenv(EnvExportMarginSec); s != "" {
+	if s := os.Getenv(env.ExportMarginSec); s != "" {
 		var sec int
 		if _, err := fmt.Sscan(s, &sec); err == nil {
 			budget.Margin = time.Duration(sec) * time.Second
@@ -141,12 +120,12 @@ func MustLoad() *Wiring {
 // ClaimNames are the configured claim names (defaults when unset).
 func ClaimNames() auth.ClaimNames {
 	n := auth.DefaultClaims
-	for env, dst := range map[string]*string{EnvClaimAccount: &n.Account, EnvClaimRole: &n.Role, EnvClaimAMR: &n.AMR, EnvClaimAuthTime: &n.AuthTime} {
-		if v := os.Getenv(env); v != "" {
+	for name, dst := range map[string]*string{env.ClaimAccount: &n.Account, env.ClaimRole: &n.Role, env.ClaimAMR: &n.AMR, env.ClaimAuthTime: &n.AuthTime} {
+		if v := os.Getenv(name); v != "" {
 			*dst = v
 		}
 	}
-	n.MFAAlways = os.Getenv(EnvMFAAlways) == "true"
+	n.MFAAlways = os.Getenv(env.MFAAlways) == "true"
 	return n
 }
 

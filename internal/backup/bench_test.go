@@ -20,7 +20,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
-	"github.com/crmbackup/crmbackup/internal/workflow"
+	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 // The backup benchmarks of the backup pipeline issue. Each iteration is a
@@ -80,7 +80,7 @@ func (e *env) steps(tb testing.TB, id string, concurrency int) int64 {
 // %-of-bound-backup counts the whole backup (discovery and zip too).
 func BenchmarkExportThrottled(b *testing.B) {
 	const limit, records = 190, 20000
-	concurrency, err := workflow.ExportConcurrency()
+	concurrency, err := asl.ExportConcurrency()
 	if err != nil {
 		b.Fatal(err)
 	}

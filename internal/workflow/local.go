@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 // Invoker serves a local Lambda-invoke endpoint, POST {prefix}/{function}
@@ -169,7 +170,7 @@ func (r *LocalRunner) log() *slog.Logger {
 }
 
 func (r *LocalRunner) job(machine string, input any) ([]byte, error) {
-	def, err := Definition(machine, LocalARN)
+	def, err := asl.Definition(machine, LocalARN)
 	if err != nil {
 		return nil, err
 	}

@@ -1,18 +1,12 @@
-// Package workflow connects the backup state machine to the domain: the
-// state machine definitions (ASL, embedded), the step handlers the Lambdas
+// Package workflow connects the state machines (their definitions are in
+// package asl) to the domain: the step handlers the Lambdas
 // and the local runner call, and the Runner adapters that start executions
 // (Step Functions on AWS, aws-local-stepfunctions locally).
 package workflow
 
 import (
 	"context"
-	"embed"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"regexp"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
@@ -20,73 +14,6 @@ import (
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
-
-//go:embed asl/*.asl.json
-var aslFiles embed.FS
-
-// Machines are the state machines' names (their ASL files are asl/<name>.asl.json).
-var Machines = []string{"backup", "restore"}
-
-// Definition returns a state machine's ASL with every ${XFunctionArn}
-// replaced by arn(x) (x is the lowercased X: discover, export, …).
-func Definition(machine string, arn func(function string) string) ([]byte, error) {
-	raw, err := aslFiles.ReadFile("asl/" + machine + ".asl.json")
-	if err != nil {
-		return nil, fmt.Errorf("state machine %q: %w", machine, err)
-	}
-	return placeholder.ReplaceAllFunc(raw, func(m []byte) []byte {
-		return []byte(arn(strings.ToLower(string(placeholder.FindSubmatch(m)[1]))))
-	}), nil
-}
-
-// RawDefinition returns a state machine's ASL as written, with placeholders.
-func RawDefinition(machine string) ([]byte, error) {
-	return aslFiles.ReadFile("asl/" + machine + ".asl.json")
-}
-
-var placeholder = regexp.MustCompile(`\$\{([A-Za-z]+)FunctionArn\}`)
-
-// Functions lists the functions a state machine's tasks call.
-func Functions(machine string) ([]string, error) {
-	raw, err := RawDefinition(machine)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	for _, m := range placeholder.FindAllSubmatch(raw, -1) {
-		seen[strings.ToLower(string(m[1]))] = true
-	}
-	var out []string
-	for f := range seen {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// ExportConcurrency is how many objects the backup state machine exports at
-// once (its Map state's MaxConcurrency): on AWS, how many containers share
-// a portal's rate budget.
-func ExportConcurrency() (int, error) {
-	raw, err := RawDefinition("backup")
-	if err != nil {
-		return 0, err
-	}
-	var def struct {
-		States map[string]struct {
-			Type           string
-			MaxConcurrency int
-		}
-	}
-	if err := json.Unmarshal(raw, &def); err != nil {
-		return 0, fmt.Errorf("backup state machine: %w", err)
-	}
-	st, ok := def.States["ExportObjects"]
-	if !ok || st.Type != "Map" || st.MaxConcurrency < 1 {
-		return 0, errors.New("backup state machine: no ExportObjects Map state with a MaxConcurrency")
-	}
-	return st.MaxConcurrency, nil
-}
 
 // Transient is a step failure worth retrying (the state machine's Retry
 // matches the error name "Transient").

@@ -18,6 +18,7 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 // aslValidator finds the asl-validator the Makefile installs.
@@ -38,12 +39,12 @@ func aslValidator(t *testing.T) string {
 // written and with ARNs substituted as the CDK stack does.
 func TestDefinitionsValidate(t *testing.T) {
 	validator := aslValidator(t)
-	for _, m := range Machines {
-		raw, err := RawDefinition(m)
+	for _, m := range asl.Machines {
+		raw, err := asl.Raw(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sub, err := Definition(m, func(f string) string { return "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-" + f })
+		sub, err := asl.Definition(m, func(f string) string { return "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-" + f })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +65,7 @@ func TestDefinitionsValidate(t *testing.T) {
 // TestValidatorRejectsBrokenDefinitions proves the validation can fail.
 func TestValidatorRejectsBrokenDefinitions(t *testing.T) {
 	validator := aslValidator(t)
-	raw, _ := RawDefinition("backup")
+	raw, _ := asl.Raw("backup")
 	broken := strings.Replace(string(raw), `"Next": "ExportObjects"`, `"Next": "NoSuchState"`, 1)
 	path := filepath.Join(t.TempDir(), "broken.json")
 	os.WriteFile(path, []byte(broken), 0o600)
@@ -74,7 +75,7 @@ func TestValidatorRejectsBrokenDefinitions(t *testing.T) {
 }
 
 func TestTaskFunctions(t *testing.T) {
-	def, err := Definition("backup", LocalARN)
+	def, err := asl.Definition("backup", LocalARN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +88,11 @@ func TestTaskFunctions(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	fns, _ := Functions("backup")
+	fns, _ := asl.Functions("backup")
 	if !slices.Equal(fns, []string{"discover", "export", "finalize", "notify", "zip"}) {
 		t.Fatalf("functions %v", fns)
 	}
-	if fns, _ := Functions("restore"); !slices.Equal(fns, []string{"restore"}) {
+	if fns, _ := asl.Functions("restore"); !slices.Equal(fns, []string{"restore"}) {
 		t.Fatalf("restore functions %v", fns)
 	}
 }

@@ -1,0 +1,26 @@
+// Package env names the environment variables the stack sets on the
+// functions and awswire reads. It imports nothing, so the CDK app can use
+// the names without compiling the AWS SDK.
+package env
+
+// The variables. A function gets only those it needs.
+const (
+	Table           = "TABLE_NAME"
+	Bucket          = "BUCKET_NAME"
+	StateMachine    = "BACKUP_STATE_MACHINE_ARN"
+	RestoreMachine  = "RESTORE_STATE_MACHINE_ARN"
+	MFAWindowSec    = "MFA_MAX_AGE_SECONDS" // how fresh a two-factor sign-in must be to restore
+	Topic           = "NOTIFICATION_TOPIC_ARN"
+	HubSpotBaseURL  = "HUBSPOT_BASE_URL"
+	AppURL          = "APP_URL" // links in notifications
+	ClaimAccount    = "CLAIM_ACCOUNT"
+	ClaimRole       = "CLAIM_ROLE"
+	ClaimAMR        = "CLAIM_AMR"
+	ClaimAuthTime   = "CLAIM_AUTH_TIME"
+	MFAAlways       = "MFA_ALWAYS" // "true": the issuer requires two-factor on every sign-in
+	ExportMarginSec = "EXPORT_MARGIN_SECONDS"
+	// BudgetShares is how many containers call one portal at once (the
+	// backup state machine's Map concurrency): each takes that share of
+	// the portal's rate limit.
+	BudgetShares = "HUBSPOT_BUDGET_SHARES"
+)
