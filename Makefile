@@ -63,13 +63,13 @@ local: tools
 emulator:
 	$(GO) run ./cmd/crmemu -rate-limit 100
 
-## lambdas: one bootstrap per function for provided.al2023 on arm64, in build/<name>/
+## lambdas: one static bootstrap per function for provided.al2023 on arm64, in
+## $(LAMBDA_DIR)/<name>/ (the infra tests build them too, into a temporary folder)
 FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
+LAMBDA_DIR ?= build
 lambdas:
-	@for f in $(FUNCTIONS); do \
-		echo "build/$$f/bootstrap"; \
-		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o build/$$f/bootstrap ./functions/$$f || exit 1; \
-	done
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(LAMBDA_DIR)/bin/ ./functions/...
+	@for f in $(FUNCTIONS); do mkdir -p $(LAMBDA_DIR)/$$f && cp -p $(LAMBDA_DIR)/bin/$$f $(LAMBDA_DIR)/$$f/bootstrap && echo "$(LAMBDA_DIR)/$$f/bootstrap"; done
 
 ## synth: the CloudFormation template and assets into cdk.out/, offline (no AWS
 ## credentials needed), checked by cdk-nag (flags: make synth CDK_ARGS='-c stage=dev')

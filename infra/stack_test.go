@@ -1,8 +1,10 @@
 package main
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -408,4 +410,36 @@ func onlyXRay(actions []string) bool {
 		}
 	}
 	return true
+}
+
+// TestFunctionsBuildForLambda builds every function as `make lambdas` does
+// for a deploy, and checks each bootstrap is what provided.al2023 on arm64
+// runs: a static linux/arm64 executable. It also leaves the arm64 packages
+// in the build cache, so a synth after the tests compiles nothing.
+func TestFunctionsBuildForLambda(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles every function")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("make", "--no-print-directory", "-C", "..", "lambdas", "LAMBDA_DIR="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make lambdas: %v\n%s", err, out)
+	}
+	for _, spec := range functionSpecs {
+		path := filepath.Join(dir, spec.Name, "bootstrap")
+		f, err := elf.Open(path)
+		if err != nil {
+			t.Errorf("%s: %v", spec.Name, err)
+			continue
+		}
+		if f.Machine != elf.EM_AARCH64 || f.Type != elf.ET_EXEC {
+			t.Errorf("%s: %v %v, want an arm64 executable", spec.Name, f.Machine, f.Type)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+				t.Errorf("%s: dynamically linked (%v): provided.al2023 needs CGO_ENABLED=0", spec.Name, p.Type)
+			}
+		}
+		f.Close()
+	}
 }
