@@ -15,12 +15,23 @@ import (
 
 func main() {
 	defer jsii.Close()
-	app := awscdk.NewApp(nil)
-	props, err := PropsFromContext(app)
-	if err != nil {
+	if err := run("cdk.json"); err != nil {
 		fmt.Fprintln(os.Stderr, "crmbackup infra:", err)
 		os.Exit(2)
 	}
+}
+
+func run(cdkJSON string) error {
+	ctx, err := FileContext(cdkJSON)
+	if err != nil {
+		return err
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	props, err := PropsFromContext(app)
+	if err != nil {
+		return err
+	}
 	NewStack(app, "crmbackup-"+props.Stage, props)
 	app.Synth(nil)
+	return nil
 }

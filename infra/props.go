@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -38,6 +40,25 @@ type Props struct {
 	CodeDir string
 	// HubSpotBaseURL overrides https://api.hubapi.com (context "hubspotBaseUrl").
 	HubSpotBaseURL string
+}
+
+// FileContext reads the context of cdk.json: the feature flags (the
+// recommended set, written by `cdk flags --set --recommended --all`) and the
+// props' defaults. The app starts from it whether the CLI runs it or not,
+// and the tests synth with it, so all three build the same template; the
+// CLI's -c values override it.
+func FileContext(path string) (map[string]any, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cdk context: %w", err)
+	}
+	var f struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, fmt.Errorf("cdk context: %s: %w", path, err)
+	}
+	return f.Context, nil
 }
 
 // PropsFromContext reads the props from the app's context.

@@ -44,10 +44,6 @@ type Stack struct {
 func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	st := &Stack{Stack: awscdk.NewStack(scope, jsii.String(id), &p.StackProps), Functions: map[string]*Function{},
 		Machines: map[string]awsstepfunctions.StateMachine{}}
-	// Feature flags new apps get (cdk.json has them too, for the CLI).
-	for flag, v := range featureFlags {
-		st.Node().SetContext(jsii.String(flag), v)
-	}
 	awscdk.Tags_Of(st.Stack).Add(jsii.String("app"), jsii.String("crmbackup"), nil)
 	awscdk.Tags_Of(st.Stack).Add(jsii.String("stage"), jsii.String(p.Stage), nil)
 	st.Storage = NewStorage(st.Stack, p)
@@ -69,13 +65,6 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	awscdk.NewCfnOutput(st.Stack, jsii.String("HubSpotSecretPrefix"), &awscdk.CfnOutputProps{Value: jsii.String(p.HubSpotSecretPrefix)})
 	applyNag(st.Stack, st.Storage.Logs)
 	return st
-}
-
-// featureFlags: S3 server access logs delivered under a bucket policy (not
-// the legacy ACL), IAM policies minimized.
-var featureFlags = map[string]any{
-	"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
-	"@aws-cdk/aws-iam:minimizePolicies":               true,
 }
 
 // Storage is the encrypted state: a customer-managed key, the backups

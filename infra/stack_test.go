@@ -21,7 +21,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_RELEASE", "1")
 	code := m.Run()
 	jsii.Close()
 	os.Exit(code)
@@ -41,7 +40,11 @@ func synth(t *testing.T, mutate func(*Props)) (map[string]any, awscdk.Stack) {
 	if mutate != nil {
 		mutate(p)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	ctx, err := FileContext("../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
 	st := NewStack(app, "crmbackup-test", p)
 	tpl := assertions.Template_FromStack(st.Stack, nil)
 	raw, err := json.Marshal(tpl.ToJSON())
@@ -115,6 +118,20 @@ func TestStack(t *testing.T) {
 		}
 		if denies != 2 {
 			t.Errorf("%d bucket policies deny plain HTTP, want 2 (backups and access logs)", denies)
+		}
+		// cdk.json's @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy: the log
+		// service writes under a bucket policy, not the legacy ACL.
+		delivery := false
+		for _, bp := range resources(tpl, "AWS::S3::BucketPolicy") {
+			delivery = delivery || strings.Contains(js(props(bp)), `"Service":"logging.s3.amazonaws.com"`)
+		}
+		for _, b := range resources(tpl, "AWS::S3::Bucket") {
+			if props(b)["AccessControl"] != nil {
+				t.Errorf("a bucket has the ACL %v", props(b)["AccessControl"])
+			}
+		}
+		if !delivery {
+			t.Error("no bucket policy lets logging.s3.amazonaws.com deliver access logs")
 		}
 	})
 

@@ -242,7 +242,7 @@ func taskFunctions(def []byte) (map[string]string, error) {
 
 func (r *LocalRunner) run(job []byte) Result {
 	cmd := exec.CommandContext(r.ctx, "node", r.script)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+r.NodeModules, "JSII_SILENCE_WARNING_DEPRECATED_NODE_RELEASE=1")
+	cmd.Env = append(os.Environ(), "NODE_PATH="+r.NodeModules)
 	cmd.Stdin = bytes.NewReader(job)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
