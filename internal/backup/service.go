@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -33,6 +35,38 @@ type Service struct {
 	DownloadTTL time.Duration
 	// Link is the in-app link to a backup, for notifications.
 	Link func(accountID, backupID string) string
+
+	chunkBufs bufferPool
+}
+
+// bufferPool keeps export chunk buffers for the process's next exports (a
+// warm Lambda container's next invocation). Allocating a fresh chunk-sized
+// buffer for every invocation fragments the heap: peak RSS then creeps up
+// with the number of invocations, that is with the size of the account.
+type bufferPool struct {
+	mu   sync.Mutex
+	free [][]byte
+}
+
+func (p *bufferPool) get(size int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, b := range p.free {
+		if cap(b) >= size {
+			p.free = slices.Delete(p.free, i, i+1)
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, size)
+}
+
+// put keeps b, up to as many buffers as exports have run at once.
+func (p *bufferPool) put(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) < 4 {
+		p.free = append(p.free, b)
+	}
 }
 
 func (s *Service) now() time.Time {
@@ -301,7 +335,8 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 		pages = crm.ThreadPages(ctx, hubspot.ListOptions{After: cp.After})
 	}
 
-	buf := make([]byte, 0, limit+limit/4)
+	buf := s.chunkBufs.get(limit + limit/4)
+	defer func() { s.chunkBufs.put(buf) }()
 	var rows int64
 	flush := func(next string) error {
 		if rows == 0 && next != "" {

@@ -30,12 +30,15 @@ type Store struct {
 	bucket  string
 }
 
-// PartSize is the multipart part size of streaming uploads. With
-// uploadConcurrency parts in flight, an upload holds at most
-// PartSize × (uploadConcurrency+1) bytes, whatever the file's size.
+// PartSize is the multipart part size of streaming uploads: S3's minimum,
+// which caps a streamed object at 10,000 parts, 48 GiB. One part uploads
+// while the next fills, so an upload holds at most two parts, whatever the
+// file's size: a small ZIP fills one, every larger one two. The zip step
+// writes compressed bytes (~40 MB/s) slower than one connection uploads
+// them within a region, so more parts in flight would buy memory, not speed.
 const (
-	PartSize          = 8 << 20
-	uploadConcurrency = 3
+	PartSize          = 5 << 20
+	uploadConcurrency = 1
 )
 
 // New returns a store of bucket.
@@ -46,6 +49,9 @@ func New(client *s3.Client, bucket string) *Store {
 		tm: transfermanager.New(client, func(o *transfermanager.Options) {
 			o.PartSizeBytes = PartSize
 			o.Concurrency = uploadConcurrency
+			// The manager reads up to this much before it decides on a
+			// multipart upload, into a buffer of its own (16 MiB by default).
+			o.MultipartUploadThreshold = PartSize
 		}),
 		bucket: bucket,
 	}
