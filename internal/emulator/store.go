@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,7 +13,8 @@ import (
 // property is a property definition as the properties API returns it.
 type property struct {
 	spec  propSpec
-	index int // position in objectType.props and record.vals
+	index int    // position in objectType.props and record.vals
+	key   []byte // the name as a JSON object key: "name":
 }
 
 // objectType is one CRM object type of the emulated portal with its records.
@@ -78,7 +80,11 @@ func (t *objectType) addProperty(s propSpec) *property {
 	if p, ok := t.byName[s.name]; ok {
 		return p
 	}
-	p := &property{spec: s, index: len(t.props)}
+	key, err := jsontext.AppendQuote(nil, s.name)
+	if err != nil {
+		panic(fmt.Sprintf("property name %q: %v", s.name, err)) // names are ours or validated on create
+	}
+	p := &property{spec: s, index: len(t.props), key: append(key, ':')}
 	t.props = append(t.props, p)
 	t.byName[s.name] = p
 	return p
