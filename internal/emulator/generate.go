@@ -216,7 +216,10 @@ func (g *generator) value(rng *rand.Rand, p *property, i int, id int64, person i
 	return pick(words)
 }
 
-func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// isoMillis is HubSpot's form of a time: UTC, milliseconds, Z.
+const isoMillisLayout = "2006-01-02T15:04:05.000Z"
+
+func isoMillis(t time.Time) string { return t.UTC().Format(isoMillisLayout) }
 
 func asciiOnly(s string) string {
 	var b strings.Builder

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -80,11 +79,7 @@ func (t *objectType) addProperty(s propSpec) *property {
 	if p, ok := t.byName[s.name]; ok {
 		return p
 	}
-	key, err := jsontext.AppendQuote(nil, s.name)
-	if err != nil {
-		panic(fmt.Sprintf("property name %q: %v", s.name, err)) // names are ours or validated on create
-	}
-	p := &property{spec: s, index: len(t.props), key: append(key, ':')}
+	p := &property{spec: s, index: len(t.props), key: append(appendString(nil, s.name), ':')}
 	t.props = append(t.props, p)
 	t.byName[s.name] = p
 	return p
