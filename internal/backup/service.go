@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -28,8 +29,9 @@ type Service struct {
 	Publisher Publisher
 	Log       *slog.Logger
 	Now       func() time.Time
-	// ChunkBytes ends an export chunk (default 8 MiB): an export's memory is
-	// one chunk, whatever the account's size.
+	// ChunkBytes ends an export chunk once its compressed size reaches it
+	// (default 8 MiB): an export's memory is one chunk, whatever the
+	// account's size.
 	ChunkBytes int
 	// DownloadTTL is how long a presigned download URL works (default 5 min).
 	DownloadTTL time.Duration
@@ -99,7 +101,25 @@ func objectsKey(accountID, backupID string) string {
 }
 
 func chunkKey(accountID, backupID, object string, n int) string {
-	return fmt.Sprintf("%schunks/%s/%06d.csv", workPrefix(accountID, backupID), object, n)
+	return fmt.Sprintf("%schunks/%s/%06d.deflate", workPrefix(accountID, backupID), object, n)
+}
+
+// stateSuffix names the state blob of a chunk (see chunk.go).
+const stateSuffix = ".state"
+
+// chunkState reads the state blob of chunk n of an object.
+func (s *Service) chunkState(ctx context.Context, in StepInput, object string, n int) ([]byte, error) {
+	key := chunkKey(in.AccountID, in.BackupID, object, n) + stateSuffix
+	rc, err := s.Blobs.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read the state of chunk %d of %s: %w", n, object, err)
+	}
+	defer rc.Close()
+	state, err := io.ReadAll(io.LimitReader(rc, 1<<10))
+	if err != nil {
+		return nil, fmt.Errorf("read the state of chunk %d of %s: %w", n, object, err)
+	}
+	return state, nil
 }
 
 // FileName is a backup ZIP's name: crm-backup-<portal>-<UTC time>.zip.
@@ -274,8 +294,11 @@ type Checkpoint struct {
 	After  string `json:"after,omitempty"`
 	Chunks int    `json:"chunks"`
 	Rows   int64  `json:"rows"`
-	Bytes  int64  `json:"bytes"`
-	Done   bool   `json:"done"`
+	// Bytes is the size of the CSV so far (header included), Compressed
+	// that of its chunks (see chunk.go).
+	Bytes      int64 `json:"bytes"`
+	Compressed int64 `json:"compressed"`
+	Done       bool  `json:"done"`
 	// The time span over which the object was read.
 	SnapshotStart time.Time `json:"snapshotStart,omitzero"`
 	SnapshotEnd   time.Time `json:"snapshotEnd,omitzero"`
@@ -335,32 +358,58 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 		pages = crm.ThreadPages(ctx, hubspot.ListOptions{After: cp.After})
 	}
 
-	buf := s.chunkBufs.get(limit + limit/4)
-	defer func() { s.chunkBufs.put(buf) }()
-	var rows int64
+	var state []byte
+	if cp.Chunks > 0 {
+		if state, err = s.chunkState(ctx, in.StepInput, obj.Name, cp.Chunks-1); err != nil {
+			return nil, err
+		}
+	}
+	enc, err := newChunkEncoder(state, s.chunkBufs.get(limit+limit/4))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", obj.Name, err)
+	}
+	defer func() { s.chunkBufs.put(enc.Release()) }()
+	var (
+		rows int64  // in the current chunk
+		csv  []byte // one page's rows
+	)
 	flush := func(next string) error {
 		if rows == 0 && next != "" {
 			return nil
 		}
 		if rows > 0 {
-			if err := s.Blobs.Put(ctx, chunkKey(in.AccountID, in.BackupID, obj.Name, cp.Chunks), buf); err != nil {
+			chunk, state, err := enc.Chunk()
+			if err != nil {
+				return fmt.Errorf("compress chunk %d of %s: %w", cp.Chunks, obj.Name, err)
+			}
+			key := chunkKey(in.AccountID, in.BackupID, obj.Name, cp.Chunks)
+			if err := s.Blobs.Put(ctx, key, chunk); err != nil {
 				return fmt.Errorf("write chunk %d of %s: %w", cp.Chunks, obj.Name, err)
 			}
-			cp.Chunks++
+			if err := s.Blobs.Put(ctx, key+stateSuffix, state); err != nil {
+				return fmt.Errorf("write the state of chunk %d of %s: %w", cp.Chunks, obj.Name, err)
+			}
+			enc.Commit(&cp)
 			cp.Rows += rows
-			cp.Bytes += int64(len(buf))
 		}
 		cp.After = next
-		buf, rows = buf[:0], 0
+		rows = 0
 		return nil
 	}
 	for page, err := range pages {
 		if err != nil {
 			return nil, fmt.Errorf("export %s after %q: %w", obj.Name, cp.After, err)
 		}
+		csv = csv[:0]
+		if cp.Rows+rows == 0 && len(page.Objects) > 0 {
+			csv = append(csv, headerRow(obj)...)
+		}
 		for _, o := range page.Objects {
-			buf = appendRow(buf, obj, &o)
+			csv = appendRow(csv, obj, &o)
 			rows++
+		}
+		if _, err := enc.Write(csv); err != nil {
+			return nil, fmt.Errorf("compress %s: %w", obj.Name, err)
 		}
 		if page.Next == "" {
 			if err := flush(""); err != nil {
@@ -369,7 +418,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			cp.Done, cp.SnapshotEnd = true, s.now()
 			break
 		}
-		if len(buf) >= limit || time.Now().After(deadline) {
+		if enc.Len() >= limit || time.Now().After(deadline) {
 			if err := flush(page.Next); err != nil {
 				return nil, err
 			}

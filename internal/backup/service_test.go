@@ -188,6 +188,15 @@ json.dump(out, sys.stdout)
 	if err != nil {
 		t.Fatalf("python: %v", err)
 	}
+	// Info-ZIP's unzip too, where the machine has it: it checks every
+	// entry's CRC-32 and sizes against its local header and data descriptor.
+	if unzip, err := exec.LookPath("unzip"); err == nil {
+		if out, err := exec.Command(unzip, "-t", path).CombinedOutput(); err != nil {
+			t.Fatalf("unzip -t: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("no unzip on this machine: checked with Python only")
+	}
 	var files map[string][]map[string]string
 	if err := json.Unmarshal(raw, &files); err != nil {
 		t.Fatal(err)
@@ -288,6 +297,45 @@ func TestExportResumesAfterCrash(t *testing.T) {
 	}
 	if n := bytes.Count(clean, []byte("\r\n1000000")); n != 1000 {
 		t.Fatalf("%d contact rows, want 1000", n)
+	}
+}
+
+// TestZipRefusesChangedChunks: the zip step copies the export's compressed
+// chunks as they are, so it checks them against the checkpoint first; a
+// chunk that is not what the export wrote fails the step, and no ZIP is
+// left behind.
+func TestZipRefusesChangedChunks(t *testing.T) {
+	e := newEnv(t, emulator.Options{Seed: 3, Sizes: map[string]int{"contacts": 300}}, backup.Enterprise)
+	ctx := context.Background()
+	b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := backup.StepInput{AccountID: "acme", BackupID: b.ID}
+	disc, err := e.svc.Discover(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zin := backup.ZipInput{StepInput: in}
+	for _, obj := range disc.Objects {
+		cp := e.exportAll(t, backup.ExportInput{StepInput: in, Object: obj})
+		zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
+	}
+	key := "work/acme/" + b.ID + "/chunks/contacts/000000.deflate"
+	rc, err := e.blobs.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, _ := io.ReadAll(rc)
+	rc.Close()
+	if err := e.blobs.Put(ctx, key, append(chunk, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Zip(ctx, zin); err == nil || !strings.Contains(err.Error(), "chunks hold") {
+		t.Fatalf("zip of a changed chunk: %v, want an error about the chunks", err)
+	}
+	if keys, _ := e.blobs.List(ctx, "backups/acme/"+b.ID+"/"); len(keys) != 0 {
+		t.Fatalf("a failed zip left %v", keys)
 	}
 }
 
