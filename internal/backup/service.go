@@ -355,7 +355,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	opts := hubspot.ListOptions{After: cp.After, Properties: names}
 	pages := crm.Pages(ctx, obj.TypeID, opts)
 	if obj.Name == Conversations {
-		pages = crm.ThreadPages(ctx, hubspot.ListOptions{After: cp.After})
+		pages = crm.ThreadPages(ctx, opts)
 	}
 
 	var state []byte
@@ -400,12 +400,15 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 		if err != nil {
 			return nil, fmt.Errorf("export %s after %q: %w", obj.Name, cp.After, err)
 		}
+		if !slices.Equal(page.Columns[:min(len(names), len(page.Columns))], names) {
+			return nil, fmt.Errorf("export %s: a page's columns %v are not the %d asked for", obj.Name, page.Columns, len(names))
+		}
 		csv = csv[:0]
 		if cp.Rows+rows == 0 && len(page.Objects) > 0 {
 			csv = append(csv, headerRow(obj)...)
 		}
 		for _, o := range page.Objects {
-			csv = appendRow(csv, obj, &o)
+			csv = appendRow(csv, &o, len(names))
 			rows++
 		}
 		if _, err := enc.Write(csv); err != nil {
@@ -439,12 +442,15 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	return &out, nil
 }
 
-// appendRow appends one record as a CSV row in obj's column order.
-func appendRow(buf []byte, obj *Object, o *hubspot.Object) []byte {
+// appendRow appends one record of a page as a CSV row: its id, then its
+// first n values (the object's properties, in the order the page has them).
+func appendRow(buf []byte, o *hubspot.Object, n int) []byte {
 	buf = appendCSVField(buf, o.ID)
-	for _, p := range obj.Properties {
+	for i := range n {
 		buf = append(buf, ',')
-		buf = appendCSVField(buf, o.Properties[p.Name])
+		if i < len(o.Values) {
+			buf = appendCSVField(buf, o.Values[i])
+		}
 	}
 	return append(buf, '\r', '\n')
 }

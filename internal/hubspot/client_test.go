@@ -278,16 +278,26 @@ func TestPropertiesSchemasThreadsAccount(t *testing.T) {
 		t.Fatalf("%d custom records", len(got))
 	}
 	var threads []hubspot.Object
-	for page, err := range c.ThreadPages(ctx, hubspot.ListOptions{}) {
+	var spam []string // the "spam" column, asked for second
+	for page, err := range c.ThreadPages(ctx, hubspot.ListOptions{Properties: []string{"status", "spam"}}) {
 		if err != nil {
 			t.Fatal(err)
+		}
+		if page.Columns[0] != "status" || page.Columns[1] != "spam" || slices.Contains(page.Columns, "id") {
+			t.Fatalf("thread columns %q", page.Columns)
+		}
+		for _, o := range page.Objects {
+			if len(o.Values) != len(page.Columns) {
+				t.Fatalf("thread %s has %d values for %d columns", o.ID, len(o.Values), len(page.Columns))
+			}
+			spam = append(spam, o.Values[1])
 		}
 		threads = append(threads, page.Objects...)
 	}
 	if len(threads) != 130 || threads[0].ID == "" || threads[0].CreatedAt.IsZero() {
 		t.Fatalf("%d threads, first %+v", len(threads), threads[0])
 	}
-	if s := threads[0].Properties["spam"]; s != "true" && s != "false" {
+	if s := spam[0]; s != "true" && s != "false" {
 		t.Fatalf("spam flattened to %q", s)
 	}
 	acct, err := c.AccountDetails(ctx)

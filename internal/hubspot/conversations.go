@@ -16,11 +16,13 @@ const threadsPath = "/conversations/v3/conversations/threads"
 
 // ThreadPages lists conversation threads page by page. Threads are not CRM
 // objects and their fields are not all strings; each thread comes back as an
-// Object whose Properties hold every top-level field but "id" as text: strings
+// Object whose Values hold every top-level field but "id" as text: strings
 // as they are, numbers and booleans as their JSON literals, null as "", and
-// nested objects or arrays as compact JSON.
+// nested objects or arrays as compact JSON. The page's Columns are
+// opts.Properties (field names), then any other field a thread has.
 func (c *Client) ThreadPages(ctx context.Context, opts ListOptions) iter.Seq2[*Page, error] {
 	q := listQuery(opts) // the threads endpoint has no property selection
+	cols := newColumns(opts.Properties)
 	return cursorPages(ctx, opts.After, func(ctx context.Context, after string) (*Page, string, error) {
 		q := cloneValues(q)
 		if after != "" {
@@ -35,11 +37,15 @@ func (c *Client) ThreadPages(ctx context.Context, opts ListOptions) iter.Seq2[*P
 			page.Next = raw.Paging.Next.After
 		}
 		for _, t := range raw.Results {
-			o, err := threadObject(t)
+			o, err := threadObject(t, cols)
 			if err != nil {
 				return nil, "", fmt.Errorf("conversation thread: %w", err)
 			}
 			page.Objects = append(page.Objects, o)
+		}
+		page.Columns = cols.names
+		for i := range page.Objects { // a later thread may have added columns
+			page.Objects[i].Values = append(page.Objects[i].Values, make([]string, len(cols.names)-len(page.Objects[i].Values))...)
 		}
 		return page, page.Next, nil
 	})
@@ -54,8 +60,8 @@ type rawListResponse struct {
 	} `json:"paging"`
 }
 
-func threadObject(fields map[string]jsontext.Value) (Object, error) {
-	o := Object{Properties: make(map[string]string, len(fields))}
+func threadObject(fields map[string]jsontext.Value, cols *columns) (Object, error) {
+	var o Object
 	for k, v := range fields {
 		s, err := scalarText(v)
 		if err != nil {
@@ -70,7 +76,11 @@ func threadObject(fields map[string]jsontext.Value) (Object, error) {
 		case "createdAt":
 			o.CreatedAt, _ = time.Parse(time.RFC3339Nano, s)
 		}
-		o.Properties[k] = s
+		col := cols.column(k)
+		if col >= len(o.Values) {
+			o.Values = append(o.Values, make([]string, col+1-len(o.Values))...)
+		}
+		o.Values[col] = s
 	}
 	if o.ID == "" {
 		return Object{}, fmt.Errorf("thread without id")

@@ -1,6 +1,7 @@
 package hubspot
 
 import (
+	"maps"
 	"reflect"
 	"testing"
 	"time"
@@ -24,12 +25,19 @@ func TestListDecoderMatchesReflection(t *testing.T) {
 		"paging last page": `{"results":[{"id":"1","properties":{}}],"paging":{"prev":{"before":"0"}}}`,
 		"many records": `{"results":[{"id":"1","properties":{"a":"1","b":"2"}},{"id":"2","properties":{"b":"3","c":""}},` +
 			`{"id":"3","properties":{"a":null}}],"paging":{"next":{"after":"4","link":"x"}}}`,
+		"keys reordered": `{"results":[{"id":"1","properties":{"a":"1","b":"2","c":"3"}},{"id":"2","properties":{"c":"4","a":"5","b":"6"}},` +
+			`{"id":"3","properties":{"a":"7","b":"8","c":"9"}},{"id":"4","properties":{"b":"10"}}]}`,
 	}
 	for name, doc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var got listResponse
+			// Columns asked for ("b", and "z", which no record has) come
+			// first, in order.
+			got := listResponse{cols: newColumns([]string{"b", "z"})}
 			if err := json.Unmarshal([]byte(doc), &got); err != nil {
 				t.Fatal(err)
+			}
+			if len(got.Results) > 0 && (len(got.Columns) < 2 || got.Columns[0] != "b" || got.Columns[1] != "z") {
+				t.Fatalf("columns %q do not begin with the ones asked for", got.Columns)
 			}
 			// The reference: reflection into the same shapes.
 			var want struct {
@@ -54,14 +62,16 @@ func TestListDecoderMatchesReflection(t *testing.T) {
 			}
 			for i, w := range want.Results {
 				g := got.Results[i]
-				wp := w.Properties
-				if wp == nil {
-					wp = map[string]string{}
+				// By name: every value sent, and "" for a column not sent.
+				gp, wp := map[string]string{}, map[string]string{}
+				for col, name := range got.Columns {
+					gp[name], wp[name] = g.Values[col], ""
 				}
-				if g.Properties == nil {
-					g.Properties = map[string]string{}
+				maps.Copy(wp, w.Properties)
+				if len(g.Values) != len(got.Columns) {
+					t.Fatalf("record %d has %d values for %d columns", i, len(g.Values), len(got.Columns))
 				}
-				if g.ID != w.ID || !reflect.DeepEqual(g.Properties, wp) || g.Archived != w.Archived ||
+				if g.ID != w.ID || !reflect.DeepEqual(gp, wp) || g.Archived != w.Archived ||
 					!g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
 					t.Fatalf("record %d: got %+v, want %+v", i, g, w)
 				}

@@ -15,11 +15,16 @@ import (
 // Object is one CRM record. Property values are strings exactly as HubSpot
 // sends them; a property that is empty (null) in HubSpot is "".
 type Object struct {
-	ID         string            `json:"id"`
+	ID string `json:"id"`
+	// Properties holds the values by property name (batch reads; List).
 	Properties map[string]string `json:"properties"`
-	CreatedAt  time.Time         `json:"createdAt,omitzero"`
-	UpdatedAt  time.Time         `json:"updatedAt,omitzero"`
-	Archived   bool              `json:"archived"`
+	// Values holds the values of a list page's record in the order of the
+	// page's Columns (Pages and ThreadPages fill Values, not Properties).
+	// The values of one page share one string.
+	Values    []string  `json:"-"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	Archived  bool      `json:"archived"`
 }
 
 // ListOptions select what a list returns.
@@ -36,13 +41,18 @@ type ListOptions struct {
 
 // Page is one page of a list.
 type Page struct {
+	// Columns name the Values of the page's objects: ListOptions.Properties
+	// in order, then any property HubSpot sent unasked.
+	Columns []string
 	Objects []Object
 	// Next is the cursor of the following page; "" on the last page.
 	Next string
 }
 
 type listResponse struct {
-	Results []Object `json:"results"`
+	cols    *columns
+	Results []Object
+	Columns []string
 	Paging  *struct {
 		Next *struct {
 			After string `json:"after"`
@@ -71,11 +81,12 @@ func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions)
 		q.Set("properties", strings.Join(opts.Properties, ","))
 	}
 	byID := len(c.endpoint(path, q)) > c.maxURL
+	cols := newColumns(opts.Properties) // the pages are fetched in turn
 	return cursorPages(ctx, opts.After, func(ctx context.Context, after string) (*Page, string, error) {
-		page, err := c.listPage(ctx, path, q, after, objectType, opts.Properties, byID)
+		page, err := c.listPage(ctx, path, q, after, objectType, cols, byID)
 		if errors.Is(err, ErrURITooLong) && !byID {
 			byID = true
-			page, err = c.listPage(ctx, path, q, after, objectType, opts.Properties, byID)
+			page, err = c.listPage(ctx, path, q, after, objectType, cols, byID)
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("list %s after %q: %w", objectType, after, err)
@@ -146,27 +157,32 @@ func listQuery(opts ListOptions) url.Values {
 	return q
 }
 
-func (c *Client) listPage(ctx context.Context, path string, q url.Values, after, objectType string, props []string, byID bool) (*Page, error) {
+func (c *Client) listPage(ctx context.Context, path string, q url.Values, after, objectType string, cols *columns, byID bool) (*Page, error) {
 	q = cloneValues(q)
 	if after != "" {
 		q.Set("after", after)
 	}
+	resp := listResponse{cols: cols}
 	if byID {
 		q.Set("properties", "hs_object_id")
+		resp.cols = newColumns(nil)
 	}
-	var resp listResponse
 	if err := c.do(ctx, http.MethodGet, path, q, nil, &resp); err != nil {
 		return nil, err
 	}
-	page := &Page{Objects: resp.Results, Next: resp.next()}
-	if !byID || len(page.Objects) == 0 {
+	page := &Page{Columns: resp.Columns, Objects: resp.Results, Next: resp.next()}
+	if !byID {
+		return page, nil
+	}
+	page.Columns = cols.names
+	if len(page.Objects) == 0 {
 		return page, nil
 	}
 	ids := make([]string, len(page.Objects))
 	for i, o := range page.Objects {
 		ids[i] = o.ID
 	}
-	got, err := c.BatchRead(ctx, objectType, ids, props, q.Get("archived") == "true")
+	got, err := c.BatchRead(ctx, objectType, ids, cols.names, q.Get("archived") == "true")
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +194,11 @@ func (c *Client) listPage(ctx context.Context, path string, q url.Values, after,
 	page.Objects = page.Objects[:0]
 	for _, id := range ids {
 		if o, ok := byKey[id]; ok {
+			o.Values = make([]string, len(cols.names))
+			for col, name := range cols.names {
+				o.Values[col] = o.Properties[name]
+			}
+			o.Properties = nil
 			page.Objects = append(page.Objects, o)
 		}
 	}
@@ -192,7 +213,7 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// List is Pages flattened to records.
+// List is Pages flattened to records, each with its Properties by name.
 func (c *Client) List(ctx context.Context, objectType string, opts ListOptions) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
 		for page, err := range c.Pages(ctx, objectType, opts) {
@@ -201,6 +222,10 @@ func (c *Client) List(ctx context.Context, objectType string, opts ListOptions) 
 				return
 			}
 			for _, o := range page.Objects {
+				o.Properties = make(map[string]string, len(o.Values))
+				for col, v := range o.Values {
+					o.Properties[page.Columns[col]] = v
+				}
 				if !yield(o, nil) {
 					return
 				}
