@@ -179,7 +179,7 @@ func appendString(b []byte, s string) []byte {
 // appendMillis appends t as a JSON string in HubSpot's millisecond ISO form.
 func appendMillis(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, isoMillisLayout)
+	b = appendISOMillis(b, t)
 	return append(b, '"')
 }
 

@@ -11,9 +11,11 @@ import (
 
 // property is a property definition as the properties API returns it.
 type property struct {
-	spec  propSpec
-	index int    // position in objectType.props and record.vals
-	key   []byte // the name as a JSON object key: "name":
+	spec   propSpec
+	index  int    // position in objectType.props and record.vals
+	key    []byte // the name as a JSON object key: "name":
+	gen    genKind
+	lo, hi int // genInt's range
 }
 
 // objectType is one CRM object type of the emulated portal with its records.
@@ -80,6 +82,7 @@ func (t *objectType) addProperty(s propSpec) *property {
 		return p
 	}
 	p := &property{spec: s, index: len(t.props), key: append(appendString(nil, s.name), ':')}
+	p.gen, p.lo, p.hi = parseGen(s.gen)
 	t.props = append(t.props, p)
 	t.byName[s.name] = p
 	return p
