@@ -169,11 +169,27 @@ func appendObject(b []byte, r *record, props []*property) []byte {
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
 // (values are stored as valid UTF-8; this only keeps the output valid).
 func appendString(b []byte, s string) []byte {
+	if plainJSON(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	out, err := jsontext.AppendQuote(b, s)
 	if err != nil {
 		out, _ = jsontext.AppendQuote(b, strings.ToValidUTF8(s, "\uFFFD"))
 	}
 	return out
+}
+
+// plainJSON reports whether s is printable ASCII without quote or backslash:
+// quoted as it is.
+func plainJSON(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendMillis appends t as a JSON string in HubSpot's millisecond ISO form.

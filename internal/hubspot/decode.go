@@ -1,6 +1,7 @@
 package hubspot
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -250,6 +251,11 @@ func appendText(buf []byte, v jsontext.Value) ([]byte, error) {
 	case 'n':
 		return buf, nil
 	case '"':
+		if bytes.IndexByte(v, '\\') < 0 {
+			// No escapes: the text is the bytes between the quotes (the
+			// decoder has checked they are valid UTF-8).
+			return append(buf, v[1:len(v)-1]...), nil
+		}
 		return jsontext.AppendUnquote(buf, v)
 	case '{', '[':
 		return buf, fmt.Errorf("unexpected %s value", v.Kind())
