@@ -30,8 +30,9 @@ type Service struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	// ChunkBytes ends an export chunk once its compressed size reaches it
-	// (default 8 MiB): an export's memory is one chunk, whatever the
-	// account's size.
+	// (default 2 MiB, some 10,000 contacts): an export's memory is one
+	// chunk, whatever the account's size, and a small account fills it as
+	// a large one does.
 	ChunkBytes int
 	// DownloadTTL is how long a presigned download URL works (default 5 min).
 	DownloadTTL time.Duration
@@ -343,7 +344,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	}
 	limit := s.ChunkBytes
 	if limit <= 0 {
-		limit = 8 << 20
+		limit = 2 << 20
 	}
 	names := make([]string, len(obj.Properties))
 	for i, p := range obj.Properties {

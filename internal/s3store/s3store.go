@@ -10,10 +10,10 @@ import (
 	"io"
 	"mime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -26,35 +26,24 @@ import (
 type Store struct {
 	client  *s3.Client
 	presign *s3.PresignClient
-	tm      *transfermanager.Client
 	bucket  string
+
+	mu    sync.Mutex
+	parts [][]byte // part buffers kept for the process's next uploads
 }
 
-// PartSize is the multipart part size of streaming uploads: S3's minimum,
-// which caps a streamed object at 10,000 parts, 48 GiB. One part uploads
-// while the next fills, so an upload holds at most two parts, whatever the
-// file's size: a small ZIP fills one, every larger one two. The zip step
-// writes compressed bytes (~40 MB/s) slower than one connection uploads
-// them within a region, so more parts in flight would buy memory, not speed.
-const (
-	PartSize          = 5 << 20
-	uploadConcurrency = 1
-)
+// PartSize is the part size of streaming uploads: S3's minimum, which caps
+// a streamed object at 10,000 parts, 48 GiB. An upload holds one part: it
+// fills it, uploads it, and fills it again. (The SDK's transfer manager
+// holds three parts and grows a fourth buffer while it reads the first, so
+// its memory depended on the size of the file.) The zip step copies
+// compressed chunks: it is I/O-bound on both sides, and one part in flight
+// at a time costs it little.
+const PartSize = 5 << 20
 
 // New returns a store of bucket.
 func New(client *s3.Client, bucket string) *Store {
-	return &Store{
-		client:  client,
-		presign: s3.NewPresignClient(client),
-		tm: transfermanager.New(client, func(o *transfermanager.Options) {
-			o.PartSizeBytes = PartSize
-			o.Concurrency = uploadConcurrency
-			// The manager reads up to this much before it decides on a
-			// multipart upload, into a buffer of its own (16 MiB by default).
-			o.MultipartUploadThreshold = PartSize
-		}),
-		bucket: bucket,
-	}
+	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket}
 }
 
 var _ backup.Blobs = (*Store)(nil)
@@ -163,52 +152,150 @@ func (s *Store) PresignGet(ctx context.Context, key, fileName string, ttl time.D
 	return req.URL, nil
 }
 
-// Create starts a streaming multipart upload to key.
+// Create starts a streaming upload to key: one PUT if it ends within a
+// part, a multipart upload otherwise. Nothing is visible at key before
+// Close; Abort (or a failed Close) leaves nothing behind.
 func (s *Store) Create(ctx context.Context, key string) (backup.Upload, error) {
-	pr, pw := io.Pipe()
-	u := &upload{pw: pw, done: make(chan error, 1), key: key}
-	go func() {
-		_, err := s.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
-			Bucket: &s.bucket, Key: &key, Body: pr, ContentType: aws.String("application/zip"),
-		})
-		pr.CloseWithError(err) // unblock a writer if the upload failed
-		u.done <- err
-	}()
-	return u, nil
+	return &upload{s: s, ctx: ctx, key: key, buf: s.partBuf()}, nil
 }
 
-// errAborted ends an aborted upload; the transfer manager then aborts the
-// multipart upload, so nothing appears at the key.
-var errAborted = errors.New("upload aborted")
+func (s *Store) partBuf() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.parts); n > 0 {
+		b := s.parts[n-1]
+		s.parts = s.parts[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, PartSize)
+}
+
+func (s *Store) putPartBuf(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.parts) < 2 {
+		s.parts = append(s.parts, b)
+	}
+}
 
 type upload struct {
-	pw   *io.PipeWriter
-	done chan error
-	key  string
-	err  error
-	shut bool
+	s     *Store
+	ctx   context.Context
+	key   string
+	buf   []byte  // the part being filled
+	id    *string // the multipart upload, once a part is full
+	parts []types.CompletedPart
+	err   error // the first failure; the upload is then aborted
+	done  bool
 }
 
-func (u *upload) Write(p []byte) (int, error) { return u.pw.Write(p) }
+func (u *upload) Write(p []byte) (int, error) {
+	if u.done {
+		return 0, fmt.Errorf("s3 upload %s: write after Close or Abort", u.key)
+	}
+	n := 0
+	for u.err == nil && len(p) > 0 {
+		if len(u.buf) == PartSize {
+			u.fail(u.sendPart())
+			continue
+		}
+		c := copy(u.buf[len(u.buf):PartSize], p)
+		u.buf, p, n = u.buf[:len(u.buf)+c], p[c:], n+c
+	}
+	return n, u.err
+}
 
-func (u *upload) finish(cause error) error {
-	if u.shut {
+// sendPart uploads the filled buffer as the next part.
+func (u *upload) sendPart() error {
+	if len(u.parts) == 10000 {
+		return fmt.Errorf("s3 upload %s: more than 10,000 parts of %d bytes", u.key, PartSize)
+	}
+	if u.id == nil {
+		out, err := u.s.client.CreateMultipartUpload(u.ctx, &s3.CreateMultipartUploadInput{
+			Bucket: &u.s.bucket, Key: &u.key, ContentType: aws.String("application/zip"),
+			ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+		})
+		if err != nil {
+			return fmt.Errorf("s3 start upload %s: %w", u.key, err)
+		}
+		u.id = out.UploadId
+	}
+	n := int32(len(u.parts) + 1)
+	out, err := u.s.client.UploadPart(u.ctx, &s3.UploadPartInput{
+		Bucket: &u.s.bucket, Key: &u.key, UploadId: u.id, PartNumber: &n,
+		Body: bytes.NewReader(u.buf), ContentLength: aws.Int64(int64(len(u.buf))),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+	})
+	if err != nil {
+		return fmt.Errorf("s3 upload %s part %d: %w", u.key, n, err)
+	}
+	u.parts = append(u.parts, types.CompletedPart{PartNumber: &n, ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32})
+	u.buf = u.buf[:0]
+	return nil
+}
+
+// fail records the first error and aborts the multipart upload.
+func (u *upload) fail(err error) {
+	if err == nil || u.err != nil {
+		return
+	}
+	u.err = err
+	if u.id != nil {
+		// A fresh context: the upload's may be what failed.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(u.ctx), 30*time.Second)
+		defer cancel()
+		if _, aerr := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: &u.s.bucket, Key: &u.key, UploadId: u.id,
+		}); aerr != nil {
+			u.err = fmt.Errorf("%w (and aborting it: %v; the bucket's lifecycle rule removes it)", err, aerr)
+		}
+	}
+}
+
+// finish ends the upload once and gives its buffer back.
+func (u *upload) finish(complete bool) error {
+	if u.done {
 		return u.err
 	}
-	u.shut = true
-	u.pw.CloseWithError(cause)
-	if err := <-u.done; err != nil {
-		u.err = fmt.Errorf("s3 upload %s: %w", u.key, err)
+	u.done = true
+	defer func() { u.s.putPartBuf(u.buf); u.buf = nil }()
+	switch {
+	case u.err != nil:
+	case !complete:
+		u.fail(errAborted)
+	case u.id == nil:
+		_, err := u.s.client.PutObject(u.ctx, &s3.PutObjectInput{
+			Bucket: &u.s.bucket, Key: &u.key, Body: bytes.NewReader(u.buf),
+			ContentLength: aws.Int64(int64(len(u.buf))), ContentType: aws.String("application/zip"),
+		})
+		if err != nil {
+			u.err = fmt.Errorf("s3 put %s: %w", u.key, err)
+		}
+	default:
+		if len(u.buf) > 0 {
+			u.fail(u.sendPart())
+		}
+		if u.err == nil {
+			_, err := u.s.client.CompleteMultipartUpload(u.ctx, &s3.CompleteMultipartUploadInput{
+				Bucket: &u.s.bucket, Key: &u.key, UploadId: u.id,
+				MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
+			})
+			if err != nil {
+				u.fail(fmt.Errorf("s3 complete upload %s: %w", u.key, err))
+			}
+		}
 	}
 	return u.err
 }
 
-func (u *upload) Close() error { return u.finish(nil) }
+// errAborted ends an aborted upload.
+var errAborted = errors.New("upload aborted")
+
+func (u *upload) Close() error { return u.finish(true) }
 
 func (u *upload) Abort() error {
-	err := u.finish(errAborted)
-	if errors.Is(err, errAborted) {
-		return nil
+	if err := u.finish(false); !errors.Is(err, errAborted) {
+		return err
 	}
-	return err
+	return nil
 }

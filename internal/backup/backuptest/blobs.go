@@ -125,6 +125,45 @@ func TestBlobs(t *testing.T, blobs backup.Blobs) {
 		}
 	})
 
+	t.Run("uploads around S3's minimum part size", func(t *testing.T) {
+		for _, n := range []int{5<<20 - 1, 5 << 20, 5<<20 + 1, 10 << 20} {
+			key := prefix(t) + fmt.Sprint(n)
+			body := make([]byte, n)
+			rand.Read(body)
+			up, err := blobs.Create(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := up.Write(body); err != nil {
+				t.Fatal(err)
+			}
+			if err := up.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(t)(blobs.Get(ctx, key)); !bytes.Equal(got, body) {
+				t.Fatalf("%d bytes uploaded, %d different ones read back", n, len(got))
+			}
+		}
+	})
+
+	t.Run("failed upload leaves nothing", func(t *testing.T) {
+		key := prefix(t) + "failed.zip"
+		cctx, cancel := context.WithCancel(ctx)
+		up, err := blobs.Create(cctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up.Write(make([]byte, 6<<20)) // a part is sent
+		cancel()
+		_, werr := up.Write(make([]byte, 6<<20))
+		if cerr := up.Close(); werr == nil && cerr == nil {
+			t.Fatal("an upload whose context was cancelled succeeded")
+		}
+		if _, err := blobs.Size(ctx, key); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("failed upload visible: %v", err)
+		}
+	})
+
 	t.Run("aborted upload leaves nothing", func(t *testing.T) {
 		key := prefix(t) + "aborted.zip"
 		up, err := blobs.Create(ctx, key)
