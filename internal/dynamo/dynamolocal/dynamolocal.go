@@ -81,7 +81,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(jar)
-	args := []string{"-Xmx512m", "-XX:+UseSerialGC", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
+	// The client JIT only (TieredStopAtLevel=1): a test's or the demo's
+	// JVM lives seconds to minutes and serves light traffic, and C2's
+	// compiling took a third of a core, as much time as it saved.
+	args := []string{"-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", jar, "-port", port, "-disableTelemetry"}
 	if opts.DBPath != "" {
 		// The JVM runs in the jar's folder: a relative path would land there.
