@@ -10,12 +10,12 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/bufpool"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 )
 
@@ -39,37 +39,8 @@ type Service struct {
 	// Link is the in-app link to a backup, for notifications.
 	Link func(accountID, backupID string) string
 
-	chunkBufs bufferPool
-}
-
-// bufferPool keeps export chunk buffers for the process's next exports (a
-// warm Lambda container's next invocation). Allocating a fresh chunk-sized
-// buffer for every invocation fragments the heap: peak RSS then creeps up
-// with the number of invocations, that is with the size of the account.
-type bufferPool struct {
-	mu   sync.Mutex
-	free [][]byte
-}
-
-func (p *bufferPool) get(size int) []byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, b := range p.free {
-		if cap(b) >= size {
-			p.free = slices.Delete(p.free, i, i+1)
-			return b[:0]
-		}
-	}
-	return make([]byte, 0, size)
-}
-
-// put keeps b, up to as many buffers as exports have run at once.
-func (p *bufferPool) put(b []byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.free) < 4 {
-		p.free = append(p.free, b)
-	}
+	// chunkBufs keeps chunk buffers for the process's next exports.
+	chunkBufs bufpool.Pool
 }
 
 func (s *Service) now() time.Time {
@@ -365,11 +336,11 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			return nil, err
 		}
 	}
-	enc, err := newChunkEncoder(state, s.chunkBufs.get(limit+limit/4))
+	enc, err := newChunkEncoder(state, s.chunkBufs.Get(limit+limit/4))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", obj.Name, err)
 	}
-	defer func() { s.chunkBufs.put(enc.Release()) }()
+	defer func() { s.chunkBufs.Put(enc.Release()) }()
 	var (
 		rows int64  // in the current chunk
 		csv  []byte // one page's rows

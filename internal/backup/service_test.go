@@ -90,6 +90,22 @@ func (e *env) exportAll(t testing.TB, in backup.ExportInput) backup.Checkpoint {
 	return backuptest.ExportAll(t, e.svc, in)
 }
 
+// discovered creates a backup and runs its discovery step; the tests run
+// the other steps themselves.
+func (e *env) discovered(t testing.TB) (backup.StepInput, []string) {
+	t.Helper()
+	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := backup.StepInput{AccountID: "acme", BackupID: b.ID}
+	disc, err := e.svc.Discover(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, disc.Objects
+}
+
 // download reads a completed backup's ZIP from the blob store.
 func (e *env) download(t testing.TB, b *backup.Backup) []byte {
 	t.Helper()
@@ -242,17 +258,9 @@ func TestExportResumesAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	csvOf := func(crash bool) []byte {
 		*e.now = e.now.Add(25 * time.Hour) // a new quota window each time
-		b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := backup.StepInput{AccountID: "acme", BackupID: b.ID}
-		disc, err := e.svc.Discover(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in, objects := e.discovered(t)
 		zin := backup.ZipInput{StepInput: in}
-		for _, obj := range disc.Objects {
+		for _, obj := range objects {
 			ein := backup.ExportInput{StepInput: in, Object: obj}
 			if crash && obj == "contacts" {
 				// Two invocations that each stop after their first chunk…
@@ -307,21 +315,13 @@ func TestExportResumesAfterCrash(t *testing.T) {
 func TestZipRefusesChangedChunks(t *testing.T) {
 	e := newEnv(t, emulator.Options{Seed: 3, Sizes: map[string]int{"contacts": 300}}, backup.Enterprise)
 	ctx := context.Background()
-	b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := backup.StepInput{AccountID: "acme", BackupID: b.ID}
-	disc, err := e.svc.Discover(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, objects := e.discovered(t)
 	zin := backup.ZipInput{StepInput: in}
-	for _, obj := range disc.Objects {
+	for _, obj := range objects {
 		cp := e.exportAll(t, backup.ExportInput{StepInput: in, Object: obj})
 		zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
 	}
-	key := "work/acme/" + b.ID + "/chunks/contacts/000000.deflate"
+	key := "work/acme/" + in.BackupID + "/chunks/contacts/000000.deflate"
 	rc, err := e.blobs.Get(ctx, key)
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +334,7 @@ func TestZipRefusesChangedChunks(t *testing.T) {
 	if _, err := e.svc.Zip(ctx, zin); err == nil || !strings.Contains(err.Error(), "chunks hold") {
 		t.Fatalf("zip of a changed chunk: %v, want an error about the chunks", err)
 	}
-	if keys, _ := e.blobs.List(ctx, "backups/acme/"+b.ID+"/"); len(keys) != 0 {
+	if keys, _ := e.blobs.List(ctx, "backups/acme/"+in.BackupID+"/"); len(keys) != 0 {
 		t.Fatalf("a failed zip left %v", keys)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/bufpool"
 )
 
 // Store is a bucket.
@@ -28,8 +28,7 @@ type Store struct {
 	presign *s3.PresignClient
 	bucket  string
 
-	mu    sync.Mutex
-	parts [][]byte // part buffers kept for the process's next uploads
+	parts *bufpool.Pool // part buffers kept for the process's next uploads
 }
 
 // PartSize is the part size of streaming uploads: S3's minimum, which caps
@@ -43,7 +42,7 @@ const PartSize = 5 << 20
 
 // New returns a store of bucket.
 func New(client *s3.Client, bucket string) *Store {
-	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket}
+	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket, parts: &bufpool.Pool{Max: 2}}
 }
 
 var _ backup.Blobs = (*Store)(nil)
@@ -156,26 +155,7 @@ func (s *Store) PresignGet(ctx context.Context, key, fileName string, ttl time.D
 // part, a multipart upload otherwise. Nothing is visible at key before
 // Close; Abort (or a failed Close) leaves nothing behind.
 func (s *Store) Create(ctx context.Context, key string) (backup.Upload, error) {
-	return &upload{s: s, ctx: ctx, key: key, buf: s.partBuf()}, nil
-}
-
-func (s *Store) partBuf() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := len(s.parts); n > 0 {
-		b := s.parts[n-1]
-		s.parts = s.parts[:n-1]
-		return b[:0]
-	}
-	return make([]byte, 0, PartSize)
-}
-
-func (s *Store) putPartBuf(b []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.parts) < 2 {
-		s.parts = append(s.parts, b)
-	}
+	return &upload{s: s, ctx: ctx, key: key, buf: s.parts.Get(PartSize)}, nil
 }
 
 type upload struct {
@@ -258,7 +238,7 @@ func (u *upload) finish(complete bool) error {
 		return u.err
 	}
 	u.done = true
-	defer func() { u.s.putPartBuf(u.buf); u.buf = nil }()
+	defer func() { u.s.parts.Put(u.buf); u.buf = nil }()
 	switch {
 	case u.err != nil:
 	case !complete:
