@@ -45,7 +45,7 @@ var flateWriters = sync.Pool{New: func() any {
 // chunkEncoder compresses CSV bytes into the current chunk and keeps the
 // CSV's running CRC-32 and SHA-256.
 type chunkEncoder struct {
-	out   bytes.Buffer // the current chunk's compressed bytes
+	out   *bytes.Buffer // the current chunk's compressed bytes
 	fw    *flate.Writer
 	crc   uint32
 	sha   hash.Hash
@@ -55,7 +55,7 @@ type chunkEncoder struct {
 // newChunkEncoder continues a CSV from the state of its last chunk (nil for
 // a new CSV), its chunks compressed into buf.
 func newChunkEncoder(state, buf []byte) (*chunkEncoder, error) {
-	e := &chunkEncoder{out: *bytes.NewBuffer(buf[:0]), sha: sha256.New()}
+	e := &chunkEncoder{out: bytes.NewBuffer(buf[:0]), sha: sha256.New()}
 	if state != nil {
 		var err error
 		if e.crc, err = restoreState(state, e.sha); err != nil {
@@ -63,7 +63,7 @@ func newChunkEncoder(state, buf []byte) (*chunkEncoder, error) {
 		}
 	}
 	e.fw = flateWriters.Get().(*flate.Writer)
-	e.fw.Reset(&e.out)
+	e.fw.Reset(e.out)
 	return e, nil
 }
 
@@ -99,7 +99,7 @@ func (e *chunkEncoder) Commit(cp *Checkpoint) {
 	cp.Bytes += e.bytes
 	cp.Compressed += int64(e.out.Len())
 	e.out.Reset()
-	e.fw.Reset(&e.out)
+	e.fw.Reset(e.out)
 	e.bytes = 0
 }
 

@@ -45,7 +45,7 @@ func (c *Client) ThreadPages(ctx context.Context, opts ListOptions) iter.Seq2[*P
 		}
 		page.Columns = cols.names
 		for i := range page.Objects { // a later thread may have added columns
-			page.Objects[i].Values = append(page.Objects[i].Values, make([]string, len(cols.names)-len(page.Objects[i].Values))...)
+			page.Objects[i].Values = padTo(page.Objects[i].Values, len(cols.names))
 		}
 		return page, page.Next, nil
 	})
@@ -61,7 +61,7 @@ type rawListResponse struct {
 }
 
 func threadObject(fields map[string]jsontext.Value, cols *columns) (Object, error) {
-	var o Object
+	o := Object{Values: make([]string, len(cols.names), len(cols.names)+len(fields))}
 	for k, v := range fields {
 		s, err := scalarText(v)
 		if err != nil {
@@ -77,15 +77,21 @@ func threadObject(fields map[string]jsontext.Value, cols *columns) (Object, erro
 			o.CreatedAt, _ = time.Parse(time.RFC3339Nano, s)
 		}
 		col := cols.column(k)
-		if col >= len(o.Values) {
-			o.Values = append(o.Values, make([]string, col+1-len(o.Values))...)
-		}
+		o.Values = padTo(o.Values, col+1)
 		o.Values[col] = s
 	}
 	if o.ID == "" {
 		return Object{}, fmt.Errorf("thread without id")
 	}
 	return o, nil
+}
+
+// padTo returns vals with at least n values, the added ones "".
+func padTo(vals []string, n int) []string {
+	for len(vals) < n {
+		vals = append(vals, "")
+	}
+	return vals
 }
 
 // scalarText renders one JSON value as the text that goes into a CSV cell.
