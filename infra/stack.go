@@ -155,16 +155,17 @@ type FunctionSpec struct {
 	TimeoutSec  float64
 }
 
-// functionSpecs: one per folder of functions/. Exports, the ZIP and
-// restores stream (flat memory) but are CPU-bound on JSON and deflate;
-// more memory buys more CPU. Long steps stop early and checkpoint
-// (EXPORT_MARGIN_SECONDS before the timeout).
+// functionSpecs: one per folder of functions/. Exports and restores stream
+// (flat memory) but are CPU-bound on JSON and deflate; more memory buys more
+// CPU. The zip step copies chunks the exports compressed: it is I/O-bound
+// and needs no more than a share of a vCPU. Long steps stop early and
+// checkpoint (EXPORT_MARGIN_SECONDS before the timeout).
 var functionSpecs = []FunctionSpec{
 	{"api", "HTTP API (/v1) behind API Gateway", 512, 29},
 	{"create", "Scheduled backups (EventBridge Scheduler target)", 256, 60},
 	{"discover", "Backup: discover the portal's objects and properties", 512, 300},
 	{"export", "Backup: export one object in checkpointed chunks", 1024, 900},
-	{"zip", "Backup: stream the chunks into the ZIP", 1769, 900},
+	{"zip", "Backup: copy the compressed chunks into the ZIP", 1024, 900},
 	{"finalize", "Backup: record the outcome, refund the quota on failure", 256, 300},
 	{"notify", "Backup: notify the admins", 256, 60},
 	{"restore", "Restore: plan and execute in checkpointed chunks, finish", 1024, 900},
