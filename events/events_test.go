@@ -20,6 +20,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/workflow"
+	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 // strict decodes a sample event the way a handler would, but failing on any
@@ -80,8 +81,14 @@ func TestStepEventsDecode(t *testing.T) {
 			}
 		}},
 		{"finalize-failed.json", &backup.FinalizeInput{}, func(t *testing.T, v any) {
-			if in := v.(*backup.FinalizeInput); in.Error == nil || in.Error.Error == "" || in.Zip != nil {
-				t.Errorf("failed finalize input %+v: want Step Functions' error and no zip", in)
+			in := v.(*backup.FinalizeInput)
+			if in.Error == nil || in.Error.Error != asl.ErrorPermanent || in.Zip != nil {
+				t.Fatalf("failed finalize input %+v: want Step Functions' error and no zip", in)
+			}
+			// The Cause is the function's Lambda error payload, whose
+			// errorMessage is the admin's reason.
+			if r := in.Error.Reason("the backup"); !strings.HasPrefix(r, "HubSpot rejected the account's credential") {
+				t.Errorf("reason %q", r)
 			}
 		}},
 		{"notify.json", &backup.NotifyInput{}, func(t *testing.T, v any) {
@@ -110,8 +117,12 @@ func TestStepEventsDecode(t *testing.T) {
 			}
 		}},
 		{"restore-finish-failed.json", &restore.StepInput{}, func(t *testing.T, v any) {
-			if in := v.(*restore.StepInput); in.Action != restore.ActionFinish || in.Error == nil || in.Error.Cause == "" {
-				t.Errorf("failed finish step %+v: want Step Functions' error", in)
+			in := v.(*restore.StepInput)
+			if in.Action != restore.ActionFinish || in.Error == nil || in.Error.Cause == "" {
+				t.Fatalf("failed finish step %+v: want Step Functions' error", in)
+			}
+			if r := in.Error.Reason("the restore"); !strings.HasPrefix(r, "HubSpot rejected the account's credential") {
+				t.Errorf("reason %q", r)
 			}
 		}},
 	}

@@ -8,47 +8,10 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crmbackup/crmbackup/internal/awswire/env"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
-
-// Access is what one function may do, read off what its code calls.
-type Access struct {
-	Table   []string // DynamoDB actions on the table
-	Read    []string // S3 object key patterns it reads
-	Write   []string // … writes (single PUTs and multipart uploads)
-	Delete  []string // … deletes
-	List    []string // S3 key prefixes it lists
-	Secrets bool     // reads the accounts' HubSpot tokens
-	Start   []string // state machines it starts
-	Publish bool     // publishes notifications
-	// SplitBudget sets HUBSPOT_BUDGET_SHARES: as many of these containers
-	// call one portal at once as the backup state machine exports objects
-	// side by side, each taking that share of the portal's rate limit.
-	SplitBudget bool
-}
-
-var (
-	tableRead  = []string{"dynamodb:GetItem", "dynamodb:Query"}
-	tableWrite = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-)
-
-func plus(a []string, b ...string) []string { return append(append([]string{}, a...), b...) }
-
-// access per function. Keys: backups/<account>/<backup>/<file>.zip,
-// backups/<account>/imports/<import>/errors.csv, work/<account>/….
-var access = map[string]Access{
-	"api": {Table: plus(tableRead, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
-		Read: []string{"backups/*"}, Secrets: true, Start: []string{"backup", "restore"}},
-	"create":   {Table: plus(tableWrite, "dynamodb:TransactWriteItems"), Start: []string{"backup"}, Publish: true},
-	"discover": {Table: tableWrite, Write: []string{"work/*"}, Secrets: true},
-	"export":   {Table: tableWrite, Read: []string{"work/*"}, Write: []string{"work/*"}, Secrets: true, SplitBudget: true},
-	"zip":      {Table: tableWrite, Read: []string{"work/*"}, Write: []string{"backups/*"}},
-	"finalize": {Table: tableWrite, Delete: []string{"work/*"}, List: []string{"work/"}},
-	"notify":   {Table: []string{"dynamodb:GetItem", "dynamodb:PutItem"}, Publish: true},
-	"restore": {Table: plus(tableWrite, "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
-		Read: []string{"backups/*", "work/*/imports/*"}, Write: []string{"backups/*/imports/*", "work/*/imports/*"},
-		Delete: []string{"work/*/imports/*"}, List: []string{"work/"}, Secrets: true, Publish: true},
-}
 
 // grant gives each function its access and the environment that names
 // the resources.
@@ -58,8 +21,8 @@ func (st *Stack) grant(p *Props) {
 		Service: jsii.String("secretsmanager"), Resource: jsii.String("secret"),
 		ResourceName: jsii.String(p.HubSpotSecretPrefix + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
-	for name, a := range access {
-		f := st.Functions[name]
+	for _, spec := range lambdas.All {
+		a, f := spec.Access, st.Functions[spec.Name]
 		add := func(actions []string, resources ...*string) {
 			f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Actions: jsii.Strings(actions...), Resources: &resources,
@@ -70,10 +33,10 @@ func (st *Stack) grant(p *Props) {
 			f.Fn.AddEnvironment(jsii.String(env.Table), s.Table.TableName(), nil)
 		}
 		keyActions := map[string]bool{}
-		objects := func(patterns []string) []*string {
+		objects := func(kinds []blobkey.Kind) []*string {
 			var out []*string
-			for _, pat := range patterns {
-				out = append(out, s.Bucket.ArnForObjects(jsii.String(pat)))
+			for _, k := range kinds {
+				out = append(out, s.Bucket.ArnForObjects(jsii.String(k.Pattern)))
 			}
 			return out
 		}
@@ -91,7 +54,7 @@ func (st *Stack) grant(p *Props) {
 		for _, prefix := range a.List {
 			f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Actions: jsii.Strings("s3:ListBucket"), Resources: &[]*string{s.Bucket.BucketArn()},
-				Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": prefix + "*"}},
+				Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": prefix}},
 			}))
 		}
 		if len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 {
@@ -114,11 +77,7 @@ func (st *Stack) grant(p *Props) {
 		}
 		for _, m := range a.Start {
 			add([]string{"states:StartExecution"}, st.Machines[m].StateMachineArn())
-			name := env.StateMachine
-			if m == "restore" {
-				name = env.RestoreMachine
-			}
-			f.Fn.AddEnvironment(jsii.String(name), st.Machines[m].StateMachineArn(), nil)
+			f.Fn.AddEnvironment(jsii.String(lambdas.MachineSetting(m)), st.Machines[m].StateMachineArn(), nil)
 		}
 		if a.Publish {
 			st.Notify.Topic.GrantPublish(f.Role)

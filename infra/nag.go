@@ -24,8 +24,8 @@ func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket) {
 		return &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(reason), AppliesTo: &applies}
 	}
 	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
-		iam5("S3 object permissions are scoped to key prefixes (backups/, work/, …/imports/): object keys hold account and backup ids created at run time.",
-			`/^Resource::.*\/(backups|work)\/.*\*$/`),
+		iam5("S3 object permissions are scoped to the kinds of file a function touches (package blobkey's patterns, e.g. work/*/chunks/*, backups/*.zip): object keys hold account, backup and import ids created at run time.",
+			`/^Resource::.*\/(backups|work)\/.*\*.*$/`),
 		iam5("HubSpot tokens are one secret per account under the stack's secret name prefix; accounts are registered after deployment.",
 			`/^Resource::arn:.*:secretsmanager:.*:secret:.*\*$/`),
 		iam5("X-Ray trace segments and CloudWatch Logs vended log delivery for Step Functions support no resource-level permissions.",

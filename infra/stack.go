@@ -25,6 +25,8 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/api"
 	"github.com/crmbackup/crmbackup/internal/awswire/env"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
@@ -49,15 +51,15 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	st.Storage = NewStorage(st.Stack, p)
 	st.Notify = NewNotifications(st.Stack, p, st.Storage.Key)
 
-	for _, spec := range functionSpecs {
+	for _, spec := range lambdas.All {
 		st.Functions[spec.Name] = NewFunction(st.Stack, p, spec)
 	}
 	for _, machine := range asl.Machines {
 		st.Machines[machine] = NewStateMachine(st.Stack, p, machine, st.Functions)
 	}
-	st.Schedules = NewSchedules(st.Stack, p, st.Functions["create"])
+	st.Schedules = NewSchedules(st.Stack, p, st.Functions[lambdas.Create])
 	st.grant(p)
-	st.API = NewAPI(st.Stack, p, st.Functions["api"])
+	st.API = NewAPI(st.Stack, p, st.Functions[lambdas.API])
 
 	awscdk.NewCfnOutput(st.Stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: st.API.ApiEndpoint()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: st.Storage.Bucket.BucketName()})
@@ -76,12 +78,21 @@ type Storage struct {
 	Table  awsdynamodb.Table
 }
 
-// Lifecycle of the backups bucket: ZIPs (and error CSVs) expire with the
-// 14-day download window, work files (chunks) after a day.
-const (
-	backupDays = 14
-	workDays   = 1
-)
+
+// lifecycle is the backups bucket's: each folder of the file layout
+// (package blobkey) expires after its days (ZIPs and error CSVs with the
+// 14-day download window, work files after a day), and unfinished uploads
+// are aborted after a day.
+func lifecycle() *[]*awss3.LifecycleRule {
+	var rules []*awss3.LifecycleRule
+	for _, r := range blobkey.Lifecycle {
+		rules = append(rules, &awss3.LifecycleRule{Id: jsii.String("expire-" + r.Name),
+			Prefix: jsii.String(r.Prefix), Expiration: awscdk.Duration_Days(jsii.Number(r.Days))})
+	}
+	rules = append(rules, &awss3.LifecycleRule{Id: jsii.String("abort-incomplete-uploads"),
+		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))})
+	return &rules
+}
 
 // NewStorage builds the key, buckets and table.
 func NewStorage(scope constructs.Construct, p *Props) *Storage {
@@ -109,11 +120,7 @@ func NewStorage(scope constructs.Construct, p *Props) *Storage {
 		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		ServerAccessLogsBucket: s.Logs,
 		ServerAccessLogsPrefix: jsii.String("backups-bucket/"),
-		LifecycleRules: &[]*awss3.LifecycleRule{
-			{Id: jsii.String("expire-backups"), Prefix: jsii.String("backups/"), Expiration: awscdk.Duration_Days(jsii.Number(backupDays))},
-			{Id: jsii.String("expire-work-files"), Prefix: jsii.String("work/"), Expiration: awscdk.Duration_Days(jsii.Number(workDays))},
-			{Id: jsii.String("abort-incomplete-uploads"), AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1))},
-		},
+		LifecycleRules:         lifecycle(),
 		RemovalPolicy: p.removal(),
 	})
 	s.Table = awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
@@ -147,30 +154,6 @@ func NewNotifications(scope constructs.Construct, p *Props, key awskms.IKey) *No
 	return &Notifications{Topic: t}
 }
 
-// FunctionSpec sizes one Lambda for its work.
-type FunctionSpec struct {
-	Name        string
-	Description string
-	MemoryMB    float64
-	TimeoutSec  float64
-}
-
-// functionSpecs: one per folder of functions/. Exports and restores stream
-// (flat memory) but are CPU-bound on JSON and deflate; more memory buys more
-// CPU. The zip step copies chunks the exports compressed: it is I/O-bound
-// and needs no more than a share of a vCPU. Long steps stop early and
-// checkpoint (EXPORT_MARGIN_SECONDS before the timeout).
-var functionSpecs = []FunctionSpec{
-	{"api", "HTTP API (/v1) behind API Gateway", 512, 29},
-	{"create", "Scheduled backups (EventBridge Scheduler target)", 256, 60},
-	{"discover", "Backup: discover the portal's objects and properties", 512, 300},
-	{"export", "Backup: export one object in checkpointed chunks", 1024, 900},
-	{"zip", "Backup: copy the compressed chunks into the ZIP", 1024, 900},
-	{"finalize", "Backup: record the outcome, refund the quota on failure", 256, 300},
-	{"notify", "Backup: notify the admins", 256, 60},
-	{"restore", "Restore: plan and execute in checkpointed chunks, finish", 1024, 900},
-}
-
 // Function is a Lambda with a role of its own.
 type Function struct {
 	Fn   awslambda.Function
@@ -180,7 +163,7 @@ type Function struct {
 // NewFunction builds one function: provided.al2023 on arm64 from
 // CodeDir/<name>/bootstrap, JSON logs into its own log group, X-Ray
 // tracing, and a role that starts with only the right to write its logs.
-func NewFunction(scope constructs.Construct, p *Props, spec FunctionSpec) *Function {
+func NewFunction(scope constructs.Construct, p *Props, spec lambdas.Function) *Function {
 	c := constructs.NewConstruct(scope, jsii.String(title(spec.Name)+"Function"))
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
@@ -31,7 +33,7 @@ func TestMain(m *testing.M) {
 func synth(t *testing.T, mutate func(*Props)) (map[string]any, awscdk.Stack) {
 	t.Helper()
 	code := t.TempDir()
-	for _, f := range functionSpecs {
+	for _, f := range lambdas.All {
 		os.MkdirAll(filepath.Join(code, f.Name), 0o755)
 		os.WriteFile(filepath.Join(code, f.Name, "bootstrap"), []byte("stand-in"), 0o755)
 	}
@@ -175,8 +177,8 @@ func TestStack(t *testing.T) {
 	}
 	t.Run("one function per folder: arm64, provided.al2023, JSON logs, tracing", func(t *testing.T) {
 		dirs, _ := filepath.Glob("../functions/*/main.go")
-		if len(dirs) != len(functionSpecs) || len(byName) != len(functionSpecs) {
-			t.Fatalf("%d function folders, %d specs, %d functions", len(dirs), len(functionSpecs), len(byName))
+		if len(dirs) != len(lambdas.All) || len(byName) != len(lambdas.All) {
+			t.Fatalf("%d function folders, %d specs, %d functions", len(dirs), len(lambdas.All), len(byName))
 		}
 		for _, d := range dirs {
 			name := filepath.Base(filepath.Dir(d))
@@ -245,6 +247,62 @@ func TestStack(t *testing.T) {
 		for _, s := range policies["api"] {
 			if slices.Contains(s.Actions, "secretsmanager:GetSecretValue") && !strings.Contains(js(s.Resources), "secret:crmbackup/test/hubspot/*") {
 				t.Errorf("api reads secrets %v", s.Resources)
+			}
+		}
+	})
+
+	t.Run("grants and expiry follow the file layout and the function table", func(t *testing.T) {
+		// Every kind of file lies under a lifecycle rule with its days.
+		var backups map[string]any
+		for _, b := range resources(tpl, "AWS::S3::Bucket") {
+			if props(b)["LoggingConfiguration"] != nil {
+				backups = props(b)
+			}
+		}
+		var rules []struct {
+			Prefix           string
+			ExpirationInDays int
+		}
+		json.Unmarshal([]byte(js(backups["LifecycleConfiguration"].(map[string]any)["Rules"])), &rules)
+		for _, k := range blobkey.Kinds() {
+			covered := false
+			for _, r := range rules {
+				for _, want := range blobkey.Lifecycle {
+					covered = covered || (r.Prefix != "" && r.Prefix == want.Prefix && r.ExpirationInDays == want.Days && strings.HasPrefix(k.Pattern, r.Prefix))
+				}
+			}
+			if !covered {
+				t.Errorf("no lifecycle rule expires %s (%s)", k.Name, k.Pattern)
+			}
+		}
+		// Each function's object grants are exactly its kinds' patterns.
+		for _, spec := range lambdas.All {
+			for action, kinds := range map[string][]blobkey.Kind{"s3:GetObject": spec.Access.Read, "s3:PutObject": spec.Access.Write, "s3:DeleteObject": spec.Access.Delete} {
+				var granted []string
+				for _, st := range policies[spec.Name] {
+					if slices.Contains(st.Actions, action) {
+						granted = append(granted, js(st.Resources))
+					}
+				}
+				for _, k := range kinds {
+					if !strings.Contains(strings.Join(granted, " "), `/`+k.Pattern+`\"`) { // the ARN ends with the pattern
+						t.Errorf("%s: no %s on %s (%s); granted %v", spec.Name, action, k.Name, k.Pattern, granted)
+					}
+				}
+				if len(kinds) == 0 && len(granted) > 0 {
+					t.Errorf("%s: %s on %v, which the table does not grant", spec.Name, action, granted)
+				}
+			}
+		}
+	})
+
+	t.Run("each function is given the settings it refuses to start without", func(t *testing.T) {
+		for _, spec := range lambdas.All {
+			vars := js(props(byName[spec.Name])["Environment"])
+			for _, name := range spec.Settings() {
+				if !strings.Contains(vars, `"`+name+`":`) {
+					t.Errorf("%s lacks %s: %s", spec.Name, name, vars)
+				}
 			}
 		}
 	})
@@ -442,7 +500,7 @@ func TestFunctionsBuildForLambda(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make lambdas: %v\n%s", err, out)
 	}
-	for _, spec := range functionSpecs {
+	for _, spec := range lambdas.All {
 		path := filepath.Join(dir, spec.Name, "bootstrap")
 		f, err := elf.Open(path)
 		if err != nil {

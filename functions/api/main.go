@@ -7,8 +7,9 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/crmbackup/crmbackup/internal/awswire"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 )
 
 func main() {
-	lambda.Start(httpadapter.NewV2(awswire.MustLoad().API().Handler()).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(awswire.MustLoad(lambdas.API).API().Handler()).ProxyWithContext)
 }

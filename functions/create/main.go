@@ -7,8 +7,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/crmbackup/crmbackup/internal/awswire"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 )
 
 func main() {
-	lambda.Start(awswire.MustLoad().Steps.CreateScheduled)
+	lambda.Start(awswire.MustLoad(lambdas.Create).Handler())
 }

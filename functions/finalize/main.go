@@ -5,8 +5,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/crmbackup/crmbackup/internal/awswire"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 )
 
 func main() {
-	lambda.Start(awswire.MustLoad().Steps.Finalize)
+	lambda.Start(awswire.MustLoad(lambdas.Finalize).Handler())
 }

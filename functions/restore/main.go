@@ -6,8 +6,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/crmbackup/crmbackup/internal/awswire"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 )
 
 func main() {
-	lambda.Start(awswire.MustLoad().RestoreSteps.Restore)
+	lambda.Start(awswire.MustLoad(lambdas.Restore).Handler())
 }

@@ -1,18 +1,24 @@
 // Package awswire builds a Lambda's dependencies on AWS from its
 // environment, once per cold start: the only place that reads the
 // environment variables the CDK stack sets (their names are in package env).
+// A function is wired from its row of the function table (package lambdas):
+// what it may touch is what it needs configured, and a setting it needs that
+// is missing or unparsable fails the cold start with a message naming it,
+// instead of a nil client or an empty ARN at the first request.
 package awswire
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/crmbackup/crmbackup/internal/awswire/env"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,9 +28,11 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/api"
 	"github.com/crmbackup/crmbackup/internal/auth"
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/connector"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/notify"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
@@ -36,69 +44,101 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// Wiring is what a function may use; fields whose configuration is absent
-// stay nil, so a function without a permission has no client for it.
+// Wiring is what one function may use; what its row of the function table
+// does not grant stays unset.
 type Wiring struct {
+	Function     lambdas.Function
 	Log          *slog.Logger
 	Service      *backup.Service
 	Steps        *workflow.Steps
 	Restore      *restore.Service
 	RestoreSteps *workflow.RestoreSteps
-	Store        *dynamo.Store
+	Store        *dynamo.Store // nil without table access
+	Claims       auth.ClaimNames
 }
 
-// Load builds the wiring from the environment.
-func Load(ctx context.Context) (*Wiring, error) {
-	log := Logger()
+// Load builds the wiring of function name from its environment (getenv;
+// os.Getenv in a Lambda).
+func Load(ctx context.Context, name string, getenv func(string) string) (*Wiring, error) {
+	fn, ok := lambdas.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("no function %q in the function table", name)
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	w := &Wiring{Log: log}
+	return load(fn, cfg, getenv)
+}
+
+func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wiring, error) {
+	log := Logger()
+	set := &settings{get: getenv}
+	a := fn.Access
+	w := &Wiring{Function: fn, Log: log}
 	svc := &backup.Service{Log: log}
-	if t := os.Getenv(env.Table); t != "" {
-		w.Store = dynamo.New(dynamodb.NewFromConfig(cfg), t)
-		svc.Store = w.Store
+	rs := &restore.Service{Log: log}
+
+	if len(a.Table) > 0 {
+		w.Store = dynamo.New(dynamodb.NewFromConfig(cfg), set.required(env.Table))
+		svc.Store, rs.Store = w.Store, w.Store
 	}
-	if b := os.Getenv(env.Bucket); b != "" {
-		svc.Blobs = s3store.New(s3.NewFromConfig(cfg), b)
+	if len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 {
+		blobs := s3store.New(s3.NewFromConfig(cfg), set.required(env.Bucket))
+		svc.Blobs, rs.Blobs = blobs, blobs
 	}
-	runner := workflow.SFNRunner{Client: sfn.NewFromConfig(cfg), BackupARN: os.Getenv(env.StateMachine), RestoreARN: os.Getenv(env.RestoreMachine)}
-	svc.Runner = runner
-	if arn := os.Getenv(env.Topic); arn != "" {
-		svc.Publisher = notify.SNS{Client: sns.NewFromConfig(cfg), TopicARN: arn}
-	}
-	conn := &connector.Connector{
-		BaseURL: os.Getenv(env.HubSpotBaseURL),
-		Secrets: connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
-		Log:     log,
-	}
-	svc.CRMs = conn
-	if v := os.Getenv(env.BudgetShares); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive integer", env.BudgetShares, v)
+	if len(a.Start) > 0 {
+		runner := workflow.SFNRunner{Client: sfn.NewFromConfig(cfg)}
+		for _, m := range a.Start {
+			switch m {
+			case lambdas.BackupMachine:
+				runner.BackupARN = set.arn(env.StateMachine)
+			case lambdas.RestoreMachine:
+				runner.RestoreARN = set.arn(env.RestoreMachine)
+			}
 		}
-		conn.Shares = n
+		svc.Runner, rs.Runner = runner, runner
 	}
-	rs := &restore.Service{Store: w.Store, Blobs: svc.Blobs, CRMs: conn, Runner: runner, Publisher: svc.Publisher, Log: log}
-	if v := os.Getenv(env.MFAWindowSec); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive number of seconds", env.MFAWindowSec, v)
+	if a.Publish {
+		pub := notify.SNS{Client: sns.NewFromConfig(cfg), TopicARN: set.arn(env.Topic)}
+		svc.Publisher, rs.Publisher = pub, pub
+	}
+	if a.Secrets {
+		conn := &connector.Connector{
+			BaseURL: set.url(env.HubSpotBaseURL),
+			Secrets: connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
+			Log:     log,
 		}
-		rs.MFAWindow = time.Duration(n) * time.Second
+		if a.SplitBudget {
+			conn.Shares = set.positive(env.BudgetShares, true)
+		}
+		svc.CRMs, rs.CRMs = conn, conn
 	}
-	if app := strings.TrimRight(os.Getenv(env.AppURL), "/"); app != "" {
+	if sec := set.positive(env.MFAWindowSec, false); sec > 0 {
+		rs.MFAWindow = time.Duration(sec) * time.Second
+	}
+	if app := strings.TrimRight(set.url(env.AppURL), "/"); app != "" {
 		svc.Link = func(_, id string) string { return app + "/v1/backups/" + id }
 		rs.Link = func(_, id string) string { return app + "/v1/imports/" + id }
 	}
 	var budget workflow.Budget
-	if s := os.Getenv(env.ExportMarginSec); s != "" {
-		var sec int
-		if _, err := fmt.Sscan(s, &sec); err == nil {
-			budget.Margin = time.Duration(sec) * time.Second
+	if v := getenv(env.ExportMarginSec); v != "" {
+		sec, err := strconv.Atoi(v)
+		if err != nil || sec < 0 || sec >= fn.TimeoutSec {
+			set.fail("%s=%q: want a whole number of seconds from 0 to %d (the function's timeout)", env.ExportMarginSec, v, fn.TimeoutSec-1)
 		}
+		budget.Margin = time.Duration(sec) * time.Second
+	}
+	w.Claims = auth.DefaultClaims
+	for name, dst := range map[string]*string{env.ClaimAccount: &w.Claims.Account, env.ClaimRole: &w.Claims.Role,
+		env.ClaimAMR: &w.Claims.AMR, env.ClaimAuthTime: &w.Claims.AuthTime} {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	w.Claims.MFAAlways = set.boolean(env.MFAAlways)
+	if err := set.err(); err != nil {
+		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
 	w.Service, w.Restore = svc, rs
 	w.Steps = &workflow.Steps{Svc: svc, Budget: budget}
@@ -106,10 +146,11 @@ func Load(ctx context.Context) (*Wiring, error) {
 	return w, nil
 }
 
-// MustLoad is Load for a function's main: it exits on error (the Lambda
-// runtime reports an init failure).
-func MustLoad() *Wiring {
-	w, err := Load(context.Background())
+// MustLoad is Load for function name's main, from the process's
+// environment: it exits on error (the Lambda runtime reports an init
+// failure, and the log names the setting).
+func MustLoad(name string) *Wiring {
+	w, err := Load(context.Background(), name, os.Getenv)
 	if err != nil {
 		Logger().Error("init", "error", err)
 		os.Exit(1)
@@ -117,19 +158,83 @@ func MustLoad() *Wiring {
 	return w
 }
 
-// ClaimNames are the configured claim names (defaults when unset).
-func ClaimNames() auth.ClaimNames {
-	n := auth.DefaultClaims
-	for name, dst := range map[string]*string{env.ClaimAccount: &n.Account, env.ClaimRole: &n.Role, env.ClaimAMR: &n.AMR, env.ClaimAuthTime: &n.AuthTime} {
-		if v := os.Getenv(name); v != "" {
-			*dst = v
-		}
+// Handler is the function's handler, for lambda.Start.
+func (w *Wiring) Handler() any {
+	h, ok := workflow.Handlers(w.Steps, w.RestoreSteps)[w.Function.Name]
+	if !ok {
+		panic("awswire: function " + w.Function.Name + " has no step handler")
 	}
-	n.MFAAlways = os.Getenv(env.MFAAlways) == "true"
-	return n
+	return h
 }
 
 // API returns the HTTP API as it runs behind API Gateway's JWT authorizer.
 func (w *Wiring) API() *api.Server {
-	return &api.Server{Auth: api.GatewayClaims{Names: ClaimNames()}, Backups: w.Service, Restores: w.Restore, Notifications: w.Store, Log: w.Log}
+	return &api.Server{Auth: api.GatewayClaims{Names: w.Claims}, Backups: w.Service, Restores: w.Restore, Notifications: w.Store, Log: w.Log}
+}
+
+// settings reads the environment, collecting every problem.
+type settings struct {
+	get  func(string) string
+	errs []error
+}
+
+func (s *settings) fail(format string, args ...any) {
+	s.errs = append(s.errs, fmt.Errorf(format, args...))
+}
+
+func (s *settings) err() error { return errors.Join(s.errs...) }
+
+func (s *settings) required(name string) string {
+	v := s.get(name)
+	if v == "" {
+		s.fail("%s is not set", name)
+	}
+	return v
+}
+
+func (s *settings) arn(name string) string {
+	v := s.required(name)
+	if v != "" && !strings.HasPrefix(v, "arn:") {
+		s.fail("%s=%q: want an ARN", name, v)
+	}
+	return v
+}
+
+// positive reads a whole number ≥ 1 (0 when unset and not required).
+func (s *settings) positive(name string, required bool) int {
+	v := s.get(name)
+	if v == "" {
+		if required {
+			s.fail("%s is not set", name)
+		}
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		s.fail("%s=%q: want a whole number of at least 1", name, v)
+	}
+	return n
+}
+
+func (s *settings) url(name string) string {
+	v := s.get(name)
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		s.fail("%s=%q: want an absolute http(s) URL", name, v)
+	}
+	return v
+}
+
+func (s *settings) boolean(name string) bool {
+	switch v := s.get(name); v {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	default:
+		s.fail("%s=%q: want true or false", name, v)
+		return false
+	}
 }

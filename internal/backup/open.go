@@ -3,6 +3,7 @@ package backup
 import (
 	"archive/zip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,4 +139,13 @@ func (r *rangeReader) fill(off, want int64) error {
 	}
 	r.off = off
 	return nil
+}
+
+func readJSON(f *zip.File, v any) error {
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return json.NewDecoder(rc).Decode(v)
 }

@@ -18,33 +18,17 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
-	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/memstore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
+	"github.com/crmbackup/crmbackup/internal/testenv"
 )
 
 // These tests run the backup flow on the real adapters and their local
-// stand-ins: the CRM emulator, DynamoDB Local and the S3 stand-in.
-
-var ddb *dynamolocal.Server
-
-func TestMain(m *testing.M) {
-	if os.Getenv("BENCH_CHILD") == "1" {
-		// BenchmarkStepPeakRSS's measured process uses the parent's
-		// services: a JVM of its own would count in its peak RSS.
-		os.Exit(m.Run())
-	}
-	var err error
-	ddb, err = dynamolocal.Start(context.Background(), dynamolocal.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "backup tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	ddb.Close()
-	os.Exit(code)
-}
+// stand-ins — the CRM emulator over HTTP and the S3 stand-in — with the
+// metadata store in memory (the DynamoDB adapter passes the same store
+// suite in its own package): Go alone runs them.
 
 // runner records started backups; the tests drive the steps themselves.
 type runner struct{ started []string }
@@ -62,19 +46,25 @@ type env struct {
 	runner *runner
 	now    *time.Time
 	s3URL  string
-	table  string
+	table  string // DynamoDB's, when the store is
 	// exportTime adds up the export phases run by steps (benchmarks).
 	exportTime time.Duration
 }
 
 func newEnv(t testing.TB, opts emulator.Options, tier backup.Tier) *env {
 	t.Helper()
-	st := backuptest.NewStack(t, ddb.Client(), opts, tier)
-	emu, crm, store := st.Emulator, st.CRM, st.Store
+	return newEnvOn(t, memstore.New(), opts, tier)
+}
+
+// newEnvOn is newEnv on a store of the caller's.
+func newEnvOn(t testing.TB, store testenv.Store, opts emulator.Options, tier backup.Tier) *env {
+	t.Helper()
+	st := testenv.NewStackOn(t, store, opts, tier)
+	emu, crm := st.Emulator, st.CRM
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	e := &env{emu: emu, crm: crm, blobs: st.Blobs, runner: &runner{}, now: &now, s3URL: st.S3URL, table: st.Table}
+	e := &env{emu: emu, crm: crm, blobs: st.Blobs, runner: &runner{}, now: &now, s3URL: st.S3URL}
 	e.svc = &backup.Service{
-		Store: store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: crm}, Runner: e.runner,
+		Store: store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: crm}, Runner: e.runner,
 		Now: func() time.Time { return *e.now },
 	}
 	return e
@@ -378,7 +368,9 @@ func TestFailureRefundsAndNotifies(t *testing.T) {
 	if _, err := e.svc.Discover(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	failed, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Error: &backup.StepError{Error: "hubspot.Error", Cause: "hubspot: GET /crm/v3/objects/0-1: 401 hubspot: unauthorized"}})
+	failed, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Error: &backup.StepError{Error: "Permanent",
+		// What Step Functions hands the catching state when the export function failed on a 401.
+		Cause: `{"errorMessage":"HubSpot rejected the account's credential (HTTP 401): the service key or private-app token is wrong, expired or revoked; store a valid one","errorType":"Permanent"}`}})
 	if err != nil || failed.Status != backup.Failed || !strings.Contains(failed.Failure, "token") {
 		t.Fatalf("%+v %v", failed, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/flate"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
 )
 
 // FormatVersion is the version of the ZIP layout and manifest.
@@ -81,7 +82,7 @@ func (s *Service) Zip(ctx context.Context, in ZipInput) (*ZipOutput, error) {
 	}
 	completed := s.now()
 	out := &ZipOutput{FileName: FileName(d.PortalID, b.CreatedAt), CompletedAt: completed}
-	out.Key = "backups/" + b.AccountID + "/" + b.ID + "/" + out.FileName
+	out.Key = blobkey.ZIP(b.AccountID, b.ID, out.FileName)
 
 	up, err := s.Blobs.Create(ctx, out.Key)
 	if err != nil {
@@ -163,7 +164,7 @@ func (s *Service) writeObject(ctx context.Context, zw *zip.Writer, in ZipInput, 
 	c := &countWriter{}
 	dst := io.MultiWriter(w, c)
 	for n := range cp.Chunks {
-		if err := copyBlob(ctx, s.Blobs, dst, chunkKey(in.AccountID, in.BackupID, obj.Name, n)); err != nil {
+		if err := copyBlob(ctx, s.Blobs, dst, blobkey.Chunk(in.AccountID, in.BackupID, obj.Name, n)); err != nil {
 			return 0, "", fmt.Errorf("%s chunk %d: %w", obj.Name, n, err)
 		}
 	}
@@ -191,129 +192,4 @@ type countWriter struct{ n int64 }
 func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
-}
-
-// VerifyReport is what Verify found, per object.
-type VerifyReport struct {
-	Manifest *Manifest
-	Objects  []VerifiedObject
-}
-
-// VerifiedObject is one object's verification.
-type VerifiedObject struct {
-	Name, File string
-	Rows       int64
-	Bytes      int64
-	OK         bool
-	Problem    string
-}
-
-// Verify checks a backup ZIP against its manifest: every listed file is
-// present with the listed size, SHA-256 and row count, no object without
-// records has a file, and nothing else is in the ZIP. It reads each file
-// once, streaming.
-func Verify(r io.ReaderAt, size int64) (*VerifyReport, error) {
-	zr, err := zip.NewReader(r, size)
-	if err != nil {
-		return nil, fmt.Errorf("open zip: %w", err)
-	}
-	files := map[string]*zip.File{}
-	for _, f := range zr.File {
-		files[f.Name] = f
-	}
-	mf, ok := files[ManifestName]
-	if !ok {
-		return nil, fmt.Errorf("no %s in the zip", ManifestName)
-	}
-	var man Manifest
-	if err := readJSON(mf, &man); err != nil {
-		return nil, fmt.Errorf("read %s: %w", ManifestName, err)
-	}
-	if man.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("manifest format %d, this tool reads %d", man.FormatVersion, FormatVersion)
-	}
-	rep := &VerifyReport{Manifest: &man}
-	listed := map[string]bool{ManifestName: true}
-	for _, o := range man.Objects {
-		v := VerifiedObject{Name: o.Name, File: o.File, Rows: o.Rows}
-		switch {
-		case o.File == "" && o.Rows != 0:
-			v.Problem = fmt.Sprintf("%d rows but no file", o.Rows)
-		case o.File == "":
-			v.OK = true
-		case files[o.File] == nil:
-			v.Problem = "file " + o.File + " missing"
-		default:
-			listed[o.File] = true
-			v.Bytes, v.Problem = checkFile(files[o.File], o)
-			v.OK = v.Problem == ""
-		}
-		rep.Objects = append(rep.Objects, v)
-	}
-	for name := range files {
-		if !listed[name] {
-			rep.Objects = append(rep.Objects, VerifiedObject{Name: name, File: name, Problem: "not in the manifest"})
-		}
-	}
-	return rep, nil
-}
-
-// OK reports whether every object verified.
-func (r *VerifyReport) OK() bool {
-	for _, o := range r.Objects {
-		if !o.OK {
-			return false
-		}
-	}
-	return true
-}
-
-func checkFile(f *zip.File, o ManifestObject) (int64, string) {
-	rc, err := f.Open()
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer rc.Close()
-	h := sha256.New()
-	rows := &rowCounter{}
-	n, err := io.Copy(io.MultiWriter(h, rows), rc)
-	if err != nil {
-		return n, "read: " + err.Error()
-	}
-	switch got := hex.EncodeToString(h.Sum(nil)); {
-	case n != o.Bytes:
-		return n, fmt.Sprintf("%d bytes, manifest says %d", n, o.Bytes)
-	case got != o.SHA256:
-		return n, "sha256 " + got + " differs from the manifest's"
-	case rows.records-1 != o.Rows:
-		return n, fmt.Sprintf("%d rows, manifest says %d", rows.records-1, o.Rows)
-	}
-	return n, ""
-}
-
-// rowCounter counts CSV records (CRLF or LF outside quotes) as bytes pass.
-type rowCounter struct {
-	quoted  bool
-	records int64
-}
-
-func (c *rowCounter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		switch {
-		case b == '"':
-			c.quoted = !c.quoted
-		case b == '\n' && !c.quoted:
-			c.records++
-		}
-	}
-	return len(p), nil
-}
-
-func readJSON(f *zip.File, v any) error {
-	rc, err := f.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return json.NewDecoder(rc).Decode(v)
 }

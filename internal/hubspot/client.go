@@ -211,14 +211,14 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		case apiErr != nil:
 			// 5xx: retried below.
 		case !retryableTransportError(err):
-			return fmt.Errorf("hubspot: %s %s: %w", method, path, err)
+			return fmt.Errorf("hubspot: %s %s: %w: %w", method, path, ErrUnreachable, err)
 		}
 		failures++
 		if failures >= c.retry.MaxAttempts {
 			if apiErr != nil {
 				return apiErr
 			}
-			return fmt.Errorf("hubspot: %s %s: giving up after %d attempts: %w", method, path, attempt, err)
+			return fmt.Errorf("hubspot: %s %s: giving up after %d attempts: %w: %w", method, path, attempt, ErrUnreachable, err)
 		}
 		wait := c.retry.Backoff(failures)
 		c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot request failed; retrying",
@@ -293,6 +293,12 @@ type wireError struct {
 	Category      string `json:"category"`
 	ErrorType     string `json:"errorType"`
 	PolicyName    string `json:"policyName"`
+	Errors        []struct {
+		Context struct {
+			RequiredGranularScopes []string `json:"requiredGranularScopes"`
+			RequiredScopes         []string `json:"requiredScopes"`
+		} `json:"context"`
+	} `json:"errors"`
 }
 
 func responseError(resp *http.Response) error {
@@ -310,6 +316,10 @@ func responseError(resp *http.Response) error {
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		e.Policy, e.RetryAfter = we.PolicyName, retryAfter(resp.Header)
+	}
+	for _, d := range we.Errors {
+		e.Scopes = append(e.Scopes, d.Context.RequiredGranularScopes...)
+		e.Scopes = append(e.Scopes, d.Context.RequiredScopes...)
 	}
 	return &e
 }

@@ -16,6 +16,9 @@ var (
 	ErrRateLimited  = errors.New("hubspot: rate limited")         // 429
 	ErrServer       = errors.New("hubspot: server error")         // 5xx
 	ErrURITooLong   = errors.New("hubspot: request URI too long") // 414
+	// ErrUnreachable: no answer came from HubSpot (DNS, connection, TLS,
+	// or a connection dropped on every attempt).
+	ErrUnreachable = errors.New("hubspot: unreachable")
 )
 
 // Error is a non-2xx answer from HubSpot, decoded from its standard error body
@@ -33,6 +36,9 @@ type Error struct {
 	// TEN_SECONDLY_ROLLING or DAILY) and its Retry-After hint.
 	Policy     string
 	RetryAfter time.Duration
+	// Scopes are the scopes HubSpot says the call needs, on a 403
+	// MISSING_SCOPES (from errors[].context.requiredGranularScopes).
+	Scopes []string
 }
 
 // Daily reports a 429 for the portal's daily cap: retrying today is pointless.

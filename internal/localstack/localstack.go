@@ -165,11 +165,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	}
 	s.Restore = &restore.Service{Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log}
 	restoreSteps := &workflow.RestoreSteps{Svc: s.Restore, Budget: steps.Budget}
-	invoker := workflow.NewInvoker(log, map[string]any{
-		"discover": steps.Discover, "export": steps.Export, "zip": steps.Zip,
-		"finalize": steps.Finalize, "notify": steps.Notify, "create": steps.CreateScheduled,
-		"restore": restoreSteps.Restore,
-	})
+	invoker := workflow.NewInvoker(log, workflow.Handlers(steps, restoreSteps))
 	invokeMux := http.NewServeMux()
 	invokeMux.Handle("POST /invoke/{function}", invoker)
 	invokeURL, closeInvoke, err := serve("127.0.0.1:0", invokeMux)

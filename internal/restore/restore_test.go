@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,33 +13,15 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
-	"github.com/crmbackup/crmbackup/internal/dynamo"
-	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
+	"github.com/crmbackup/crmbackup/internal/testenv"
 )
 
-// These tests restore from real backups (made by the backup pipeline on
-// DynamoDB Local and the S3 stand-in) into the CRM emulator.
-
-var ddb *dynamolocal.Server
-
-func TestMain(m *testing.M) {
-	if os.Getenv("BENCH_CHILD") == "1" { // a benchmark's child process: no DynamoDB
-		os.Exit(m.Run())
-	}
-	var err error
-	ddb, err = dynamolocal.Start(context.Background(), dynamolocal.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "restore tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	ddb.Close()
-	os.Exit(code)
-}
+// These tests restore from real backups (made by the backup pipeline on the
+// S3 stand-in, the metadata store in memory) into the CRM emulator.
 
 type noRunner struct{}
 
@@ -51,7 +32,7 @@ type env struct {
 	s3URL   string
 	crm     *hubspot.Client
 	blobs   *s3store.Store
-	store   *dynamo.Store
+	store   testenv.Store
 	backup  *backup.Backup
 	archive *backup.Archive
 }
@@ -60,9 +41,9 @@ type env struct {
 func newEnv(t testing.TB, sizes map[string]int) *env {
 	t.Helper()
 	ctx := context.Background()
-	st := backuptest.NewStack(t, ddb.Client(), emulator.Options{Seed: 11, Sizes: sizes}, backup.Enterprise)
+	st := testenv.NewStack(t, emulator.Options{Seed: 11, Sizes: sizes}, backup.Enterprise)
 	e := &env{emu: st.Emulator, s3URL: st.S3URL, crm: st.CRM, blobs: st.Blobs, store: st.Store}
-	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: st.CRM}, Runner: noRunner{}}
+	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: st.CRM}, Runner: noRunner{}}
 	b, err := svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
 	if err != nil {
 		t.Fatal(err)

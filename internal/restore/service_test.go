@@ -13,8 +13,8 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
-	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/restore"
+	"github.com/crmbackup/crmbackup/internal/testenv"
 )
 
 // startRecorder is a restore.Runner that records what it was asked to
@@ -35,7 +35,7 @@ func (r *startRecorder) StartRestore(_ context.Context, _, id string) error {
 }
 
 func (e *env) service(runner restore.Runner) *restore.Service {
-	return &restore.Service{Store: e.store, Blobs: e.blobs, CRMs: backuptest.StaticCRM{C: e.crm}, Runner: runner}
+	return &restore.Service{Store: e.store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: e.crm}, Runner: runner}
 }
 
 func admin(amr ...string) *auth.Caller {

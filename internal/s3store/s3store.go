@@ -19,6 +19,7 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
 	"github.com/crmbackup/crmbackup/internal/bufpool"
 )
 
@@ -62,6 +63,7 @@ func notFound(err error, key string) error {
 func (s *Store) Put(ctx context.Context, key string, body []byte) error {
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+		ContentType: aws.String(blobkey.ContentType(key)),
 	})
 	if err != nil {
 		return fmt.Errorf("s3 put %s: %w", key, err)
@@ -192,7 +194,7 @@ func (u *upload) sendPart() error {
 	}
 	if u.id == nil {
 		out, err := u.s.client.CreateMultipartUpload(u.ctx, &s3.CreateMultipartUploadInput{
-			Bucket: &u.s.bucket, Key: &u.key, ContentType: aws.String("application/zip"),
+			Bucket: &u.s.bucket, Key: &u.key, ContentType: aws.String(blobkey.ContentType(u.key)),
 			ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 		})
 		if err != nil {
@@ -246,7 +248,7 @@ func (u *upload) finish(complete bool) error {
 	case u.id == nil:
 		_, err := u.s.client.PutObject(u.ctx, &s3.PutObjectInput{
 			Bucket: &u.s.bucket, Key: &u.key, Body: bytes.NewReader(u.buf),
-			ContentLength: aws.Int64(int64(len(u.buf))), ContentType: aws.String("application/zip"),
+			ContentLength: aws.Int64(int64(len(u.buf))), ContentType: aws.String(blobkey.ContentType(u.key)),
 		})
 		if err != nil {
 			u.err = fmt.Errorf("s3 put %s: %w", u.key, err)

@@ -1,9 +1,16 @@
 package s3store_test
 
 import (
+	"bytes"
+	"context"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 )
@@ -21,5 +28,48 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(srv.Close)
 			backuptest.TestBlobs(t, s3store.New(srv.Client(), "backups"))
 		})
+	}
+}
+
+// TestContentTypes: each file is stored with its kind's media type, by
+// single PUT and by multipart upload alike.
+func TestContentTypes(t *testing.T) {
+	srv, err := s3local.Start(s3local.Memory, "backups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	store := s3store.New(srv.Client(), "backups")
+	for _, k := range blobkey.Kinds() {
+		for name, write := range map[string]func(key string) error{
+			"put": func(key string) error { return store.Put(ctx, key, []byte("x")) },
+			"upload": func(key string) error {
+				up, err := store.Create(ctx, key)
+				if err != nil {
+					return err
+				}
+				// More than a part, so the multipart path runs.
+				if _, err := up.Write(bytes.Repeat([]byte("x"), s3store.PartSize+1)); err != nil {
+					return err
+				}
+				return up.Close()
+			},
+		} {
+			key := k.Example + "." + name
+			if k.Pattern[len(k.Pattern)-1] != '*' {
+				key = strings.Replace(k.Example, "acme", "acme-"+name, 1)
+			}
+			if err := write(key); err != nil {
+				t.Fatal(err)
+			}
+			head, err := srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("backups"), Key: &key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := aws.ToString(head.ContentType); got != k.ContentType {
+				t.Errorf("%s %s: Content-Type %q, want %q", name, key, got, k.ContentType)
+			}
+		}
 	}
 }

@@ -54,8 +54,8 @@ func (i *Invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	out, err := h.Invoke(r.Context(), payload)
 	if err != nil {
-		i.log.WarnContext(r.Context(), "function failed", "function", name, "errorType", ErrorType(err), "error", err, "took", time.Since(start))
-		writeInvokeError(w, http.StatusInternalServerError, ErrorType(err), err.Error())
+		i.log.WarnContext(r.Context(), "function failed", "function", name, "errorType", ErrorName(err), "error", err, "took", time.Since(start))
+		writeInvokeError(w, http.StatusInternalServerError, ErrorName(err), ErrorMessage(err))
 		return
 	}
 	i.log.DebugContext(r.Context(), "function done", "function", name, "took", time.Since(start))
@@ -69,8 +69,9 @@ func writeInvokeError(w http.ResponseWriter, status int, typ, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"errorType": typ, "errorMessage": msg})
 }
 
-// ErrorType names an error as the Lambda runtime does: its type's name.
-func ErrorType(err error) string {
+// goTypeName names an error as the Lambda runtime does when the handler
+// did not: its Go type's name.
+func goTypeName(err error) string {
 	t := reflect.TypeOf(err)
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()

@@ -6,51 +6,14 @@ package workflow
 
 import (
 	"context"
-	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
-	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
-
-// Transient is a step failure worth retrying (the state machine's Retry
-// matches the error name "Transient").
-type Transient struct{ Err error }
-
-func (e *Transient) Error() string { return e.Err.Error() }
-func (e *Transient) Unwrap() error { return e.Err }
-
-// Permanent is a step failure retrying cannot fix: the state machine goes
-// straight to MarkFailed.
-type Permanent struct{ Err error }
-
-func (e *Permanent) Error() string { return e.Err.Error() }
-func (e *Permanent) Unwrap() error { return e.Err }
-
-// Classify wraps a step's error as Transient or Permanent.
-func Classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	var hs *hubspot.Error
-	switch {
-	case errors.As(err, new(*Transient)), errors.As(err, new(*Permanent)):
-		return err
-	case errors.As(err, &hs) && hs.Daily():
-		return &Permanent{err}
-	case errors.Is(err, hubspot.ErrUnauthorized), errors.Is(err, hubspot.ErrValidation), errors.Is(err, hubspot.ErrNotFound):
-		return &Permanent{err}
-	case errors.Is(err, context.Canceled):
-		return &Transient{err}
-	}
-	switch apperr.Code(err) {
-	case apperr.Invalid, apperr.NotFound, apperr.Conflict, apperr.Forbidden, apperr.Gone, apperr.QuotaUsed, apperr.Unauthorized:
-		return &Permanent{err}
-	}
-	return &Transient{err}
-}
 
 // Steps are the backup workflow's task handlers, one per Lambda.
 type Steps struct {
@@ -83,22 +46,34 @@ func (s *Budget) deadline(ctx context.Context) time.Time {
 	return time.Now().Add(run)
 }
 
+// The step handlers return their errors classified (*Failure); Handlers
+// gives them in the shape the Lambda runtime reports.
+
 // Discover is the discover task.
 func (s *Steps) Discover(ctx context.Context, in backup.StepInput) (*backup.DiscoverOutput, error) {
 	out, err := s.Svc.Discover(ctx, in)
-	return out, Classify(err)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return out, nil
 }
 
 // Export is the export task: one invocation of an object's export loop.
 func (s *Steps) Export(ctx context.Context, in backup.ExportInput) (*backup.ExportInput, error) {
 	out, err := s.Svc.Export(ctx, in, s.deadline(ctx))
-	return out, Classify(err)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return out, nil
 }
 
 // Zip is the zip task.
 func (s *Steps) Zip(ctx context.Context, in backup.ZipInput) (*backup.ZipOutput, error) {
 	out, err := s.Svc.Zip(ctx, in)
-	return out, Classify(err)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return out, nil
 }
 
 // Finalize is the finalize task (also MarkFailed's).
@@ -129,13 +104,16 @@ type ScheduleEvent struct {
 // run that finds the quota used is skipped (and notified), not retried.
 func (s *Steps) CreateScheduled(ctx context.Context, ev ScheduleEvent) (*backup.Backup, error) {
 	if ev.AccountID == "" || ev.Trigger != string(backup.Scheduled) {
-		return nil, &Permanent{apperr.New(apperr.Invalid, "a schedule event needs accountId and trigger \"scheduled\"")}
+		return nil, Permanent(apperr.New(apperr.Invalid, "a schedule event needs accountId and trigger \"scheduled\""))
 	}
 	b, err := s.Svc.Create(ctx, ev.AccountID, "schedule", backup.Scheduled)
-	if apperr.Is(err, apperr.QuotaUsed) {
+	switch {
+	case apperr.Is(err, apperr.QuotaUsed):
 		return nil, nil
+	case err != nil:
+		return nil, Classify(err)
 	}
-	return b, Classify(err)
+	return b, nil
 }
 
 // RestoreSteps is the restore workflow's task handler (the restore Lambda):
@@ -149,7 +127,7 @@ type RestoreSteps struct {
 // Restore runs one step of the restore state machine.
 func (s *RestoreSteps) Restore(ctx context.Context, in restore.StepInput) (*restore.Cursor, error) {
 	if in.AccountID == "" {
-		return nil, &Permanent{apperr.New(apperr.Invalid, "a restore step needs accountId")}
+		return nil, Permanent(apperr.New(apperr.Invalid, "a restore step needs accountId"))
 	}
 	var (
 		cur *restore.Cursor
@@ -167,7 +145,7 @@ func (s *RestoreSteps) Restore(ctx context.Context, in restore.StepInput) (*rest
 	case restore.ActionFinish:
 		err = s.Svc.Finish(ctx, in)
 	default:
-		return nil, &Permanent{apperr.New(apperr.Invalid, "unknown restore action %q", in.Action)}
+		return nil, Permanent(apperr.New(apperr.Invalid, "unknown restore action %q", in.Action))
 	}
 	if err != nil {
 		return nil, Classify(err)
@@ -181,4 +159,29 @@ func (s *RestoreSteps) Restore(ctx context.Context, in restore.StepInput) (*rest
 // restoreInput is a restore execution's input.
 func restoreInput(mode, accountID, idKey, id string) map[string]any {
 	return map[string]any{"mode": mode, "accountId": accountID, idKey: id, "cursor": restore.Cursor{}}
+}
+
+// Handlers are the handlers of every function that the state machines or the
+// scheduler invoke, by function name (package lambdas): what the functions'
+// mains start and the local stack's invoke endpoint serves. A handler's
+// error is a Lambda error whose errorType the state machines match (see
+// Failure); its details go to log.
+func Handlers(steps *Steps, rs *RestoreSteps) map[string]any {
+	var log, rlog = steps.Svc.Log, rs.Svc.Log
+	return map[string]any{
+		lambdas.Create:   lambdaFunc(log, lambdas.Create, steps.CreateScheduled),
+		lambdas.Discover: lambdaFunc(log, lambdas.Discover, steps.Discover),
+		lambdas.Export:   lambdaFunc(log, lambdas.Export, steps.Export),
+		lambdas.Zip:      lambdaFunc(log, lambdas.Zip, steps.Zip),
+		lambdas.Finalize: lambdaFunc(log, lambdas.Finalize, steps.Finalize),
+		lambdas.Notify:   lambdaFunc(log, lambdas.Notify, steps.Notify),
+		lambdas.Restore:  lambdaFunc(rlog, lambdas.Restore, rs.Restore),
+	}
+}
+
+func lambdaFunc[In, Out any](log *slog.Logger, name string, f func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		out, err := f(ctx, in)
+		return out, lambdaError(ctx, log, name, err)
+	}
 }

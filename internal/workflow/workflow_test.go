@@ -112,7 +112,7 @@ func TestClassify(t *testing.T) {
 		{"hubspot 429 after retries", &hubspot.Error{StatusCode: 429, Policy: "TEN_SECONDLY_ROLLING"}, "Transient"},
 		{"hubspot 503 after retries", &hubspot.Error{StatusCode: 503}, "Transient"},
 		{"network", errors.New("connection reset"), "Transient"},
-		{"already classified", &Permanent{errors.New("x")}, "Permanent"},
+		{"already classified", Permanent(errors.New("x")), "Permanent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,8 +123,8 @@ func TestClassify(t *testing.T) {
 				}
 				return
 			}
-			if ErrorType(got) != tt.want {
-				t.Fatalf("%s, want %s", ErrorType(got), tt.want)
+			if ErrorName(got) != tt.want {
+				t.Fatalf("%s, want %s", ErrorName(got), tt.want)
 			}
 		})
 	}
@@ -136,7 +136,9 @@ func TestInvokerErrorShape(t *testing.T) {
 	}
 	inv := NewInvoker(slog.New(slog.DiscardHandler), map[string]any{
 		"double": func(ctx context.Context, v in) (in, error) { return in{v.N * 2}, nil },
-		"fail":   func(ctx context.Context, v in) (in, error) { return in{}, &Permanent{errors.New("bad input")} },
+		"fail": lambdaFunc(nil, "fail", func(ctx context.Context, v in) (in, error) {
+			return in{}, Permanent(apperr.New(apperr.Invalid, "bad input"))
+		}),
 	})
 	mux := http.NewServeMux()
 	mux.Handle("POST /invoke/{function}", inv)

@@ -17,6 +17,18 @@ import (
 //go:embed *.asl.json
 var files embed.FS
 
+// The error names crmbackup's functions fail with (the errorType of their
+// Lambda errors). The definitions' Retry and Catch match on these names, so
+// they are constants here, checked against every Task by the tests, and the
+// functions set them explicitly (workflow.Failure), never from a Go type's
+// name.
+const (
+	// ErrorTransient is a failure worth retrying: the Task's Retry tries again.
+	ErrorTransient = "Transient"
+	// ErrorPermanent is a failure retrying cannot fix: straight to the Catch.
+	ErrorPermanent = "Permanent"
+)
+
 // Machines are the state machines' names (their files are <name>.asl.json).
 var Machines = []string{"backup", "restore"}
 

@@ -32,8 +32,12 @@ function invoker(url, fn) {
     const text = await res.text();
     const body = text ? JSON.parse(text) : null;
     if (!res.ok) {
-      const err = new Error((body && body.errorMessage) || `invoke ${fn}: HTTP ${res.status}`);
-      err.name = (body && body.errorType) || 'Lambda.ServiceException';
+      // As on AWS, the catching state's Cause is the function's error
+      // payload as a JSON string ({"errorMessage", "errorType"}), its Error
+      // the errorType.
+      const fnError = body && body.errorType;
+      const err = new Error(fnError ? text : `invoke ${fn}: HTTP ${res.status}`);
+      err.name = fnError || 'Lambda.ServiceException';
       throw err;
     }
     return body;

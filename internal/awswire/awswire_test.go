@@ -1,0 +1,112 @@
+package awswire
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
+)
+
+// complete is the environment the stack gives fn: its settings with
+// well-formed values.
+func complete(fn lambdas.Function) map[string]string {
+	vals := map[string]string{
+		env.Table: "crmbackup-test-table", env.Bucket: "crmbackup-test-backups",
+		env.StateMachine:   "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-backup",
+		env.RestoreMachine: "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-restore",
+		env.Topic:          "arn:aws:sns:eu-west-1:123456789012:crmbackup-test", env.BudgetShares: "3",
+	}
+	out := map[string]string{}
+	for _, name := range fn.Settings() {
+		out[name] = vals[name]
+	}
+	return out
+}
+
+func loadWith(t *testing.T, fn lambdas.Function, vars map[string]string) (*Wiring, error) {
+	t.Helper()
+	return load(fn, aws.Config{Region: "eu-west-1"}, func(k string) string { return vars[k] })
+}
+
+func TestEveryFunctionLoads(t *testing.T) {
+	for _, fn := range lambdas.All {
+		t.Run(fn.Name, func(t *testing.T) {
+			w, err := loadWith(t, fn, complete(fn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := fn.Access
+			// What the table grants is wired; what it does not stays a nil
+			// interface (not a nil pointer in one).
+			if (w.Service.Store != nil) != (len(a.Table) > 0) || (w.Restore.Store != nil) != (len(a.Table) > 0) {
+				t.Errorf("store wired: %v, table access: %v", w.Service.Store != nil, a.Table)
+			}
+			if (w.Service.Blobs != nil) != (len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0) {
+				t.Errorf("blobs wired: %v", w.Service.Blobs != nil)
+			}
+			if (w.Service.Runner != nil) != (len(a.Start) > 0) || (w.Service.Publisher != nil) != a.Publish || (w.Service.CRMs != nil) != a.Secrets {
+				t.Errorf("runner %v, publisher %v, CRMs %v", w.Service.Runner != nil, w.Service.Publisher != nil, w.Service.CRMs != nil)
+			}
+			if fn.Name == lambdas.API {
+				if w.API() == nil {
+					t.Error("no API")
+				}
+				return
+			}
+			if w.Handler() == nil {
+				t.Error("no handler")
+			}
+		})
+	}
+}
+
+func TestMissingOrBadSettingsFailAtColdStart(t *testing.T) {
+	export, _ := lambdas.Get(lambdas.Export)
+	api, _ := lambdas.Get(lambdas.API)
+	tests := []struct {
+		name string
+		fn   lambdas.Function
+		edit func(map[string]string)
+		want string // the message names the setting
+	}{
+		{"no table", export, func(m map[string]string) { delete(m, env.Table) }, env.Table + " is not set"},
+		{"no bucket", export, func(m map[string]string) { delete(m, env.Bucket) }, env.Bucket + " is not set"},
+		{"no budget shares", export, func(m map[string]string) { delete(m, env.BudgetShares) }, env.BudgetShares + " is not set"},
+		{"bad budget shares", export, func(m map[string]string) { m[env.BudgetShares] = "three" }, env.BudgetShares + `="three"`},
+		{"zero budget shares", export, func(m map[string]string) { m[env.BudgetShares] = "0" }, env.BudgetShares + `="0"`},
+		{"bad export margin", export, func(m map[string]string) { m[env.ExportMarginSec] = "30s" }, env.ExportMarginSec + `="30s"`},
+		{"export margin past the timeout", export, func(m map[string]string) { m[env.ExportMarginSec] = "900" }, env.ExportMarginSec + `="900"`},
+		{"bad HubSpot URL", export, func(m map[string]string) { m[env.HubSpotBaseURL] = "api.hubapi.com" }, env.HubSpotBaseURL + `="api.hubapi.com"`},
+		{"no backup machine", api, func(m map[string]string) { delete(m, env.StateMachine) }, env.StateMachine + " is not set"},
+		{"restore machine not an ARN", api, func(m map[string]string) { m[env.RestoreMachine] = "crmbackup-restore" }, env.RestoreMachine + `="crmbackup-restore": want an ARN`},
+		{"bad MFA window", api, func(m map[string]string) { m[env.MFAWindowSec] = "5m" }, env.MFAWindowSec + `="5m"`},
+		{"bad MFA_ALWAYS", api, func(m map[string]string) { m[env.MFAAlways] = "yes" }, env.MFAAlways + `="yes"`},
+		{"bad app URL", api, func(m map[string]string) { m[env.AppURL] = "/console" }, env.AppURL + `="/console"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := complete(tt.fn)
+			tt.edit(vars)
+			_, err := loadWith(t, tt.fn, vars)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "function "+tt.fn.Name) {
+				t.Fatalf("error %v, want one saying %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("every problem at once", func(t *testing.T) {
+		_, err := loadWith(t, export, map[string]string{env.ExportMarginSec: "x"})
+		for _, want := range []string{env.Table, env.Bucket, env.BudgetShares, env.ExportMarginSec} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v does not name %s", err, want)
+			}
+		}
+	})
+	t.Run("unknown function", func(t *testing.T) {
+		if _, err := Load(t.Context(), "nope", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+			t.Fatalf("%v", err)
+		}
+	})
+}

@@ -1,0 +1,181 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+)
+
+// chunkState reads the state blob of chunk n of an object.
+func (s *Service) chunkState(ctx context.Context, in StepInput, object string, n int) ([]byte, error) {
+	key := blobkey.ChunkState(in.AccountID, in.BackupID, object, n)
+	rc, err := s.Blobs.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read the state of chunk %d of %s: %w", n, object, err)
+	}
+	defer rc.Close()
+	state, err := io.ReadAll(io.LimitReader(rc, 1<<10))
+	if err != nil {
+		return nil, fmt.Errorf("read the state of chunk %d of %s: %w", n, object, err)
+	}
+	return state, nil
+}
+
+// Export exports the object's records from the checkpoint on, in chunks,
+// until the object is done or the deadline nears, and returns the new
+// checkpoint. Chunk n always holds the records from the cursor the
+// checkpoint had when chunk n began, so redoing an invocation after a crash
+// rewrites the same chunks: no duplicates, no gaps.
+func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time) (*ExportInput, error) {
+	if in.Checkpoint.Done {
+		return &in, nil
+	}
+	d, err := s.discovery(ctx, in.AccountID, in.BackupID)
+	if err != nil {
+		return nil, err
+	}
+	var obj *Object
+	for i := range d.Objects {
+		if d.Objects[i].Name == in.Object {
+			obj = &d.Objects[i]
+		}
+	}
+	if obj == nil {
+		return nil, apperr.New(apperr.Invalid, "backup %s has no object %q", in.BackupID, in.Object)
+	}
+	crm, _, err := s.crm(ctx, in.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	cp := in.Checkpoint
+	if cp.SnapshotStart.IsZero() {
+		cp.SnapshotStart = s.now()
+	}
+	limit := s.ChunkBytes
+	if limit <= 0 {
+		limit = 2 << 20
+	}
+	names := make([]string, len(obj.Properties))
+	for i, p := range obj.Properties {
+		names[i] = p.Name
+	}
+	// The portal's budget serves the object whose export began first
+	// first, across invocations too (see hubspot.Budget).
+	ctx = hubspot.WithPriority(ctx, cp.SnapshotStart.UnixNano())
+	opts := hubspot.ListOptions{After: cp.After, Properties: names}
+	pages := crm.Pages(ctx, obj.TypeID, opts)
+	if obj.Name == Conversations {
+		pages = crm.ThreadPages(ctx, opts)
+	}
+
+	var state []byte
+	if cp.Chunks > 0 {
+		if state, err = s.chunkState(ctx, in.StepInput, obj.Name, cp.Chunks-1); err != nil {
+			return nil, err
+		}
+	}
+	enc, err := newChunkEncoder(state, s.chunkBufs.Get(limit+limit/4))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", obj.Name, err)
+	}
+	defer func() { s.chunkBufs.Put(enc.Release()) }()
+	var (
+		rows int64  // in the current chunk
+		csv  []byte // one page's rows
+	)
+	flush := func(next string) error {
+		if rows == 0 && next != "" {
+			return nil
+		}
+		if rows > 0 {
+			chunk, state, err := enc.Chunk()
+			if err != nil {
+				return fmt.Errorf("compress chunk %d of %s: %w", cp.Chunks, obj.Name, err)
+			}
+			if err := s.Blobs.Put(ctx, blobkey.Chunk(in.AccountID, in.BackupID, obj.Name, cp.Chunks), chunk); err != nil {
+				return fmt.Errorf("write chunk %d of %s: %w", cp.Chunks, obj.Name, err)
+			}
+			if err := s.Blobs.Put(ctx, blobkey.ChunkState(in.AccountID, in.BackupID, obj.Name, cp.Chunks), state); err != nil {
+				return fmt.Errorf("write the state of chunk %d of %s: %w", cp.Chunks, obj.Name, err)
+			}
+			enc.Commit(&cp)
+			cp.Rows += rows
+		}
+		cp.After = next
+		rows = 0
+		return nil
+	}
+	for page, err := range pages {
+		if err != nil {
+			return nil, fmt.Errorf("export %s after %q: %w", obj.Name, cp.After, err)
+		}
+		if !slices.Equal(page.Columns[:min(len(names), len(page.Columns))], names) {
+			return nil, fmt.Errorf("export %s: a page's columns %v are not the %d asked for", obj.Name, page.Columns, len(names))
+		}
+		csv = csv[:0]
+		if cp.Rows+rows == 0 && len(page.Objects) > 0 {
+			csv = append(csv, headerRow(obj)...)
+		}
+		for _, o := range page.Objects {
+			csv = appendRow(csv, &o, len(names))
+			rows++
+		}
+		if _, err := enc.Write(csv); err != nil {
+			return nil, fmt.Errorf("compress %s: %w", obj.Name, err)
+		}
+		if page.Next == "" {
+			if err := flush(""); err != nil {
+				return nil, err
+			}
+			cp.Done, cp.SnapshotEnd = true, s.now()
+			break
+		}
+		if enc.Len() >= limit || time.Now().After(deadline) {
+			if err := flush(page.Next); err != nil {
+				return nil, err
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+		}
+	}
+	if !cp.Done && rows > 0 {
+		// The iteration ended without a last page: only the context can do that.
+		return nil, fmt.Errorf("export %s: %w", obj.Name, ctx.Err())
+	}
+	if err := s.Store.SetProgress(ctx, in.AccountID, in.BackupID, obj.Name, cp.Rows); err != nil {
+		s.log().WarnContext(ctx, "recording progress", "backupId", in.BackupID, "error", err)
+	}
+	out := in
+	out.Checkpoint = cp
+	return &out, nil
+}
+
+// appendRow appends one record of a page as a CSV row: its id, then its
+// first n values (the object's properties, in the order the page has them).
+func appendRow(buf []byte, o *hubspot.Object, n int) []byte {
+	buf = appendCSVField(buf, o.ID)
+	for i := range n {
+		buf = append(buf, ',')
+		if i < len(o.Values) {
+			buf = appendCSVField(buf, o.Values[i])
+		}
+	}
+	return append(buf, '\r', '\n')
+}
+
+// headerRow is the CSV header of obj.
+func headerRow(obj *Object) []byte {
+	buf := appendCSVField(nil, obj.IDColumn)
+	for _, p := range obj.Properties {
+		buf = append(buf, ',')
+		buf = appendCSVField(buf, p.Name)
+	}
+	return append(buf, '\r', '\n')
+}

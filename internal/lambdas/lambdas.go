@@ -1,0 +1,160 @@
+// Package lambdas is the one table of crmbackup's Lambda functions: their
+// names (a folder of functions/ each), which state machine's tasks call them,
+// how they are sized, and what each may touch. The CDK app builds the
+// functions and their grants from it, the local stack registers one handler
+// per name, and the state machines' ${XFunctionArn} placeholders name them;
+// tests check that all of these agree with the table.
+//
+// It imports only the standard library (and blobkey), so the CDK app can use
+// it without compiling the AWS SDK.
+package lambdas
+
+import (
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
+)
+
+// Function names.
+const (
+	API      = "api"
+	Create   = "create"
+	Discover = "discover"
+	Export   = "export"
+	Zip      = "zip"
+	Finalize = "finalize"
+	Notify   = "notify"
+	Restore  = "restore"
+)
+
+// State machine names (their definitions are internal/workflow/asl/<name>.asl.json).
+const (
+	BackupMachine  = "backup"
+	RestoreMachine = "restore"
+)
+
+// Function is one Lambda.
+type Function struct {
+	Name        string
+	Description string
+	// Machine is the state machine whose tasks call the function ("" when
+	// none does: the api function serves HTTP, create serves schedules).
+	Machine    string
+	MemoryMB   int
+	TimeoutSec int
+	Access     Access
+}
+
+// Access is what one function may do, read off what its code calls.
+type Access struct {
+	Table  []string       // DynamoDB actions on the table
+	Read   []blobkey.Kind // files it reads (or presigns a download of)
+	Write  []blobkey.Kind // … writes (single PUTs and multipart uploads)
+	Delete []blobkey.Kind // … deletes
+	// List are the key prefixes it lists (IAM s3:prefix patterns).
+	List    []string
+	Secrets bool     // reads the accounts' HubSpot credentials
+	Start   []string // state machines it starts
+	Publish bool     // publishes notifications
+	// SplitBudget: as many of these containers call one portal at once as
+	// the backup state machine exports objects side by side, each taking
+	// that share of the portal's rate limit.
+	SplitBudget bool
+}
+
+var (
+	tableRead  = []string{"dynamodb:GetItem", "dynamodb:Query"}
+	tableWrite = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+)
+
+func plus(a []string, b ...string) []string { return append(append([]string{}, a...), b...) }
+
+// All is every function. Exports and restores stream (flat memory) but are
+// CPU-bound on JSON and deflate; more memory buys more CPU. The zip step
+// copies chunks the exports compressed: it is I/O-bound and needs no more
+// than a share of a vCPU. Long steps stop early and checkpoint
+// (EXPORT_MARGIN_SECONDS before the timeout).
+var All = []Function{
+	{Name: API, Description: "HTTP API (/v1) behind API Gateway", MemoryMB: 512, TimeoutSec: 29,
+		Access: Access{Table: plus(tableRead, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
+			Read: []blobkey.Kind{blobkey.KindZIP, blobkey.KindErrorFile}, Secrets: true, Start: []string{BackupMachine, RestoreMachine}}},
+	{Name: Create, Description: "Scheduled backups (EventBridge Scheduler target)", MemoryMB: 256, TimeoutSec: 60,
+		Access: Access{Table: plus(tableWrite, "dynamodb:TransactWriteItems"), Start: []string{BackupMachine}, Publish: true}},
+	{Name: Discover, Description: "Backup: discover the portal's objects and properties", Machine: BackupMachine, MemoryMB: 512, TimeoutSec: 300,
+		Access: Access{Table: tableWrite, Write: []blobkey.Kind{blobkey.KindDiscovery}, Secrets: true}},
+	{Name: Export, Description: "Backup: export one object in checkpointed chunks", Machine: BackupMachine, MemoryMB: 1024, TimeoutSec: 900,
+		Access: Access{Table: tableWrite, Read: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk}, Write: []blobkey.Kind{blobkey.KindChunk},
+			Secrets: true, SplitBudget: true}},
+	{Name: Zip, Description: "Backup: copy the compressed chunks into the ZIP", Machine: BackupMachine, MemoryMB: 1024, TimeoutSec: 900,
+		Access: Access{Table: tableWrite, Read: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk}, Write: []blobkey.Kind{blobkey.KindZIP}}},
+	{Name: Finalize, Description: "Backup: record the outcome, refund the quota on failure", Machine: BackupMachine, MemoryMB: 256, TimeoutSec: 300,
+		Access: Access{Table: tableWrite, Delete: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk}, List: []string{blobkey.Work + "*"}}},
+	{Name: Notify, Description: "Backup: notify the admins", Machine: BackupMachine, MemoryMB: 256, TimeoutSec: 60,
+		Access: Access{Table: []string{"dynamodb:GetItem", "dynamodb:PutItem"}, Publish: true}},
+	{Name: Restore, Description: "Restore: plan and execute in checkpointed chunks, finish", Machine: RestoreMachine, MemoryMB: 1024, TimeoutSec: 900,
+		Access: Access{Table: plus(tableWrite, "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
+			Read:  []blobkey.Kind{blobkey.KindZIP, blobkey.KindErrorChunk},
+			Write: []blobkey.Kind{blobkey.KindErrorChunk, blobkey.KindErrorFile}, Delete: []blobkey.Kind{blobkey.KindErrorChunk},
+			List: []string{blobkey.Work + "*/imports/*"}, Secrets: true, Publish: true}},
+}
+
+// Names lists every function's name, in the table's order.
+func Names() []string {
+	out := make([]string, len(All))
+	for i, f := range All {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// Get returns a function by name.
+func Get(name string) (Function, bool) {
+	for _, f := range All {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Of lists the functions whose tasks a state machine calls, in the table's order.
+func Of(machine string) []string {
+	var out []string
+	for _, f := range All {
+		if f.Machine == machine {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// Settings are the environment variables a function must be given, read
+// off its access: the stack sets them, and the function refuses to start
+// without them.
+func (f Function) Settings() []string {
+	a := f.Access
+	var out []string
+	if len(a.Table) > 0 {
+		out = append(out, env.Table)
+	}
+	if len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 {
+		out = append(out, env.Bucket)
+	}
+	for _, m := range a.Start {
+		out = append(out, MachineSetting(m))
+	}
+	if a.Publish {
+		out = append(out, env.Topic)
+	}
+	if a.SplitBudget {
+		out = append(out, env.BudgetShares)
+	}
+	return out
+}
+
+// MachineSetting is the variable that holds a state machine's ARN.
+func MachineSetting(machine string) string {
+	if machine == RestoreMachine {
+		return env.RestoreMachine
+	}
+	return env.StateMachine
+}

@@ -1,0 +1,142 @@
+package restore
+
+import (
+	"context"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/blobkey"
+)
+
+// Step actions of the restore state machine.
+const (
+	ActionPlan       = "plan"
+	ActionPlanDone   = "planDone"
+	ActionPlanFailed = "planFailed"
+	ActionExecute    = "execute"
+	ActionFinish     = "finish"
+)
+
+// StepInput is what the restore state machine hands the restore function.
+type StepInput struct {
+	Action    string            `json:"action"`
+	AccountID string            `json:"accountId"`
+	PlanID    string            `json:"planId,omitempty"`
+	ImportID  string            `json:"importId,omitempty"`
+	Cursor    Cursor            `json:"cursor"`
+	Error     *backup.StepError `json:"error,omitempty"`
+}
+
+// open gets what a pass over an object of a backup needs.
+func (s *Service) open(ctx context.Context, accountID, backupID, object string, props []string) (*Pass, error) {
+	acct, err := s.Store.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.restorableBackup(ctx, accountID, backupID)
+	if err != nil {
+		return nil, err
+	}
+	archive, err := backup.OpenArchive(ctx, s.Blobs, b.Key)
+	if err != nil {
+		return nil, err
+	}
+	o, err := archive.Object(object)
+	if err != nil {
+		return nil, err
+	}
+	crm, err := s.CRMs.RestoreCRM(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	return &Pass{CRM: crm, Archive: archive, Sel: &Selection{Object: o, Properties: props}}, nil
+}
+
+// PlanChunk computes the next part of a PLANNING plan, until deadline.
+func (s *Service) PlanChunk(ctx context.Context, in StepInput, deadline time.Time) (*Cursor, error) {
+	p, err := s.Store.Plan(ctx, in.AccountID, in.PlanID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != Planning {
+		in.Cursor.Done = true // computed already: a retry after PlanDone
+		return &in.Cursor, nil
+	}
+	pass, err := s.open(ctx, p.AccountID, p.BackupID, p.Object, p.Properties)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := pass.Run(ctx, in.Cursor, deadline)
+	if err != nil {
+		return nil, err
+	}
+	p.RowsPlanned = cur.Row
+	if err := s.Store.UpdatePlan(ctx, p, Planning); err != nil {
+		return nil, err
+	}
+	return &cur, nil
+}
+
+// PlanDone makes a computed plan READY.
+func (s *Service) PlanDone(ctx context.Context, in StepInput) error {
+	return s.endPlan(ctx, in, func(p *Plan) {
+		p.Status, p.ComputedAt, p.RowsPlanned = Ready, s.now(), in.Cursor.Row
+		tally := in.Cursor.Tally
+		p.Tally = &tally
+	})
+}
+
+// PlanFailedStep marks a plan FAILED.
+func (s *Service) PlanFailedStep(ctx context.Context, in StepInput) error {
+	return s.endPlan(ctx, in, func(p *Plan) {
+		p.Status, p.Failure = PlanFailed, in.Error.Reason("the plan")
+	})
+}
+
+func (s *Service) endPlan(ctx context.Context, in StepInput, end func(*Plan)) error {
+	p, err := s.Store.Plan(ctx, in.AccountID, in.PlanID)
+	if err != nil {
+		return err
+	}
+	if p.Status != Planning {
+		return nil // ended already: a retry
+	}
+	end(p)
+	err = s.Store.UpdatePlan(ctx, p, Planning)
+	if err == nil {
+		s.log().InfoContext(ctx, "restore plan ended", "accountId", p.AccountID, "planId", p.ID, "status", p.Status)
+	}
+	return err
+}
+
+// ExecuteChunk restores the next part of a RUNNING import, until deadline.
+// Values HubSpot refuses go to an error chunk named by the cursor's row, so
+// a retried chunk rewrites its own errors rather than adding to them.
+func (s *Service) ExecuteChunk(ctx context.Context, in StepInput, deadline time.Time) (*Cursor, error) {
+	im, err := s.Store.Import(ctx, in.AccountID, in.ImportID)
+	if err != nil {
+		return nil, err
+	}
+	if im.Status != ImportRunning {
+		return nil, apperr.New(apperr.Conflict, "import %s is %s", im.ID, im.Status)
+	}
+	pass, err := s.open(ctx, im.AccountID, im.BackupID, im.Object, im.Properties)
+	if err != nil {
+		return nil, err
+	}
+	errs := &errorChunk{ctx: ctx, blobs: s.Blobs, key: blobkey.ErrorChunk(im.AccountID, im.ID, in.Cursor.Row)}
+	pass.Write, pass.Errors = true, errs.add
+	cur, err := pass.Run(ctx, in.Cursor, deadline)
+	if err != nil {
+		errs.abort()
+		return nil, err
+	}
+	if err := errs.close(); err != nil {
+		return nil, err
+	}
+	if err := s.Store.SetImportProgress(ctx, im.AccountID, im.ID, cur.Row); err != nil {
+		return nil, err
+	}
+	return &cur, nil
+}
