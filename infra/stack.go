@@ -78,7 +78,6 @@ type Storage struct {
 	Table  awsdynamodb.Table
 }
 
-
 // lifecycle is the backups bucket's: each folder of the file layout
 // (package blobkey) expires after its days (ZIPs and error CSVs with the
 // 14-day download window, work files after a day), and unfinished uploads
@@ -121,7 +120,7 @@ func NewStorage(scope constructs.Construct, p *Props) *Storage {
 		ServerAccessLogsBucket: s.Logs,
 		ServerAccessLogsPrefix: jsii.String("backups-bucket/"),
 		LifecycleRules:         lifecycle(),
-		RemovalPolicy: p.removal(),
+		RemovalPolicy:          p.removal(),
 	})
 	s.Table = awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String("PK"), Type: awsdynamodb.AttributeType_STRING},
