@@ -90,13 +90,12 @@ type accountItem struct {
 	backup.Account
 }
 
+func (it *accountItem) value() *backup.Account { return &it.Account }
+
 // Account returns an account (apperr.NotFound if unknown).
 func (s *Store) Account(ctx context.Context, id string) (*backup.Account, error) {
-	var it accountItem
-	if err := s.get(ctx, id, skMeta, &it); err != nil {
-		return nil, notFound(err, "no account %q", id)
-	}
-	return &it.Account, nil
+	a, err := getItem(ctx, s, id, skMeta, (*accountItem).value)
+	return a, notFound(err, "no account %q", id)
 }
 
 // PutAccount creates or replaces an account.
@@ -227,25 +226,13 @@ func (s *Store) quotaError(ctx context.Context, accountID string, window time.Du
 
 // Backup returns one backup (apperr.NotFound if unknown).
 func (s *Store) Backup(ctx context.Context, accountID, id string) (*backup.Backup, error) {
-	var it backupItem
-	if err := s.get(ctx, accountID, skBackup+id, &it); err != nil {
-		return nil, notFound(err, "no backup %q", id)
-	}
-	return it.backup(), nil
+	b, err := getItem(ctx, s, accountID, skBackup+id, (*backupItem).backup)
+	return b, notFound(err, "no backup %q", id)
 }
 
 // Backups lists an account's backups, newest first (ULIDs sort by time).
 func (s *Store) Backups(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error) {
-	var out []*backup.Backup
-	err := s.query(ctx, accountID, skBackup, limit, func(m map[string]types.AttributeValue) error {
-		var it backupItem
-		if err := unmarshal(m, &it); err != nil {
-			return err
-		}
-		out = append(out, it.backup())
-		return nil
-	})
-	return out, err
+	return queryItems(ctx, s, accountID, skBackup, limit, (*backupItem).backup)
 }
 
 // query walks an account's items whose SK starts with prefix, newest first.
@@ -278,6 +265,21 @@ func (s *Store) query(ctx context.Context, accountID, prefix string, limit int, 
 		}
 	}
 	return nil
+}
+
+// queryItems lists an account's items whose SK starts with prefix, newest
+// first, each decoded as an I and turned into a *T by value.
+func queryItems[I, T any](ctx context.Context, s *Store, accountID, prefix string, limit int, value func(*I) *T) ([]*T, error) {
+	var out []*T
+	err := s.query(ctx, accountID, prefix, limit, func(m map[string]types.AttributeValue) error {
+		var it I
+		if err := unmarshal(m, &it); err != nil {
+			return err
+		}
+		out = append(out, value(&it))
+		return nil
+	})
+	return out, err
 }
 
 // UpdateBackup writes b if its stored status is one of from.
@@ -381,18 +383,11 @@ func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) err
 	return nil
 }
 
+func (it *notificationItem) value() *backup.Notification { return &it.Notification }
+
 // Notifications lists an account's notifications, newest first.
 func (s *Store) Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error) {
-	var out []*backup.Notification
-	err := s.query(ctx, accountID, skNotif, limit, func(m map[string]types.AttributeValue) error {
-		var it notificationItem
-		if err := unmarshal(m, &it); err != nil {
-			return err
-		}
-		out = append(out, &it.Notification)
-		return nil
-	})
-	return out, err
+	return queryItems(ctx, s, accountID, skNotif, limit, (*notificationItem).value)
 }
 
 // CreateTable creates the table as the CDK stack defines it (for local

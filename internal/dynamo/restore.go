@@ -51,13 +51,12 @@ func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan) error {
 	return nil
 }
 
+func (it *planItem) value() *restore.Plan { return &it.Plan }
+
 // Plan returns a plan.
 func (s *Store) Plan(ctx context.Context, accountID, id string) (*restore.Plan, error) {
-	var it planItem
-	if err := s.get(ctx, accountID, skPlan+id, &it); err != nil {
-		return nil, notFound(err, "no restore plan %q", id)
-	}
-	return &it.Plan, nil
+	p, err := getItem(ctx, s, accountID, skPlan+id, (*planItem).value)
+	return p, notFound(err, "no restore plan %q", id)
 }
 
 // UpdatePlan writes p if its stored status is one of from.
@@ -101,11 +100,17 @@ type lockItem struct {
 	TTL      int64  `json:"ttl"`
 }
 
+func (it *lockItem) value() *restore.Lock {
+	return &restore.Lock{ImportID: it.ImportID, Until: unstamp(it.Until)}
+}
+
 type auditItem struct {
 	PK string `json:"PK"`
 	SK string `json:"SK"`
 	restore.AuditEntry
 }
+
+func (it *auditItem) value() *restore.AuditEntry { return &it.AuditEntry }
 
 func auditKey(a *restore.AuditEntry) string { return skAudit + stamp(a.At) + "#" + a.ID }
 
@@ -183,25 +188,13 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 
 // Import returns one import.
 func (s *Store) Import(ctx context.Context, accountID, id string) (*restore.Import, error) {
-	var it importItem
-	if err := s.get(ctx, accountID, skImport+id, &it); err != nil {
-		return nil, notFound(err, "no import %q", id)
-	}
-	return it.value(), nil
+	im, err := getItem(ctx, s, accountID, skImport+id, (*importItem).value)
+	return im, notFound(err, "no import %q", id)
 }
 
 // Imports lists an account's imports, newest first.
 func (s *Store) Imports(ctx context.Context, accountID string, limit int) ([]*restore.Import, error) {
-	var out []*restore.Import
-	err := s.query(ctx, accountID, skImport, limit, func(m map[string]types.AttributeValue) error {
-		var it importItem
-		if err := unmarshal(m, &it); err != nil {
-			return err
-		}
-		out = append(out, it.value())
-		return nil
-	})
-	return out, err
+	return queryItems(ctx, s, accountID, skImport, limit, (*importItem).value)
 }
 
 // SetImportProgress records the rows a RUNNING import has handled.
@@ -272,29 +265,16 @@ func (s *Store) ReleaseLock(ctx context.Context, accountID, importID string) err
 
 // RestoreLock returns the account's restore lock, nil if free.
 func (s *Store) RestoreLock(ctx context.Context, accountID string) (*restore.Lock, error) {
-	var it lockItem
-	err := s.get(ctx, accountID, skLock, &it)
+	l, err := getItem(ctx, s, accountID, skLock, (*lockItem).value)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &restore.Lock{ImportID: it.ImportID, Until: unstamp(it.Until)}, nil
+	return l, err
 }
 
 // AuditLog lists an account's audit entries, newest first.
 func (s *Store) AuditLog(ctx context.Context, accountID string, limit int) ([]*restore.AuditEntry, error) {
-	var out []*restore.AuditEntry
-	err := s.query(ctx, accountID, skAudit, limit, func(m map[string]types.AttributeValue) error {
-		var it auditItem
-		if err := unmarshal(m, &it); err != nil {
-			return err
-		}
-		out = append(out, &it.AuditEntry)
-		return nil
-	})
-	return out, err
+	return queryItems(ctx, s, accountID, skAudit, limit, (*auditItem).value)
 }
 
 // get reads one item of an account into v (apperr.NotFound if absent).
@@ -310,6 +290,16 @@ func (s *Store) get(ctx context.Context, accountID, sk string, v any) error {
 		return fmt.Errorf("decode %s of %s: %w", sk, accountID, err)
 	}
 	return nil
+}
+
+// getItem reads one item of an account as an I and turns it into a *T by
+// value (apperr.NotFound if absent).
+func getItem[I, T any](ctx context.Context, s *Store, accountID, sk string, value func(*I) *T) (*T, error) {
+	var it I
+	if err := s.get(ctx, accountID, sk, &it); err != nil {
+		return nil, err
+	}
+	return value(&it), nil
 }
 
 // notFound gives a NotFound error a message for the caller.
