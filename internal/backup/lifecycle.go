@@ -13,9 +13,10 @@ import (
 // discovery is what Discover leaves for the later steps (in the blob store:
 // it is too large for the workflow's state).
 type discovery struct {
-	PortalID  int64     `json:"portalId"`
-	StartedAt time.Time `json:"startedAt"`
-	Objects   []Object  `json:"objects"`
+	PortalID  int64      `json:"portalId"`
+	StartedAt time.Time  `json:"startedAt"`
+	Objects   []Object   `json:"objects"`
+	Omitted   []Omission `json:"omitted,omitempty"`
 }
 
 // Discover marks the backup RUNNING and records the objects to export and
@@ -44,11 +45,11 @@ func (s *Service) Discover(ctx context.Context, in StepInput) (*DiscoverOutput, 
 	if acct.PortalID != 0 && details.PortalID != acct.PortalID {
 		return nil, apperr.New(apperr.Invalid, "the token reaches portal %d, not the account's portal %d", details.PortalID, acct.PortalID)
 	}
-	objs, err := Discover(ctx, crm)
+	objs, omitted, err := Discover(ctx, crm, acct.Tier)
 	if err != nil {
 		return nil, err
 	}
-	d := discovery{PortalID: details.PortalID, StartedAt: b.StartedAt, Objects: objs}
+	d := discovery{PortalID: details.PortalID, StartedAt: b.StartedAt, Objects: objs, Omitted: omitted}
 	body, err := json.Marshal(d)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,16 +58,35 @@ var threadFields = []string{
 	"originalChannelId", "originalChannelAccountId", "archived",
 }
 
+// Omission is something a backup does not hold, and why (the manifest
+// lists them).
+type Omission struct {
+	What string `json:"what"`
+	Why  string `json:"why"`
+}
+
+// NoCustomObjects is the omission of a portal below Enterprise.
+var NoCustomObjects = Omission{What: "custom objects",
+	Why: "HubSpot offers custom objects on Enterprise subscriptions only, and this portal's schemas endpoint refused (it has none)"}
+
 // Discover lists the objects of a portal with their columns: the standard
-// objects, every (unarchived) custom object, and conversations.
-func Discover(ctx context.Context, crm CRM) ([]Object, error) {
+// objects, every (unarchived) custom object, and conversations. Custom
+// objects exist on Enterprise portals only, and HubSpot refuses the schemas
+// endpoint (403) on the others: for an account whose tier is not Enterprise
+// that refusal means "none" (an omission), for an Enterprise one it is the
+// credential's missing scope, an error.
+func Discover(ctx context.Context, crm CRM, tier Tier) ([]Object, []Omission, error) {
 	var objs []Object
+	var omitted []Omission
 	for _, s := range StandardObjects {
 		objs = append(objs, Object{Name: s.Name, TypeID: s.TypeID, Singular: s.Singular, Plural: s.Plural, File: s.Name + ".csv"})
 	}
 	schemas, err := crm.Schemas(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("discover custom objects: %w", err)
+	switch {
+	case err != nil && tier != Enterprise && errors.Is(err, hubspot.ErrUnauthorized):
+		schemas, omitted = nil, append(omitted, NoCustomObjects)
+	case err != nil:
+		return nil, nil, fmt.Errorf("discover custom objects: %w", err)
 	}
 	slices.SortFunc(schemas, func(a, b hubspot.Schema) int { return strings.Compare(a.ObjectTypeID, b.ObjectTypeID) })
 	for _, s := range schemas {
@@ -99,9 +119,9 @@ func Discover(ctx context.Context, crm CRM) ([]Object, error) {
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(objs, threads), nil
+	return append(objs, threads), omitted, nil
 }
 
 // columns orders an object's properties by name, hs_object_id excluded

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -434,4 +435,44 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	if rep.OK() {
 		t.Fatal("a changed byte went unnoticed")
 	}
+}
+
+// TestCustomObjectsBelowEnterprise: a Starter or Professional portal has no
+// custom objects and its schemas endpoint refuses; the backup completes
+// without them and its manifest says so. On an Enterprise account the same
+// refusal is the credential's missing scope: discovery fails with it.
+func TestCustomObjectsBelowEnterprise(t *testing.T) {
+	opts := emulator.Options{Seed: 5, Sizes: map[string]int{"contacts": 20, "vehicles": 5}, NotEnterprise: true}
+	t.Run("professional: completed, omission recorded", func(t *testing.T) {
+		e := newEnv(t, opts, backup.Professional)
+		b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := e.run(t, b.ID)
+		data := e.download(t, done)
+		rep, err := backup.Verify(bytes.NewReader(data), int64(len(data)))
+		if err != nil || !rep.OK() {
+			t.Fatalf("verify: %v %+v", err, rep)
+		}
+		if len(rep.Manifest.Omitted) != 1 || rep.Manifest.Omitted[0] != backup.NoCustomObjects {
+			t.Fatalf("omitted %+v", rep.Manifest.Omitted)
+		}
+		for _, o := range rep.Manifest.Objects {
+			if o.Custom {
+				t.Errorf("custom object %s in a Professional portal's backup", o.Name)
+			}
+		}
+	})
+	t.Run("enterprise: the refusal fails discovery", func(t *testing.T) {
+		e := newEnv(t, opts, backup.Enterprise)
+		b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Discover(context.Background(), backup.StepInput{AccountID: "acme", BackupID: b.ID})
+		if !errors.Is(err, hubspot.ErrUnauthorized) {
+			t.Fatalf("discover: %v, want HubSpot's 403", err)
+		}
+	})
 }

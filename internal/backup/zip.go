@@ -35,6 +35,8 @@ type Manifest struct {
 	CompletedAt   time.Time        `json:"completedAt"`
 	Note          string           `json:"note"`
 	Objects       []ManifestObject `json:"objects"`
+	// Omitted says what the backup does not hold, and why.
+	Omitted []Omission `json:"omitted,omitempty"`
 }
 
 // ManifestObject is one object of a backup. File is "" (and Bytes and SHA256
@@ -97,7 +99,7 @@ func (s *Service) Zip(ctx context.Context, in ZipInput) (*ZipOutput, error) {
 	man := Manifest{
 		FormatVersion: FormatVersion, BackupID: b.ID, AccountID: b.AccountID, PortalID: d.PortalID,
 		Trigger: b.Trigger, RequestedBy: b.RequestedBy, CreatedAt: b.CreatedAt, StartedAt: d.StartedAt,
-		CompletedAt: completed, Note: consistencyNote,
+		CompletedAt: completed, Note: consistencyNote, Omitted: d.Omitted,
 	}
 	fail := func(err error) (*ZipOutput, error) {
 		if aerr := up.Abort(); aerr != nil {

@@ -592,3 +592,19 @@ func TestDocumentedFixtureLoads(t *testing.T) {
 		t.Fatalf("counts %v", c)
 	}
 }
+
+// TestNotEnterprise: below Enterprise a portal has no custom objects and its
+// schemas endpoint refuses, as HubSpot's does.
+func TestNotEnterprise(t *testing.T) {
+	_, url := start(t, emulator.Options{Sizes: map[string]int{"contacts": 3, "vehicles": 4}, NotEnterprise: true})
+	hubspotError(t, call(t, "GET", url+"/crm/v3/schemas", ""), 403, "MISSING_SCOPES")
+	if a := call(t, "GET", url+"/crm/v3/objects/vehicles", ""); a.status != 400 { // HubSpot: unable to infer object type
+		t.Fatalf("custom object list: %d, want 400", a.status)
+	}
+	if a := call(t, "GET", url+"/crm/v3/objects/contacts", ""); a.status != 200 {
+		t.Fatalf("contacts: %d", a.status)
+	}
+	if _, err := emulator.New(emulator.Options{NotEnterprise: true, Fixture: &emulator.Fixture{Schemas: []emulator.FixtureSchema{{ObjectTypeID: "2-1", Name: "x"}}}}); err == nil {
+		t.Fatal("a fixture with custom objects on a non-Enterprise portal was accepted")
+	}
+}

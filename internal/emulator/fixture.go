@@ -129,6 +129,9 @@ func (s *Server) loadFixture(fx *Fixture) error {
 			return err
 		}
 	}
+	if s.notEnterprise && len(fx.Schemas) > 0 {
+		return fmt.Errorf("emulator: fixture: a portal that is not Enterprise has no custom objects")
+	}
 	for _, sc := range fx.Schemas {
 		if !strings.HasPrefix(sc.ObjectTypeID, "2-") || sc.Name == "" {
 			return fmt.Errorf("emulator: fixture: schema %q/%q: custom objects need a 2-… type id and a name", sc.ObjectTypeID, sc.Name)

@@ -141,6 +141,11 @@ func (t *objectType) wireSchema() wireSchema {
 
 // schemas lists the custom object schemas only, as HubSpot does.
 func (s *Server) schemas(w http.ResponseWriter, r *http.Request) {
+	if s.notEnterprise {
+		s.writeError(w, http.StatusForbidden, "MISSING_SCOPES",
+			"This app hasn't been granted all required scopes to make this call. Custom objects are available on Enterprise subscriptions only.", nil)
+		return
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	results := []wireSchema{}

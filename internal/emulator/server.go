@@ -44,7 +44,11 @@ type Options struct {
 	ErrorRate      float64 // share of requests answered with a 5xx
 	DropRate       float64 // share of requests whose connection is dropped
 	MaxURLLength   int     // longer request URIs get 414 (default 16384)
-	Logger         *slog.Logger
+	// NotEnterprise serves a Starter or Professional portal: no custom
+	// objects, and the schemas endpoint refuses (403), as HubSpot's does on
+	// every tier but Enterprise. Sizes of custom objects are then ignored.
+	NotEnterprise bool
+	Logger        *slog.Logger
 }
 
 // Defaults of Options.
@@ -55,10 +59,11 @@ const (
 
 // Server is the emulated portal. It is an http.Handler.
 type Server struct {
-	token    string
-	portalID int64
-	maxURL   int
-	log      *slog.Logger
+	token         string
+	portalID      int64
+	notEnterprise bool
+	maxURL        int
+	log           *slog.Logger
 
 	mu       sync.RWMutex // guards the data below
 	types    []*objectType
@@ -99,18 +104,19 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("emulator: error and drop rates must be between 0 and 1")
 	}
 	s := &Server{
-		token:    opts.Token,
-		portalID: opts.PortalID,
-		maxURL:   opts.MaxURLLength,
-		log:      opts.Logger,
-		byKey:    map[string]*objectType{},
-		threadID: map[int64]int{},
-		latency:  opts.Latency,
-		errRate:  opts.ErrorRate,
-		drop:     opts.DropRate,
-		faults:   rand.New(rand.NewPCG(uint64(opts.Seed), 0xFA0175)),
-		limit:    newWindow(opts.RateLimit, opts.RateWindow, opts.DailyLimit, !opts.OmitRetryAfter),
-		stats:    counters{routes: map[string]*atomic.Int64{}},
+		token:         opts.Token,
+		portalID:      opts.PortalID,
+		notEnterprise: opts.NotEnterprise,
+		maxURL:        opts.MaxURLLength,
+		log:           opts.Logger,
+		byKey:         map[string]*objectType{},
+		threadID:      map[int64]int{},
+		latency:       opts.Latency,
+		errRate:       opts.ErrorRate,
+		drop:          opts.DropRate,
+		faults:        rand.New(rand.NewPCG(uint64(opts.Seed), 0xFA0175)),
+		limit:         newWindow(opts.RateLimit, opts.RateWindow, opts.DailyLimit, !opts.OmitRetryAfter),
+		stats:         counters{routes: map[string]*atomic.Int64{}},
 	}
 	var err error
 	if opts.Fixture != nil {
@@ -143,6 +149,10 @@ func (s *Server) addType(t *objectType) error {
 func (s *Server) generate(seed int64, sizes map[string]int) error {
 	known := map[string]bool{conversationsName: true}
 	for k, spec := range objectSpecs {
+		if spec.custom && s.notEnterprise {
+			known[spec.name] = true // no custom objects below Enterprise: their sizes are ignored
+			continue
+		}
 		t := newObjectType(spec, s.portalID)
 		t.gen = newGenerator(seed, t)
 		t.genBase = int64(k+1) * 10_000_000_000

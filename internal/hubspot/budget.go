@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,7 @@ type Budget struct {
 	seq         uint64
 	pausedUntil time.Time
 	strikes     int // consecutive 429s, for escalating pauses
+	granted     atomic.Int64
 }
 
 // NewBudget returns a budget of requests per window (HubSpot's window is 10 s).
@@ -125,6 +127,9 @@ func BudgetFor(baseURL, token string, requestsPer10s int) *Budget {
 	return b.(*Budget)
 }
 
+// Granted is how many requests the budget has let through.
+func (b *Budget) Granted() int64 { return b.granted.Load() }
+
 // Wait blocks until the caller may send one request.
 func (b *Budget) Wait(ctx context.Context) error {
 	w := &waiter{prio: priority(ctx), granted: make(chan struct{})}
@@ -136,6 +141,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 	b.mu.Unlock()
 	select {
 	case <-w.granted:
+		b.granted.Add(1)
 		return nil
 	case <-ctx.Done():
 		b.mu.Lock()

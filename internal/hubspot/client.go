@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -64,6 +65,9 @@ type RetryPolicy struct {
 	MaxRateLimited int
 	MinBackoff     time.Duration // default 200ms
 	MaxBackoff     time.Duration // default 20s
+	// LockedWait is the least wait after a 423 Locked (default
+	// MinLockedWait, HubSpot's documented 2 s).
+	LockedWait time.Duration
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -72,6 +76,9 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	}
 	if p.MaxRateLimited <= 0 {
 		p.MaxRateLimited = 30
+	}
+	if p.LockedWait <= 0 {
+		p.LockedWait = MinLockedWait
 	}
 	if p.MinBackoff <= 0 {
 		p.MinBackoff = 200 * time.Millisecond
@@ -206,6 +213,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot rate limited; backing off",
 				slog.String("path", path), slog.String("policy", apiErr.Policy), slog.Duration("pause", pause))
 			continue
+		case apiErr != nil && retryLater(apiErr.StatusCode):
+			// Retried below, after at least HubSpot's documented wait.
 		case apiErr != nil && apiErr.StatusCode < 500:
 			return apiErr
 		case apiErr != nil:
@@ -221,6 +230,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return fmt.Errorf("hubspot: %s %s: giving up after %d attempts: %w: %w", method, path, attempt, ErrUnreachable, err)
 		}
 		wait := c.retry.Backoff(failures)
+		if apiErr != nil && retryLater(apiErr.StatusCode) {
+			wait = max(wait, apiErr.RetryAfter)
+			if apiErr.StatusCode == http.StatusLocked {
+				wait = max(wait, c.retry.LockedWait)
+			}
+		}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot request failed; retrying",
 			slog.String("path", path), slog.String("error", err.Error()), slog.Duration("wait", wait))
 		t := time.NewTimer(wait)
@@ -240,6 +255,16 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte, o
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	// Go's transport sends a request again by itself when a reused
+	// connection turns out dead before any answer; each such attempt is a
+	// request HubSpot may count, so it waits on the budget too (the first
+	// attempt waited in do).
+	attempts := 0
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) {
+		if attempts++; attempts > 1 {
+			_ = c.budget.Wait(ctx) // a cancelled context fails the attempt anyway
+		}
+	}})
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return 0, err
@@ -314,8 +339,11 @@ func responseError(resp *http.Response) error {
 	if e.Category == "" {
 		e.Category = we.ErrorType
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Policy, e.RetryAfter = we.PolicyName, retryAfter(resp.Header)
+	case retryLater(resp.StatusCode):
+		e.RetryAfter = retryAfter(resp.Header)
 	}
 	for _, d := range we.Errors {
 		e.Scopes = append(e.Scopes, d.Context.RequiredGranularScopes...)

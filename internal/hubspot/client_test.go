@@ -639,3 +639,81 @@ func TestBudgetServesOldestStreamFirst(t *testing.T) {
 		t.Fatalf("served %v, want oldest first", order)
 	}
 }
+
+// TestEveryAttemptWaitsOnTheBudget: when the emulator drops connections,
+// Go's transport resends some requests by itself (a reused connection that
+// died before answering). Each of those reaches HubSpot too, so each must
+// have waited on the portal's budget: HubSpot counts every request it
+// received, the budget must have granted as many.
+func TestEveryAttemptWaitsOnTheBudget(t *testing.T) {
+	budget := hubspot.NewBudget(1e6, hubspot.Window)
+	c, srv := setup(t, emulator.Options{Seed: 3, DropRate: 0.3}, hubspot.Config{Budget: budget, Retry: hubspot.RetryPolicy{MaxAttempts: 50, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}})
+	for range 60 {
+		if _, err := c.Properties(context.Background(), "contacts"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := srv.Stats()
+	if st.Dropped == 0 {
+		t.Fatal("no connection was dropped: the test proves nothing")
+	}
+	if got := budget.Granted(); got != st.Requests {
+		t.Fatalf("HubSpot received %d requests, the budget granted %d", st.Requests, got)
+	}
+}
+
+// TestRetryLater: 423 Locked and 477 Migration in progress are answers to
+// wait on and retry (HubSpot documents both), each after at least its wait:
+// Retry-After, and 2 s (LockedWait) for a 423.
+func TestRetryLater(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		status     int
+		retryAfter string
+		minWait    time.Duration
+	}{
+		{"477 with Retry-After", 477, "0.3", 300 * time.Millisecond},
+		{"423 waits LockedWait", 423, "", 200 * time.Millisecond},
+		{"423 with a longer Retry-After", 423, "0.4", 400 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			var first time.Time
+			var gap time.Duration
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) == 1 {
+					first = time.Now()
+					if tt.retryAfter != "" {
+						w.Header().Set("Retry-After", tt.retryAfter)
+					}
+					w.WriteHeader(tt.status)
+					fmt.Fprint(w, `{"status":"error","message":"try later","category":"LOCKED"}`)
+					return
+				}
+				gap = time.Since(first)
+				fmt.Fprint(w, `{"results":[]}`)
+			}))
+			defer ts.Close()
+			c := client(t, ts.URL, hubspot.Config{Retry: hubspot.RetryPolicy{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, LockedWait: 200 * time.Millisecond}})
+			if _, err := c.Properties(context.Background(), "contacts"); err != nil {
+				t.Fatal(err)
+			}
+			if calls.Load() != 2 || gap < tt.minWait {
+				t.Fatalf("%d calls, retried after %s, want 2 calls and at least %s", calls.Load(), gap, tt.minWait)
+			}
+		})
+	}
+	t.Run("still not ready after every attempt: a typed error", func(t *testing.T) {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(477)
+			fmt.Fprint(w, `{"status":"error","message":"migration in progress"}`)
+		}))
+		defer ts.Close()
+		c := client(t, ts.URL, hubspot.Config{Retry: hubspot.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}})
+		_, err := c.Properties(context.Background(), "contacts")
+		var he *hubspot.Error
+		if !errors.Is(err, hubspot.ErrRetryLater) || !errors.As(err, &he) || he.Attempts != 3 || he.StatusCode != 477 {
+			t.Fatalf("%v", err)
+		}
+	})
+}

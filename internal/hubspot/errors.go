@@ -16,6 +16,9 @@ var (
 	ErrRateLimited  = errors.New("hubspot: rate limited")         // 429
 	ErrServer       = errors.New("hubspot: server error")         // 5xx
 	ErrURITooLong   = errors.New("hubspot: request URI too long") // 414
+	// ErrRetryLater: HubSpot asked to try again later (423 Locked, 477
+	// Migration in progress) and was still not ready after every attempt.
+	ErrRetryLater = errors.New("hubspot: try again later") // 423, 477
 	// ErrUnreachable: no answer came from HubSpot (DNS, connection, TLS,
 	// or a connection dropped on every attempt).
 	ErrUnreachable = errors.New("hubspot: unreachable")
@@ -78,11 +81,26 @@ func sentinelFor(status int) error {
 		return ErrRateLimited
 	case status == http.StatusRequestURITooLong:
 		return ErrURITooLong
+	case status == http.StatusLocked || status == StatusMigrationInProgress:
+		return ErrRetryLater
 	case status >= 500:
 		return ErrServer
 	default:
 		return ErrValidation
 	}
+}
+
+// StatusMigrationInProgress is HubSpot's 477: the portal's data is being
+// migrated; try again after Retry-After.
+const StatusMigrationInProgress = 477
+
+// MinLockedWait is the least HubSpot asks a client to wait after a 423.
+const MinLockedWait = 2 * time.Second
+
+// retryLater reports an answer HubSpot documents as worth retrying after a
+// wait: 423 Locked and 477 Migration in progress.
+func retryLater(status int) bool {
+	return status == http.StatusLocked || status == StatusMigrationInProgress
 }
 
 // BatchError is one failed input group of a 207 multi-status batch answer.

@@ -112,6 +112,12 @@ func hubspotReason(e *hubspot.Error) string {
 		return "HubSpot's daily API limit for the portal is used up until " + until + "; try again after that"
 	case e.StatusCode == http.StatusTooManyRequests:
 		return fmt.Sprintf("HubSpot kept answering that its rate limit was reached (HTTP 429, %d attempts): other integrations may be using the portal's limit; try again later", e.Attempts)
+	case e.StatusCode == http.StatusLocked || e.StatusCode == hubspot.StatusMigrationInProgress:
+		what := "the records are locked (HTTP 423)"
+		if e.StatusCode == hubspot.StatusMigrationInProgress {
+			what = "the portal's data is being migrated (HTTP 477)"
+		}
+		return fmt.Sprintf("HubSpot kept answering that %s, %d attempts; try again later%s", what, e.Attempts, id)
 	case e.StatusCode >= 500:
 		return fmt.Sprintf("HubSpot kept failing (HTTP %d, %d attempts); try again later%s", e.StatusCode, e.Attempts, id)
 	case e.StatusCode == http.StatusNotFound:

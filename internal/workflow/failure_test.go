@@ -40,12 +40,17 @@ func TestReason(t *testing.T) {
 			asl.ErrorPermanent, []string{"daily API limit", "midnight in the portal's time zone"}, nil},
 		{"400 validation quoting a value", 400, nil, `{"status":"error","message":"Property values were not valid: secret@example.com","correlationId":"c-400","category":"VALIDATION_ERROR"}`,
 			asl.ErrorPermanent, []string{"HubSpot refused a request (HTTP 400, VALIDATION_ERROR)", "c-400"}, []string{"secret@example.com"}},
+		{"477 after retries", 477, map[string]string{"Retry-After": "0"}, `{"status":"error","message":"migration"}`,
+			asl.ErrorTransient, []string{"being migrated (HTTP 477), 2 attempts"}, nil},
 		{"503 after retries", 503, nil, `{"status":"error","message":"down"}`,
 			asl.ErrorTransient, []string{"HubSpot kept failing (HTTP 503, 2 attempts)"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(tt.status)
 				fmt.Fprint(w, tt.body)

@@ -111,6 +111,8 @@ func TestClassify(t *testing.T) {
 		{"hubspot daily cap", &hubspot.Error{StatusCode: 429, Policy: "DAILY"}, "Permanent"},
 		{"hubspot 429 after retries", &hubspot.Error{StatusCode: 429, Policy: "TEN_SECONDLY_ROLLING"}, "Transient"},
 		{"hubspot 503 after retries", &hubspot.Error{StatusCode: 503}, "Transient"},
+		{"hubspot 477 after retries", &hubspot.Error{StatusCode: 477}, "Transient"},
+		{"hubspot 423 after retries", &hubspot.Error{StatusCode: 423}, "Transient"},
 		{"network", errors.New("connection reset"), "Transient"},
 		{"already classified", Permanent(errors.New("x")), "Permanent"},
 	}
