@@ -13,7 +13,6 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
-	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/localstack"
 )
 
@@ -25,13 +24,10 @@ import (
 func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flags("demo")
 	var (
-		dir       = fs.String("dir", ".local/demo", "the stack's data (S3 files, DynamoDB); cleared at start so each demo starts fresh")
-		out       = fs.String("out", "backups", "folder the downloaded ZIP is saved in")
-		records   = fs.Int("records", 10000, "records in the emulated portal, spread over every object kind")
-		seed      = fs.Int64("seed", 1, "seed of the emulated portal's data")
-		rateLimit = fs.Int("rate-limit", 190, "emulated HubSpot limit, requests per 10 s (0: none)")
-		latency   = fs.Duration("latency", 20*time.Millisecond, "emulated HubSpot latency per request")
-		logFile   = fs.String("log", "", "the stack's JSON logs (default DIR/stack.log; - for stderr)")
+		dir     = fs.String("dir", ".local/demo", "the stack's data (S3 files, DynamoDB); cleared at start so each demo starts fresh")
+		out     = fs.String("out", "backups", "folder the downloaded ZIP is saved in")
+		logFile = fs.String("log", "", "the stack's JSON logs (default DIR/stack.log; - for stderr)")
+		stack   = addStackFlags(fs)
 	)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -51,18 +47,12 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer closeLog()
 
-	cfg := localstack.Config{
-		Dir: *dir,
-		Emulator: emulator.Options{Seed: *seed, Sizes: emulator.DefaultSizes(*records),
-			RateLimit: *rateLimit, Latency: *latency},
-		Account: backup.Account{ID: "acme", Name: "Acme Inc.", Tier: backup.Enterprise, RequestsPer10s: *rateLimit},
-		Log:     log,
+	cfg, real, err := stack.config(*dir, log)
+	if err != nil {
+		return err
 	}
-	real := realPortal(&cfg)
 	step(stdout, "Starting the local stack (DynamoDB Local, S3 stand-in on disk, Step Functions runner, API)")
-	if !real {
-		fmt.Fprintf(stdout, "   HubSpot: the CRM emulator, %d records (seed %d), %d requests/10 s, %v latency\n", *records, *seed, *rateLimit, *latency)
-	}
+	fmt.Fprintf(stdout, "   HubSpot: %s\n", stack.describe(real))
 	started := time.Now()
 	st, err := localstack.Start(ctx, cfg)
 	if err != nil {
@@ -132,21 +122,6 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
-}
-
-// realPortal points cfg at a real portal when HUBSPOT_TOKEN is set.
-func realPortal(cfg *localstack.Config) bool {
-	tok := os.Getenv("HUBSPOT_TOKEN")
-	if tok == "" {
-		return false
-	}
-	cfg.HubSpotToken = tok
-	cfg.HubSpotBaseURL = os.Getenv("HUBSPOT_BASE_URL")
-	if cfg.HubSpotBaseURL == "" {
-		cfg.HubSpotBaseURL = "https://api.hubapi.com"
-	}
-	cfg.Account.RequestsPer10s = 100 // the smallest private-app limit, unless HubSpot announces more
-	return true
 }
 
 // waitForBackup polls until the backup ends, printing its progress.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/auth"
-	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/localstack"
 )
@@ -19,34 +18,24 @@ import (
 func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flags("local")
 	var (
-		dir       = fs.String("dir", ".local/stack", "the stack's data (S3 files, DynamoDB, dev token key), kept between runs")
-		addr      = fs.String("addr", "127.0.0.1:8080", "the API's address")
-		records   = fs.Int("records", 10000, "records in the emulated portal")
-		seed      = fs.Int64("seed", 1, "seed of the emulated portal's data")
-		rateLimit = fs.Int("rate-limit", 190, "emulated HubSpot limit, requests per 10 s (0: none)")
-		latency   = fs.Duration("latency", 20*time.Millisecond, "emulated HubSpot latency per request")
-		tier      = fs.String("tier", string(backup.Enterprise), "the account's HubSpot tier: starter, professional or enterprise (sets the backup quota)")
-		logFile   = fs.String("log", "-", "the stack's logs (- for stderr)")
+		dir     = fs.String("dir", ".local/stack", "the stack's data (S3 files, DynamoDB, dev token key), kept between runs")
+		addr    = fs.String("addr", "127.0.0.1:8080", "the API's address")
+		logFile = fs.String("log", "-", "the stack's logs (- for stderr)")
+		stack   = addStackFlags(fs)
 	)
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	t := backup.Tier(*tier)
-	if !t.Valid() {
-		return fmt.Errorf("-tier %q: want starter, professional or enterprise", *tier)
 	}
 	log, closeLog, err := logger(*logFile)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	cfg := localstack.Config{
-		Dir: *dir, APIAddr: *addr,
-		Emulator: emulator.Options{Seed: *seed, Sizes: emulator.DefaultSizes(*records), RateLimit: *rateLimit, Latency: *latency},
-		Account:  backup.Account{ID: "acme", Name: "Acme Inc.", Tier: t, RequestsPer10s: *rateLimit},
-		Log:      log,
+	cfg, _, err := stack.config(*dir, log)
+	if err != nil {
+		return err
 	}
-	realPortal(&cfg)
+	cfg.APIAddr = *addr
 	st, err := localstack.Start(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("start the local stack: %w", err)

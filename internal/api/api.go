@@ -22,6 +22,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
 // Authenticator finds the caller of a request.
@@ -73,10 +74,10 @@ func (r *routes) handle(pattern string, h http.HandlerFunc) {
 
 func (s *Server) register(r *routes) {
 	r.handle("POST /v1/backups", s.authed(s.createBackup))
-	r.handle("GET /v1/backups", s.authed(s.listBackups))
+	r.handle("GET /v1/backups", s.authed(list("backups", s.backups, s.view)))
 	r.handle("GET /v1/backups/{id}", s.authed(s.getBackup))
-	r.handle("GET /v1/backups/{id}/download", s.authed(s.download))
-	r.handle("GET /v1/notifications", s.authed(s.listNotifications))
+	r.handle("GET /v1/backups/{id}/download", s.authed(redirect(s.downloadURL, s.downloaded)))
+	r.handle("GET /v1/notifications", s.authed(list("notifications", s.notifications, same[*backup.Notification])))
 	s.restoreRoutes(r)
 }
 
@@ -280,33 +281,57 @@ func (s *Server) createBackup(w http.ResponseWriter, r *http.Request, c *auth.Ca
 	return nil
 }
 
+// limitParam reads ?limit=: absent is 0 (the domain's default); outside
+// backup.ListLimit's range it is a 400.
 func limitParam(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
-		return 50, nil
+		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 100 {
-		return 0, apperr.New(apperr.Invalid, "limit must be an integer from 1 to 100, not %q", v)
+	if err != nil || n < 1 || n > backup.MaxListLimit {
+		return 0, apperr.New(apperr.Invalid, "limit must be an integer from 1 to %d, not %q", backup.MaxListLimit, v)
 	}
 	return n, nil
 }
 
-func (s *Server) listBackups(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-	limit, err := limitParam(r)
-	if err != nil {
-		return err
+// list is the handler of a list route: ?limit=, the domain's list of the
+// caller's account, each item shown by view, under key.
+func list[T, V any](key string, fetch func(ctx context.Context, account string, limit int) ([]T, error), view func(T) V) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+		limit, err := limitParam(r)
+		if err != nil {
+			return err
+		}
+		items, err := fetch(r.Context(), account, limit)
+		if err != nil {
+			return err
+		}
+		views := make([]V, 0, len(items))
+		for _, it := range items {
+			views = append(views, view(it))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: views})
+		return nil
 	}
-	list, err := s.Backups.List(r.Context(), account, limit)
-	if err != nil {
-		return err
+}
+
+// redirect is the handler of a download route: 302 to the short-lived URL
+// the domain gives for the {id} of the caller's account; done (if set)
+// notes the download.
+func redirect(fetch func(ctx context.Context, account, id string) (string, error), done func(r *http.Request, c *auth.Caller, account string)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+		url, err := fetch(r.Context(), account, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		if done != nil {
+			done(r, c, account)
+		}
+		w.Header().Set("Location", url)
+		writeJSON(w, http.StatusFound, map[string]string{"url": url})
+		return nil
 	}
-	views := make([]backupView, 0, len(list))
-	for _, b := range list {
-		views = append(views, s.view(b))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"backups": views})
-	return nil
 }
 
 func (s *Server) getBackup(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
@@ -318,32 +343,37 @@ func (s *Server) getBackup(w http.ResponseWriter, r *http.Request, c *auth.Calle
 	return nil
 }
 
-func (s *Server) download(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-	url, err := s.Backups.DownloadURL(r.Context(), account, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+func (s *Server) downloaded(r *http.Request, c *auth.Caller, account string) {
 	s.log().InfoContext(r.Context(), "backup downloaded", "accountId", account, "backupId", r.PathValue("id"), "by", c.Subject)
-	w.Header().Set("Location", url)
-	writeJSON(w, http.StatusFound, map[string]string{"url": url})
-	return nil
 }
 
-func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-	limit, err := limitParam(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.Notifications.Notifications(r.Context(), account, limit)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*backup.Notification{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"notifications": list})
-	return nil
+// The domain calls the routes make (the services are read when a request
+// comes: a Server may serve without some of them).
+func (s *Server) backups(ctx context.Context, account string, limit int) ([]*backup.Backup, error) {
+	return s.Backups.List(ctx, account, limit)
 }
+
+func (s *Server) downloadURL(ctx context.Context, account, id string) (string, error) {
+	return s.Backups.DownloadURL(ctx, account, id)
+}
+
+func (s *Server) imports(ctx context.Context, account string, limit int) ([]*restore.Import, error) {
+	return s.Restores.Imports(ctx, account, limit)
+}
+
+func (s *Server) errorsURL(ctx context.Context, account, id string) (string, error) {
+	return s.Restores.ErrorsURL(ctx, account, id)
+}
+
+func (s *Server) auditLog(ctx context.Context, account string, limit int) ([]*restore.AuditEntry, error) {
+	return s.Restores.AuditLog(ctx, account, limit)
+}
+
+func (s *Server) notifications(ctx context.Context, account string, limit int) ([]*backup.Notification, error) {
+	return s.Notifications.Notifications(ctx, account, backup.ListLimit(limit))
+}
+
+func same[T any](v T) T { return v }
 
 // BearerTokens authenticates requests by verifying their bearer dev token.
 type BearerTokens struct{ Tokens *auth.DevTokens }

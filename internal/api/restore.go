@@ -23,10 +23,10 @@ func (s *Server) restoreRoutes(r *routes) {
 	r.handle("POST /v1/backups/{id}/restore-plans", s.authed(s.createPlan))
 	r.handle("GET /v1/restore-plans/{id}", s.authed(s.getPlan))
 	r.handle("POST /v1/restore-plans/{id}/execute", s.authed(s.execute))
-	r.handle("GET /v1/imports", s.authed(s.listImports))
+	r.handle("GET /v1/imports", s.authed(list("imports", s.imports, viewImport)))
 	r.handle("GET /v1/imports/{id}", s.authed(s.getImport))
-	r.handle("GET /v1/imports/{id}/errors", s.authed(s.importErrors))
-	r.handle("GET /v1/audit-log", s.authed(s.auditLog))
+	r.handle("GET /v1/imports/{id}/errors", s.authed(redirect(s.errorsURL, nil)))
+	r.handle("GET /v1/audit-log", s.authed(list("entries", s.auditLog, same[*restore.AuditEntry])))
 }
 
 // PlanCountsNote says what a plan's counts mean once time has passed.
@@ -113,54 +113,11 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, c *auth.Caller,
 	return nil
 }
 
-func (s *Server) listImports(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-	limit, err := limitParam(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.Restores.Imports(r.Context(), account, limit)
-	if err != nil {
-		return err
-	}
-	views := make([]importView, 0, len(list))
-	for _, im := range list {
-		views = append(views, viewImport(im))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"imports": views})
-	return nil
-}
-
 func (s *Server) getImport(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
 	im, err := s.Restores.Import(r.Context(), account, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewImport(im))
-	return nil
-}
-
-func (s *Server) importErrors(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-	url, err := s.Restores.ErrorsURL(r.Context(), account, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", url)
-	writeJSON(w, http.StatusFound, map[string]string{"url": url})
-	return nil
-}
-
-func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-	limit, err := limitParam(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.Restores.AuditLog(r.Context(), account, limit)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*restore.AuditEntry{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": list})
 	return nil
 }

@@ -109,11 +109,18 @@ func (s *Service) List(ctx context.Context, accountID string, limit int) ([]*Bac
 	return s.Store.Backups(ctx, accountID, ListLimit(limit))
 }
 
-// ListLimit is how many items a list returns when asked for n: 1 to 100,
-// 50 unless said.
+// List limits: a list returns DefaultListLimit items unless asked for 1 to
+// MaxListLimit.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 100
+)
+
+// ListLimit is how many items a list returns when asked for n: 1 to
+// MaxListLimit, DefaultListLimit unless said.
 func ListLimit(n int) int {
-	if n <= 0 || n > 100 {
-		return 50
+	if n <= 0 || n > MaxListLimit {
+		return DefaultListLimit
 	}
 	return n
 }
