@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -475,4 +477,45 @@ func TestCustomObjectsBelowEnterprise(t *testing.T) {
 			t.Fatalf("discover: %v, want HubSpot's 403", err)
 		}
 	})
+}
+
+// TestSensitiveDataBackedUp: HubSpot lists Sensitive and Highly Sensitive
+// properties only when asked for their level; the backup asks for each, so
+// their columns are in the CSV and the manifest keeps each one's level.
+func TestSensitiveDataBackedUp(t *testing.T) {
+	e := newEnv(t, emulator.Options{Seed: 2, Sizes: map[string]int{"contacts": 30}}, backup.Enterprise)
+	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := e.download(t, e.run(t, b.ID))
+	rep, err := backup.Verify(bytes.NewReader(data), int64(len(data)))
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %v", err)
+	}
+	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	var header string
+	for _, f := range zr.File {
+		if f.Name == "contacts.csv" {
+			rc, _ := f.Open()
+			line, _ := bufio.NewReader(rc).ReadString('\n')
+			rc.Close()
+			header = line
+		}
+	}
+	levels := map[string]int{}
+	for _, o := range rep.Manifest.Objects {
+		if o.Name != "contacts" {
+			continue
+		}
+		for _, p := range o.Properties {
+			levels[p.Sensitivity]++
+			if p.Sensitivity != hubspot.NonSensitive && !slices.Contains(strings.Split(strings.TrimSpace(header), ","), p.Name) {
+				t.Errorf("%s property %s is not a column of contacts.csv", p.Sensitivity, p.Name)
+			}
+		}
+	}
+	if levels[hubspot.Sensitive] == 0 || levels[hubspot.HighlySensitive] == 0 || levels[hubspot.NonSensitive] == 0 {
+		t.Fatalf("contacts' properties by level: %v", levels)
+	}
 }

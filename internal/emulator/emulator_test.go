@@ -240,7 +240,10 @@ func TestDeterministic(t *testing.T) {
 
 func TestGeneratedDataIsRealistic(t *testing.T) {
 	_, base := start(t, emulator.Options{Seed: 1, Sizes: map[string]int{"contacts": 400}})
-	props := call(t, "GET", base+"/crm/v3/properties/contacts", "").body["results"].([]any)
+	var props []any
+	for _, level := range []string{"", "?dataSensitivity=sensitive", "?dataSensitivity=highly_sensitive"} {
+		props = append(props, call(t, "GET", base+"/crm/v3/properties/contacts"+level, "").body["results"].([]any)...)
+	}
 	if len(props) < 40 {
 		t.Fatalf("%d contact properties, want dozens", len(props))
 	}
@@ -607,4 +610,44 @@ func TestNotEnterprise(t *testing.T) {
 	if _, err := emulator.New(emulator.Options{NotEnterprise: true, Fixture: &emulator.Fixture{Schemas: []emulator.FixtureSchema{{ObjectTypeID: "2-1", Name: "x"}}}}); err == nil {
 		t.Fatal("a fixture with custom objects on a non-Enterprise portal was accepted")
 	}
+}
+
+// TestPropertiesBySensitivity: HubSpot lists only the sensitivity level
+// asked for (dataSensitivity), non-sensitive by default.
+func TestPropertiesBySensitivity(t *testing.T) {
+	_, base := start(t, emulator.Options{Seed: 1})
+	seen := map[string]string{}
+	for _, level := range []string{"non_sensitive", "sensitive", "highly_sensitive"} {
+		for _, query := range []string{"?dataSensitivity=" + level, ""} {
+			if query == "" && level != "non_sensitive" {
+				continue
+			}
+			a := call(t, "GET", base+"/crm/v3/properties/contacts"+query, "")
+			if a.status != 200 {
+				t.Fatalf("%s: %d", query, a.status)
+			}
+			for _, p := range a.body["results"].([]any) {
+				p := p.(map[string]any)
+				if p["dataSensitivity"] != level {
+					t.Errorf("%q lists %s, which is %s", query, p["name"], p["dataSensitivity"])
+				}
+				if prev, ok := seen[p["name"].(string)]; ok && prev != level {
+					t.Errorf("%s listed at two levels", p["name"])
+				}
+				seen[p["name"].(string)] = level
+			}
+		}
+	}
+	for _, level := range []string{"sensitive", "highly_sensitive"} {
+		n := 0
+		for _, l := range seen {
+			if l == level {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("no %s contact property", level)
+		}
+	}
+	hubspotError(t, call(t, "GET", base+"/crm/v3/properties/contacts?dataSensitivity=secret", ""), 400, "VALIDATION_ERROR")
 }

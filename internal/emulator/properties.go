@@ -84,7 +84,25 @@ func (s *Server) properties(w http.ResponseWriter, r *http.Request) {
 	if t == nil {
 		return
 	}
-	s.writeJSON(w, http.StatusOK, map[string]any{"results": t.wireProperties()})
+	// As HubSpot: only the sensitivity level asked for, non-sensitive
+	// unless said (schema information needs no sensitive scope).
+	level := r.URL.Query().Get("dataSensitivity")
+	switch level {
+	case "":
+		level = "non_sensitive"
+	case "non_sensitive", "sensitive", "highly_sensitive":
+	default:
+		s.writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+			fmt.Sprintf("Unable to parse dataSensitivity %q: expected one of non_sensitive, sensitive, highly_sensitive", level), nil)
+		return
+	}
+	results := []wireProperty{}
+	for _, wp := range t.wireProperties() {
+		if wp.DataSensitivity == level {
+			results = append(results, wp)
+		}
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"results": results})
 }
 
 // property answers one property definition by name.

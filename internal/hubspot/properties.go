@@ -54,14 +54,46 @@ func (p Property) Writable() bool {
 	return !p.Calculated && !p.ModificationMetadata.ReadOnlyValue
 }
 
-// Properties returns the (unarchived) property definitions of objectType.
+// Sensitivities are the data sensitivity levels, in the order Properties
+// asks for them.
+var Sensitivities = []string{NonSensitive, Sensitive, HighlySensitive}
+
+// Properties returns every (unarchived) property definition of objectType,
+// of every sensitivity level: HubSpot lists only the level asked for
+// (non-sensitive unless told), so it asks for each. Reading a sensitive
+// property's definition needs no sensitive scope; reading its values does.
 func (c *Client) Properties(ctx context.Context, objectType string) ([]Property, error) {
+	var out []Property
+	seen := map[string]bool{}
+	for _, level := range Sensitivities {
+		props, err := c.PropertiesAt(ctx, objectType, level)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range props {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// PropertiesAt returns the property definitions of objectType of one data
+// sensitivity level.
+func (c *Client) PropertiesAt(ctx context.Context, objectType, level string) ([]Property, error) {
 	var resp struct {
 		Results []Property `json:"results"`
 	}
 	path := "/crm/v3/properties/" + url.PathEscape(objectType)
-	if err := c.do(ctx, http.MethodGet, path, nil, nil, &resp); err != nil {
-		return nil, fmt.Errorf("properties of %s: %w", objectType, err)
+	if err := c.do(ctx, http.MethodGet, path, url.Values{"dataSensitivity": {level}}, nil, &resp); err != nil {
+		return nil, fmt.Errorf("%s properties of %s: %w", level, objectType, err)
+	}
+	for i := range resp.Results {
+		if resp.Results[i].DataSensitivity == "" {
+			resp.Results[i].DataSensitivity = level
+		}
 	}
 	return resp.Results, nil
 }
