@@ -651,3 +651,34 @@ func TestPropertiesBySensitivity(t *testing.T) {
 	}
 	hubspotError(t, call(t, "GET", base+"/crm/v3/properties/contacts?dataSensitivity=secret", ""), 400, "VALIDATION_ERROR")
 }
+
+// TestValidationRules: the portal's rules on property values; a value that
+// breaks one is refused per input (207) or, for a rule that refuses whole
+// batches, the batch fails (400) and nothing is written.
+func TestValidationRules(t *testing.T) {
+	max := 100.0
+	srv, url := start(t, emulator.Options{Sizes: map[string]int{"deals": 3}, ValidationRules: []emulator.ValidationRule{
+		{Object: "deals", Property: "dealname", Pattern: `[A-Z][a-z]+`},
+	}})
+	ids := []string{}
+	for _, r := range listAll(t, url+"/crm/v3/objects/deals") {
+		ids = append(ids, r["id"].(string))
+	}
+	body := fmt.Sprintf(`{"inputs":[{"id":%q,"properties":{"dealname":"Good"}},{"id":%q,"properties":{"dealname":"bad name"}}]}`, ids[0], ids[1])
+	a := call(t, "POST", url+"/crm/v3/objects/deals/batch/update", body)
+	if a.status != 207 || len(a.body["results"].([]any)) != 1 || len(a.body["errors"].([]any)) != 1 {
+		t.Fatalf("207 expected: %d %s", a.status, a.raw)
+	}
+	if err := srv.SetValidationRules([]emulator.ValidationRule{{Object: "deals", Property: "amount", Max: &max, RefuseBatch: true}}); err != nil {
+		t.Fatal(err)
+	}
+	body = fmt.Sprintf(`{"inputs":[{"id":%q,"properties":{"amount":"5"}},{"id":%q,"properties":{"amount":"500"}}]}`, ids[0], ids[1])
+	hubspotError(t, call(t, "POST", url+"/crm/v3/objects/deals/batch/update", body), 400, "VALIDATION_ERROR")
+	got := call(t, "GET", url+"/crm/v3/objects/deals/"+ids[0]+"?properties=amount", "").body["properties"].(map[string]any)
+	if got["amount"] == "5" {
+		t.Fatal("a refused batch wrote a value")
+	}
+	if err := srv.SetValidationRules([]emulator.ValidationRule{{Object: "deals", Property: "nope", Pattern: "x"}}); err == nil {
+		t.Fatal("a rule on an unknown property was accepted")
+	}
+}

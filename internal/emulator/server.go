@@ -48,7 +48,10 @@ type Options struct {
 	// objects, and the schemas endpoint refuses (403), as HubSpot's does on
 	// every tier but Enterprise. Sizes of custom objects are then ignored.
 	NotEnterprise bool
-	Logger        *slog.Logger
+	// ValidationRules are the portal's admin-configured rules on property
+	// values, checked on every write (see ValidationRule).
+	ValidationRules []ValidationRule
+	Logger          *slog.Logger
 }
 
 // Defaults of Options.
@@ -125,6 +128,9 @@ func New(opts Options) (*Server, error) {
 		err = s.generate(opts.Seed, opts.Sizes)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.addRules(opts.ValidationRules); err != nil {
 		return nil, err
 	}
 	s.routes()

@@ -15,7 +15,8 @@ type property struct {
 	index  int    // position in objectType.props and record.vals
 	key    []byte // the name as a JSON object key: "name":
 	gen    genKind
-	lo, hi int // genInt's range
+	lo, hi int     // genInt's range
+	rules  []*rule // the portal's validation rules on it
 }
 
 // objectType is one CRM object type of the emulated portal with its records.

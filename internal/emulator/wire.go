@@ -61,6 +61,8 @@ type batchError struct {
 	Category string              `json:"category"`
 	Message  string              `json:"message"`
 	Context  map[string][]string `json:"context"`
+	// refuseBatch: a validation rule that fails the whole batch broke.
+	refuseBatch bool
 }
 
 // decodeBody decodes a JSON request body; ok is false when it answered 400.

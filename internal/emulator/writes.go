@@ -105,6 +105,7 @@ func (t *objectType) checkValues(id int64, values map[string]string) []batchErro
 	for _, n := range slices.Sorted(maps.Keys(values)) {
 		v := values[n]
 		p, ok := t.byName[n]
+		before := len(errs)
 		switch {
 		case !ok:
 			fail(n, "VALIDATION_ERROR", "Property %q does not exist", n)
@@ -130,6 +131,15 @@ func (t *objectType) checkValues(id int64, values map[string]string) []batchErro
 		case p.spec.unique:
 			if other, taken := t.uniqueIndex(p)[v]; taken && other != id {
 				fail(n, "CONFLICT", "A %s with %s %q already exists (id %d)", strings.ToLower(t.singular), n, v, other)
+			}
+		}
+		if ok && v != "" && len(errs) == before {
+			for _, r := range p.rules {
+				if msg, broke := r.breaks(v); broke {
+					fail(n, "VALIDATION_ERROR", "%s", msg)
+					errs[len(errs)-1].refuseBatch = r.RefuseBatch
+					break
+				}
 			}
 		}
 	}

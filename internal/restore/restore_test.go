@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +42,14 @@ type env struct {
 // newEnv backs up an emulated portal of sizes and opens the backup.
 func newEnv(t testing.TB, sizes map[string]int) *env {
 	t.Helper()
+	return newEnvWith(t, emulator.Options{Seed: 11, Sizes: sizes})
+}
+
+// newEnvWith is newEnv on an emulator of the caller's.
+func newEnvWith(t testing.TB, opts emulator.Options) *env {
+	t.Helper()
 	ctx := context.Background()
-	st := testenv.NewStack(t, emulator.Options{Seed: 11, Sizes: sizes}, backup.Enterprise)
+	st := testenv.NewStack(t, opts, backup.Enterprise)
 	e := &env{emu: st.Emulator, s3URL: st.S3URL, crm: st.CRM, blobs: st.Blobs, store: st.Store}
 	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: st.CRM}, Runner: noRunner{}}
 	b, err := svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
@@ -372,4 +380,104 @@ func call(t *testing.T, method, url, body string) *http.Response {
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
+}
+
+// TestValidationRules: the portal's admins added validation rules after the
+// backup. A value breaking a rule HubSpot reports per input (207) is an
+// error row; a batch HubSpot refuses whole (400) is narrowed down to the
+// inputs it refuses, the rest written. Counts stay true: every value is
+// either written (and then in the CRM) or in the error rows.
+func TestValidationRules(t *testing.T) {
+	e := newEnv(t, map[string]int{"deals": 230})
+	ids, before := e.backedUp(t, "deals")
+	// The median amount: half the backed-up amounts break the maximum.
+	var amounts []float64
+	for _, id := range ids {
+		if v, err := strconv.ParseFloat(before[id]["amount"], 64); err == nil {
+			amounts = append(amounts, v)
+		}
+	}
+	slices.Sort(amounts)
+	limit := amounts[len(amounts)/2]
+	for _, id := range ids {
+		e.update(t, "deals", id, map[string]string{"dealname": "Renamed", "amount": "1"})
+	}
+	if err := e.emu.SetValidationRules([]emulator.ValidationRule{
+		{Object: "deals", Property: "dealname", Pattern: `[^"]*`},
+		{Object: "deals", Property: "amount", Max: &limit, RefuseBatch: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var errs []restore.ErrorRow
+	done := run(t, &restore.Pass{CRM: e.crm, Archive: e.archive, Sel: e.selection(t, "deals", "dealname", "amount"), Write: true,
+		Errors: func(r restore.ErrorRow) error { errs = append(errs, r); return nil }}, restore.Cursor{})
+
+	now := e.current(t, "deals", ids, []string{"dealname", "amount"})
+	refused := map[string]bool{}
+	for _, r := range errs {
+		refused[r.RecordID] = true
+		if r.Error == "" || r.Value != before[r.RecordID][r.Property] {
+			t.Errorf("error row %+v", r)
+		}
+	}
+	var wantRefused, breaksAmount int64
+	for _, id := range ids {
+		name, amount := before[id]["dealname"], before[id]["amount"]
+		v, _ := strconv.ParseFloat(amount, 64)
+		breaks := (name != "" && !regexp.MustCompile(`^[^"]*$`).MatchString(name)) || (amount != "" && v > limit)
+		if amount != "" && v > limit {
+			breaksAmount++
+		}
+		switch {
+		case breaks && !refused[id]:
+			t.Errorf("deal %s breaks a rule but is not in the error rows", id)
+		case !breaks && refused[id]:
+			t.Errorf("deal %s breaks no rule but was refused", id)
+		case !breaks && (now[id]["dealname"] != name || now[id]["amount"] != amount):
+			t.Errorf("deal %s = %v, backup had %q %q", id, now[id], name, amount)
+		case breaks && (now[id]["dealname"] != "Renamed" || now[id]["amount"] != "1"):
+			t.Errorf("refused deal %s was written: %v", id, now[id]) // each input applies whole or not at all
+		}
+		if breaks {
+			wantRefused++
+		}
+	}
+	if breaksAmount == 0 || wantRefused == int64(len(ids)) {
+		t.Fatalf("the rules break %d amounts, %d of %d deals: the test proves nothing", breaksAmount, wantRefused, len(ids))
+	}
+	if done.Tally.Records.Failed != wantRefused || done.Tally.Records.Set != int64(len(ids))-wantRefused {
+		t.Fatalf("records %+v, want %d refused", done.Tally.Records, wantRefused)
+	}
+}
+
+// dropsOne is a portal whose batch update answers lose one record: neither
+// in results nor in errors.
+type dropsOne struct{ restore.CRM }
+
+func (d dropsOne) BatchUpdate(ctx context.Context, objectType string, inputs []hubspot.UpdateInput) (*hubspot.BatchResult, error) {
+	res, err := d.CRM.BatchUpdate(ctx, objectType, inputs)
+	if err == nil && len(res.Objects) > 0 {
+		res.Objects = res.Objects[1:]
+	}
+	return res, err
+}
+
+// TestUnconfirmedWritesAreNotCounted: an input HubSpot's answer does not
+// account for is a failure, never counted as written.
+func TestUnconfirmedWritesAreNotCounted(t *testing.T) {
+	e := newEnv(t, map[string]int{"deals": 150})
+	ids, _ := e.backedUp(t, "deals")
+	for _, id := range ids {
+		e.update(t, "deals", id, map[string]string{"dealname": "Renamed"})
+	}
+	var errs []restore.ErrorRow
+	done := run(t, &restore.Pass{CRM: dropsOne{e.crm}, Archive: e.archive, Sel: e.selection(t, "deals", "dealname"), Write: true,
+		Errors: func(r restore.ErrorRow) error { errs = append(errs, r); return nil }}, restore.Cursor{})
+	batches := int64((len(ids) + restore.BatchSize - 1) / restore.BatchSize)
+	if done.Tally.Records.Failed != batches || done.Tally.Records.Set != int64(len(ids))-batches || int64(len(errs)) != batches {
+		t.Fatalf("records %+v, %d error rows; want %d unconfirmed", done.Tally.Records, len(errs), batches)
+	}
+	if !strings.HasPrefix(errs[0].Error, "UNCONFIRMED") {
+		t.Fatalf("error row %+v", errs[0])
+	}
 }
