@@ -35,7 +35,8 @@ const Window = 10 * time.Second
 // running at a fraction of the budget.
 type Budget struct {
 	mu          sync.Mutex
-	full        float64 // configured (or server-announced, if lower) steady rate, per second
+	ceiling     float64 // the configured steady rate, per second
+	full        float64 // the steady rate now: the ceiling, or HubSpot's announced limit if lower
 	current     float64
 	next        time.Time // the earliest time the next slot may be granted
 	waiters     waitQueue
@@ -49,7 +50,7 @@ type Budget struct {
 // NewBudget returns a budget of requests per window (HubSpot's window is 10 s).
 func NewBudget(requests int, window time.Duration) *Budget {
 	full := budgetRate(requests, window)
-	return &Budget{full: full, current: full}
+	return &Budget{ceiling: full, full: full, current: full}
 }
 
 func budgetRate(requests int, window time.Duration) float64 {
@@ -214,19 +215,18 @@ func (b *Budget) Succeeded() {
 	}
 }
 
-// Announced applies the limit HubSpot announces in its rate-limit headers
-// when it is lower than the configured one (a portal on a smaller tier).
+// Announced follows the limit HubSpot announces in its rate-limit headers,
+// down and back up, never above the configured one: a portal on a smaller
+// tier, or whose limit changed, is paced by what HubSpot says now.
 func (b *Budget) Announced(requests int, window time.Duration) {
 	if requests <= 0 || window <= 0 {
 		return
 	}
-	r := budgetRate(requests, window)
+	r := min(budgetRate(requests, window), b.ceiling)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if r < b.full {
-		b.full = r
-		b.current = min(b.current, r)
-	}
+	b.full = r
+	b.current = min(b.current, r)
 }
 
 // strikeCount is the number of consecutive 429s, for the pause escalation.

@@ -717,3 +717,24 @@ func TestRetryLater(t *testing.T) {
 		}
 	})
 }
+
+// TestAnnouncedLimitUpAndDown: the budget follows HubSpot's announced limit
+// down and back up, never above the configured one.
+func TestAnnouncedLimitUpAndDown(t *testing.T) {
+	rate := func(n int) float64 { return hubspot.NewBudget(n, hubspot.Window).Limit() }
+	b := hubspot.NewBudget(190, hubspot.Window)
+	settle := func() {
+		for range 100 {
+			b.Succeeded()
+		}
+	}
+	for _, tt := range []struct {
+		announced, want int
+	}{{100, 100}, {150, 150}, {500, 190}, {190, 190}, {20, 20}} {
+		b.Announced(tt.announced, hubspot.Window)
+		settle()
+		if got := b.Limit(); got != rate(tt.want) {
+			t.Errorf("announced %d: %.2f requests/s, want %.2f (%d per 10 s)", tt.announced, got, rate(tt.want), tt.want)
+		}
+	}
+}
