@@ -142,19 +142,20 @@ func columns(props []hubspot.Property) []Property {
 }
 
 func discoverThreads(ctx context.Context, crm CRM) (Object, error) {
+	// Threads carry different fields (HubSpot omits those without a value,
+	// and sends some only for some threads): every thread is looked at, so
+	// that every field any thread has becomes a column (an inbox is small
+	// beside the CRM: one more pass over it costs little).
 	names := slices.Clone(threadFields)
-	for page, err := range crm.ThreadPages(ctx, hubspot.ListOptions{Limit: 10}) {
+	for page, err := range crm.ThreadPages(ctx, hubspot.ListOptions{Limit: hubspot.MaxPageSize}) {
 		if err != nil {
 			return Object{}, fmt.Errorf("discover conversation threads: %w", err)
 		}
-		for _, t := range page.Objects {
-			for k := range t.Properties {
-				if !slices.Contains(names, k) {
-					names = append(names, k)
-				}
+		for _, c := range page.Columns {
+			if !slices.Contains(names, c) {
+				names = append(names, c)
 			}
 		}
-		break // the first page tells the fields
 	}
 	slices.Sort(names)
 	o := Object{Name: Conversations, TypeID: Conversations, Singular: "Conversation", Plural: "Conversations",

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -517,5 +518,53 @@ func TestSensitiveDataBackedUp(t *testing.T) {
 	}
 	if levels[hubspot.Sensitive] == 0 || levels[hubspot.HighlySensitive] == 0 || levels[hubspot.NonSensitive] == 0 {
 		t.Fatalf("contacts' properties by level: %v", levels)
+	}
+}
+
+// TestEveryThreadFieldIsAColumn: threads carry fields only some of them
+// have (latestMessageSentTimestamp; threadAssociations, a nested object),
+// and HubSpot omits fields without a value. Every field any thread has is a
+// column, nested ones as parent.child, with each thread's value.
+func TestEveryThreadFieldIsAColumn(t *testing.T) {
+	e := newEnv(t, emulator.Options{Seed: 3, Sizes: map[string]int{"conversations": 230}}, backup.Professional)
+	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := e.download(t, e.run(t, b.ID))
+	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	var rows [][]string
+	for _, f := range zr.File {
+		if f.Name == "conversations.csv" {
+			rc, _ := f.Open()
+			rows, err = csv.NewReader(rc).ReadAll()
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(rows) != 231 {
+		t.Fatalf("%d rows, want a header and 230 threads", len(rows))
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, want := range []string{"id", "latestMessageSentTimestamp", "threadAssociations.associatedTicketId", "closedAt"} {
+		if _, ok := col[want]; !ok {
+			t.Fatalf("no column %s in %v", want, rows[0])
+		}
+	}
+	// Thread i (0-based) has an association when i%17 == 5: the last such
+	// one is past the first two pages of 100.
+	var tickets int
+	for _, r := range rows[1:] {
+		if v := r[col["threadAssociations.associatedTicketId"]]; v != "" {
+			tickets++
+		}
+	}
+	if want := (230 - 5 + 16) / 17; tickets != want {
+		t.Errorf("%d threads with a ticket, want %d", tickets, want)
 	}
 }

@@ -682,3 +682,25 @@ func TestValidationRules(t *testing.T) {
 		t.Fatal("a rule on an unknown property was accepted")
 	}
 }
+
+// TestThreadsAsHubSpotSendsThem: opaque cursors, and no field without a
+// value (HubSpot omits them rather than sending null).
+func TestThreadsAsHubSpotSendsThem(t *testing.T) {
+	_, url := start(t, emulator.Options{Seed: 2, Sizes: map[string]int{"conversations": 40}})
+	a := call(t, "GET", url+"/conversations/v3/conversations/threads?limit=10", "")
+	after := a.body["paging"].(map[string]any)["next"].(map[string]any)["after"].(string)
+	if _, err := strconv.ParseInt(after, 10, 64); err == nil {
+		t.Fatalf("cursor %q is a number: HubSpot's are opaque", after)
+	}
+	if !strings.Contains(string(a.raw), `"id"`) || strings.Contains(string(a.raw), "null") {
+		t.Fatalf("threads page sends null: %s", a.raw)
+	}
+	if b := call(t, "GET", url+"/conversations/v3/conversations/threads?limit=10&after="+after, ""); b.status != 200 ||
+		b.body["results"].([]any)[0].(map[string]any)["id"] == a.body["results"].([]any)[0].(map[string]any)["id"] {
+		t.Fatalf("second page: %d %s", b.status, b.raw)
+	}
+	hubspotError(t, call(t, "GET", url+"/conversations/v3/conversations/threads?after=12", ""), 400, "VALIDATION_ERROR")
+	if got := len(listAll(t, url+"/conversations/v3/conversations/threads?limit=7")); got != 40 {
+		t.Fatalf("%d threads paged, want 40", got)
+	}
+}

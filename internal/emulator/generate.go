@@ -3,9 +3,12 @@ package emulator
 import (
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // epoch is when generated portals start creating records.
@@ -406,7 +409,7 @@ func threadFields(seed int64, i int, id int64) []field {
 	if rng.IntN(4) != 0 {
 		assigned = rawString("A-" + strconv.Itoa(50000+rng.IntN(12)))
 	}
-	return []field{
+	fields := []field{
 		{"id", rawString(strconv.FormatInt(id, 10))},
 		{"createdAt", rawString(isoMillis(created))},
 		{"status", rawString(status)},
@@ -421,4 +424,14 @@ func threadFields(seed int64, i int, id int64) []field {
 		{"originalChannelAccountId", rawString(strconv.Itoa(20000 + rng.IntN(5)))},
 		{"archived", rawBool(false)},
 	}
+	// Fields HubSpot sends only for some threads: a reply sent, a ticket
+	// the thread is associated with (a nested object).
+	if rng.IntN(3) == 0 {
+		fields = append(fields, field{"latestMessageSentTimestamp", rawString(isoMillis(latest.Add(-time.Minute)))})
+	}
+	if i%17 == 5 {
+		fields = append(fields, field{"threadAssociations", jsontext.Value(`{"associatedTicketId":"` + strconv.Itoa(50000000001+i) + `"}`)})
+	}
+	// HubSpot omits a field without a value rather than sending null.
+	return slices.DeleteFunc(fields, func(f field) bool { return string(f.value) == "null" })
 }

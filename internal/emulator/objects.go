@@ -18,7 +18,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	if t == nil {
 		return
 	}
-	limit, after, ok := s.pageParams(w, r, maxPage)
+	limit, after, ok := s.pageParams(w, r, maxPage, parseObjectCursor)
 	if !ok {
 		return
 	}
@@ -46,7 +46,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	})
 	b = append(b, ']')
 	if next != 0 {
-		b = appendPaging(b, r.URL.Path, next)
+		b = appendPaging(b, r.URL.Path, strconv.FormatInt(next, 10))
 	}
 	w.Write(append(b, '}'))
 }
@@ -131,7 +131,7 @@ func queryList(r *http.Request, key string) []string {
 }
 
 // pageParams parses limit and after; ok is false when it answered 400.
-func (s *Server) pageParams(w http.ResponseWriter, r *http.Request, maxLimit int) (limit int, after int64, ok bool) {
+func (s *Server) pageParams(w http.ResponseWriter, r *http.Request, maxLimit int, cursor func(string) (int64, bool)) (limit int, after int64, ok bool) {
 	q := r.URL.Query()
 	limit = defaultPage
 	if v := q.Get("limit"); v != "" {
@@ -143,14 +143,20 @@ func (s *Server) pageParams(w http.ResponseWriter, r *http.Request, maxLimit int
 		limit = n
 	}
 	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
+		n, ok := cursor(v)
+		if !ok {
 			s.badRequest(w, "Invalid paging cursor after=%q", v)
 			return 0, 0, false
 		}
 		after = n
 	}
 	return limit, after, true
+}
+
+// parseObjectCursor reads an object list's cursor: the next record's id.
+func parseObjectCursor(v string) (int64, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n >= 0
 }
 
 func archivedParam(r *http.Request) bool { return r.URL.Query().Get("archived") == "true" }

@@ -2,8 +2,10 @@ package emulator
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net/http"
 	"slices"
+	"strconv"
 )
 
 // Conversation (inbox) threads: not CRM objects, so they are kept as raw JSON
@@ -13,7 +15,7 @@ import (
 func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	limit, after, ok := s.pageParams(w, r, maxThreadsPage)
+	limit, after, ok := s.pageParams(w, r, maxThreadsPage, parseThreadCursor)
 	if !ok {
 		return
 	}
@@ -49,7 +51,7 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) {
 	}
 	buf.WriteByte(']')
 	if next != 0 {
-		buf.Write(appendPaging(buf.AvailableBuffer(), r.URL.Path, next))
+		buf.Write(appendPaging(buf.AvailableBuffer(), r.URL.Path, threadCursor(next)))
 	}
 	buf.WriteByte('}')
 	writeJSONHeader(w, http.StatusOK)
@@ -75,4 +77,19 @@ func cmpInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// Thread cursors are opaque, as HubSpot's are (a client must not read or
+// build them): the next thread's id, encoded.
+func threadCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("thread:" + strconv.FormatInt(id, 10)))
+}
+
+func parseThreadCursor(v string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || !bytes.HasPrefix(b, []byte("thread:")) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b[len("thread:"):]), 10, 64)
+	return n, err == nil && n >= 0
 }

@@ -187,8 +187,7 @@ func appendMillis(b []byte, t time.Time) []byte {
 
 // appendPaging appends a list page's paging member for the next page, which
 // starts at id next.
-func appendPaging(b []byte, path string, next int64) []byte {
-	after := strconv.FormatInt(next, 10)
+func appendPaging(b []byte, path string, after string) []byte {
 	b = append(b, `,"paging":{"next":{"after":`...)
 	b = appendString(b, after)
 	b = append(b, `,"link":`...)

@@ -377,7 +377,7 @@ func TestErrorsAndRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ts, n := statusServer(t, tt.script...)
 			c := client(t, ts.URL, hubspot.Config{})
-			_, err := c.Properties(context.Background(), "contacts")
+			_, err := c.PropertiesAt(context.Background(), "contacts", hubspot.NonSensitive)
 			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("error %v, want %v", err, tt.want)
 			}
@@ -395,10 +395,10 @@ func TestErrorsAndRetries(t *testing.T) {
 func TestDailyLimitIsReported(t *testing.T) {
 	c, _ := setup(t, emulator.Options{DailyLimit: 1}, hubspot.Config{})
 	ctx := context.Background()
-	if _, err := c.Properties(ctx, "contacts"); err != nil {
+	if _, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Properties(ctx, "contacts")
+	_, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive)
 	var apiErr *hubspot.Error
 	if !errors.As(err, &apiErr) || !apiErr.Daily() || !errors.Is(err, hubspot.ErrRateLimited) {
 		t.Fatalf("%v, want a daily rate-limit error", err)
@@ -421,7 +421,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := client(t, ts.URL, hubspot.Config{})
-	if _, err := c.Properties(context.Background(), "contacts"); err != nil {
+	if _, err := c.PropertiesAt(context.Background(), "contacts", hubspot.NonSensitive); err != nil {
 		t.Fatal(err)
 	}
 	if gap := times[1].Sub(times[0]); gap < 900*time.Millisecond {
@@ -434,7 +434,7 @@ func TestCancellation(t *testing.T) {
 		c, _ := setup(t, emulator.Options{Latency: time.Minute}, hubspot.Config{})
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		_, err := c.Properties(ctx, "contacts")
+		_, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("%v, want deadline exceeded", err)
 		}
@@ -442,11 +442,11 @@ func TestCancellation(t *testing.T) {
 	t.Run("while waiting for the budget", func(t *testing.T) {
 		c, _ := setup(t, emulator.Options{}, hubspot.Config{Budget: hubspot.NewBudget(2, time.Hour)})
 		ctx, cancel := context.WithCancel(context.Background())
-		if _, err := c.Properties(ctx, "contacts"); err != nil {
+		if _, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive); err != nil {
 			t.Fatal(err)
 		}
 		time.AfterFunc(50*time.Millisecond, cancel)
-		if _, err := c.Properties(ctx, "contacts"); !errors.Is(err, context.Canceled) {
+		if _, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive); !errors.Is(err, context.Canceled) {
 			t.Fatalf("%v, want canceled", err)
 		}
 	})
@@ -532,7 +532,7 @@ func TestBackOffOn429(t *testing.T) {
 			case <-stop:
 				return
 			case <-tick.C:
-				neighbour.Properties(context.Background(), "contacts")
+				neighbour.PropertiesAt(context.Background(), "contacts", hubspot.NonSensitive)
 			}
 		}
 	}()
@@ -649,7 +649,7 @@ func TestEveryAttemptWaitsOnTheBudget(t *testing.T) {
 	budget := hubspot.NewBudget(1e6, hubspot.Window)
 	c, srv := setup(t, emulator.Options{Seed: 3, DropRate: 0.3}, hubspot.Config{Budget: budget, Retry: hubspot.RetryPolicy{MaxAttempts: 50, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}})
 	for range 60 {
-		if _, err := c.Properties(context.Background(), "contacts"); err != nil {
+		if _, err := c.PropertiesAt(context.Background(), "contacts", hubspot.NonSensitive); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -695,7 +695,7 @@ func TestRetryLater(t *testing.T) {
 			}))
 			defer ts.Close()
 			c := client(t, ts.URL, hubspot.Config{Retry: hubspot.RetryPolicy{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, LockedWait: 200 * time.Millisecond}})
-			if _, err := c.Properties(context.Background(), "contacts"); err != nil {
+			if _, err := c.PropertiesAt(context.Background(), "contacts", hubspot.NonSensitive); err != nil {
 				t.Fatal(err)
 			}
 			if calls.Load() != 2 || gap < tt.minWait {
@@ -710,7 +710,7 @@ func TestRetryLater(t *testing.T) {
 		}))
 		defer ts.Close()
 		c := client(t, ts.URL, hubspot.Config{Retry: hubspot.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}})
-		_, err := c.Properties(context.Background(), "contacts")
+		_, err := c.PropertiesAt(context.Background(), "contacts", hubspot.NonSensitive)
 		var he *hubspot.Error
 		if !errors.Is(err, hubspot.ErrRetryLater) || !errors.As(err, &he) || he.Attempts != 3 || he.StatusCode != 477 {
 			t.Fatalf("%v", err)

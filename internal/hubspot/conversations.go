@@ -16,9 +16,10 @@ const threadsPath = "/conversations/v3/conversations/threads"
 
 // ThreadPages lists conversation threads page by page. Threads are not CRM
 // objects and their fields are not all strings; each thread comes back as an
-// Object whose Values hold every top-level field but "id" as text: strings
-// as they are, numbers and booleans as their JSON literals, null as "", and
-// nested objects or arrays as compact JSON. The page's Columns are
+// Object whose Values hold every field but "id" as text: strings as they
+// are, numbers and booleans as their JSON literals, null as "", arrays as
+// compact JSON, and each field of a nested object in a column of its own
+// named parent.child. The page's Columns are
 // opts.Properties (field names), then any other field a thread has.
 func (c *Client) ThreadPages(ctx context.Context, opts ListOptions) iter.Seq2[*Page, error] {
 	q := listQuery(opts) // the threads endpoint has no property selection
@@ -62,12 +63,36 @@ type rawListResponse struct {
 
 func threadObject(fields map[string]jsontext.Value, cols *columns) (Object, error) {
 	o := Object{Values: make([]string, len(cols.names), len(cols.names)+len(fields))}
+	if err := addThreadFields(&o, "", fields, cols); err != nil {
+		return Object{}, err
+	}
+	if o.ID == "" {
+		return Object{}, fmt.Errorf("thread without id")
+	}
+	return o, nil
+}
+
+// addThreadFields puts fields into o's columns. A nested object becomes one
+// column per field, named parent.child (threadAssociations.associatedTicketId),
+// at any depth; arrays stay one column of compact JSON.
+func addThreadFields(o *Object, prefix string, fields map[string]jsontext.Value, cols *columns) error {
 	for k, v := range fields {
+		name := prefix + k
+		if v.Kind() == '{' {
+			var nested map[string]jsontext.Value
+			if err := json.Unmarshal(v, &nested); err != nil {
+				return fmt.Errorf("field %s: %w", name, err)
+			}
+			if err := addThreadFields(o, name+".", nested, cols); err != nil {
+				return err
+			}
+			continue
+		}
 		s, err := scalarText(v)
 		if err != nil {
-			return Object{}, fmt.Errorf("field %s: %w", k, err)
+			return fmt.Errorf("field %s: %w", name, err)
 		}
-		switch k {
+		switch name {
 		case "id":
 			o.ID = s
 			continue
@@ -76,14 +101,11 @@ func threadObject(fields map[string]jsontext.Value, cols *columns) (Object, erro
 		case "createdAt":
 			o.CreatedAt, _ = time.Parse(time.RFC3339Nano, s)
 		}
-		col := cols.column(k)
+		col := cols.column(name)
 		o.Values = padTo(o.Values, col+1)
 		o.Values[col] = s
 	}
-	if o.ID == "" {
-		return Object{}, fmt.Errorf("thread without id")
-	}
-	return o, nil
+	return nil
 }
 
 // padTo returns vals with at least n values, the added ones "".
