@@ -68,6 +68,7 @@ func (f *stackFlags) config(dir string, log *slog.Logger) (cfg localstack.Config
 			cfg.HubSpotBaseURL = "https://api.hubapi.com"
 		}
 		cfg.Account.RequestsPer10s = *f.portalLimit
+		cfg.Account.APIVersion = os.Getenv("HUBSPOT_API_VERSION") // empty: the latest dated version
 		real = true
 	}
 	return cfg, real, nil

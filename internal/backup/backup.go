@@ -43,11 +43,15 @@ type Account struct {
 	PortalID int64  `json:"portalId"`
 	Name     string `json:"name"`
 	Tier     Tier   `json:"tier"`
-	// TokenRef says where the portal's private-app token lives: a Secrets
+	// TokenRef says where the portal's credential (a service key, or a
+	// legacy private-app token) lives: a Secrets
 	// Manager ARN on AWS, "env:NAME" or "file:PATH" locally. Never the token.
 	TokenRef string `json:"tokenRef"`
 	// RequestsPer10s is the portal's HubSpot rate limit (100 or 190).
 	RequestsPer10s int `json:"requestsPer10s,omitempty"`
+	// APIVersion is the HubSpot API version to speak: a dated one (YYYY-MM)
+	// or "v3"; empty is the client's default, the latest dated version.
+	APIVersion string `json:"apiVersion,omitempty"`
 }
 
 // Status of a backup.

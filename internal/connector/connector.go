@@ -69,9 +69,10 @@ func (c *Connector) client(ctx context.Context, a *backup.Account) (*hubspot.Cli
 	if err != nil {
 		return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
 	}
-	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: c.share(a.RequestsPer10s), Logger: c.Log})
+	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: c.share(a.RequestsPer10s),
+		APIVersion: a.APIVersion, Logger: c.Log})
 	if err != nil {
-		return nil, err
+		return nil, apperr.New(apperr.Invalid, "account %s: %v", a.ID, err)
 	}
 	if c.clients == nil {
 		c.clients = map[string]*hubspot.Client{}

@@ -41,7 +41,10 @@ const (
 // Config configures a Client. Only Token is required.
 type Config struct {
 	BaseURL string // default DefaultBaseURL
-	Token   string // private-app token; never logged
+	Token   string // service key or private-app token; never logged
+	// APIVersion is HubSpot's API version: a dated one (default
+	// DefaultAPIVersion) or LegacyAPIVersion.
+	APIVersion string
 	// RequestsPer10s is the portal's budget (default 100, HubSpot's smallest
 	// private-app limit). Ignored when Budget is set.
 	RequestsPer10s int
@@ -109,6 +112,7 @@ type Client struct {
 	http      *http.Client
 	log       *slog.Logger
 	userAgent string
+	paths     paths
 }
 
 // New returns a client for cfg.
@@ -122,6 +126,10 @@ func New(cfg Config) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return nil, fmt.Errorf("hubspot: config: base URL %q is not an absolute URL", cfg.BaseURL)
+	}
+	ps, err := newPaths(cfg.APIVersion)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.RequestsPer10s <= 0 {
 		cfg.RequestsPer10s = 100
@@ -150,6 +158,7 @@ func New(cfg Config) (*Client, error) {
 		http:      cfg.HTTPClient,
 		log:       cfg.Logger,
 		userAgent: cfg.UserAgent,
+		paths:     ps,
 	}, nil
 }
 

@@ -197,7 +197,7 @@ func TestLongPropertyListFallsBackToBatchRead(t *testing.T) {
 					t.Fatalf("record %d: %v, want %v", i, got[i], want[i])
 				}
 			}
-			if reads := srv.Stats().Routes["POST /crm/v3/objects/{type}/batch/read"]; reads != 3 {
+			if reads := srv.Stats().Routes["POST /crm/objects/{version}/{type}/batch/read"]; reads != 3 {
 				t.Fatalf("%d batch reads, want 3 (one per page)", reads)
 			}
 		})
@@ -385,7 +385,7 @@ func TestErrorsAndRetries(t *testing.T) {
 				t.Fatalf("%d requests, want %d", n.Load(), tt.requests)
 			}
 			var apiErr *hubspot.Error
-			if tt.want != nil && errors.As(err, &apiErr) && apiErr.Path != "/crm/v3/properties/contacts" {
+			if tt.want != nil && errors.As(err, &apiErr) && apiErr.Path != "/crm/properties/"+hubspot.DefaultAPIVersion+"/contacts" {
 				t.Fatalf("error lacks context: %+v", apiErr)
 			}
 		})
@@ -736,5 +736,47 @@ func TestAnnouncedLimitUpAndDown(t *testing.T) {
 		if got := b.Limit(); got != rate(tt.want) {
 			t.Errorf("announced %d: %.2f requests/s, want %.2f (%d per 10 s)", tt.announced, got, rate(tt.want), tt.want)
 		}
+	}
+}
+
+// TestAPIVersions: the client speaks HubSpot's latest dated version unless
+// told; v3 is an explicit choice; threads stay on v3 (dated only in beta).
+func TestAPIVersions(t *testing.T) {
+	for _, tt := range []struct {
+		version                  string
+		list, props, schemas, me string
+	}{
+		{"", "GET /crm/objects/{version}/{type}", "GET /crm/properties/{version}/{type}", "GET /crm-object-schemas/{version}/schemas", "GET /account-info/{version}/details"},
+		{"2026-03", "GET /crm/objects/{version}/{type}", "GET /crm/properties/{version}/{type}", "GET /crm-object-schemas/{version}/schemas", "GET /account-info/{version}/details"},
+		{"v3", "GET /crm/v3/objects/{type}", "GET /crm/v3/properties/{type}", "GET /crm/v3/schemas", "GET /account-info/v3/details"},
+	} {
+		t.Run(tt.version, func(t *testing.T) {
+			c, srv := setup(t, emulator.Options{Sizes: map[string]int{"contacts": 3, "conversations": 2}}, hubspot.Config{APIVersion: tt.version})
+			ctx := context.Background()
+			collect(t, c, "contacts", hubspot.ListOptions{})
+			if _, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Schemas(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.AccountDetails(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, err := range c.ThreadPages(ctx, hubspot.ListOptions{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			routes := srv.Stats().Routes
+			for _, r := range []string{tt.list, tt.props, tt.schemas, tt.me, "GET /conversations/v3/conversations/threads"} {
+				if routes[r] == 0 {
+					t.Errorf("no request to %s: %v", r, routes)
+				}
+			}
+		})
+	}
+	if _, err := hubspot.New(hubspot.Config{Token: "t", APIVersion: "latest"}); err == nil {
+		t.Fatal("an unknown API version was accepted")
 	}
 }

@@ -30,7 +30,7 @@ func (c *Client) ThreadPages(ctx context.Context, opts ListOptions) iter.Seq2[*P
 			q.Set("after", after)
 		}
 		var raw rawListResponse
-		if err := c.do(ctx, http.MethodGet, threadsPath, q, nil, &raw); err != nil {
+		if err := c.do(ctx, http.MethodGet, c.paths.threads(), q, nil, &raw); err != nil {
 			return nil, "", fmt.Errorf("list conversation threads after %q: %w", after, err)
 		}
 		page := &Page{Objects: make([]Object, 0, len(raw.Results))}

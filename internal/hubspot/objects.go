@@ -75,7 +75,7 @@ func (r *listResponse) next() string {
 // maximum (or HubSpot answers 414), each page is listed by id only and its
 // properties are fetched with a batch read: twice the requests, same records.
 func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions) iter.Seq2[*Page, error] {
-	path := "/crm/v3/objects/" + url.PathEscape(objectType)
+	path := c.paths.objects(objectType)
 	q := listQuery(opts)
 	if len(opts.Properties) > 0 {
 		q.Set("properties", strings.Join(opts.Properties, ","))
@@ -294,7 +294,7 @@ func (c *Client) BatchRead(ctx context.Context, objectType string, ids, properti
 		q.Set("archived", "true")
 	}
 	var resp batchResponse
-	path := "/crm/v3/objects/" + url.PathEscape(objectType) + "/batch/read"
+	path := c.paths.objects(objectType) + "/batch/read"
 	if err := c.do(ctx, http.MethodPost, path, q, body, &resp); err != nil {
 		return nil, fmt.Errorf("batch read %d %s: %w", len(ids), objectType, err)
 	}
@@ -317,7 +317,7 @@ func (c *Client) BatchUpdate(ctx context.Context, objectType string, inputs []Up
 		Inputs []UpdateInput `json:"inputs"`
 	}{inputs}
 	var resp batchResponse
-	path := "/crm/v3/objects/" + url.PathEscape(objectType) + "/batch/update"
+	path := c.paths.objects(objectType) + "/batch/update"
 	if err := c.do(ctx, http.MethodPost, path, nil, body, &resp); err != nil {
 		return nil, fmt.Errorf("batch update %d %s: %w", len(inputs), objectType, err)
 	}
@@ -334,7 +334,7 @@ func checkBatchSize(n int) error {
 // Archive moves a record to the recycle bin (DELETE; 204, and 204 again if
 // it is already archived).
 func (c *Client) Archive(ctx context.Context, objectType, id string) error {
-	path := "/crm/v3/objects/" + url.PathEscape(objectType) + "/" + url.PathEscape(id)
+	path := c.paths.objects(objectType) + "/" + url.PathEscape(id)
 	if err := c.do(ctx, http.MethodDelete, path, nil, nil, nil); err != nil {
 		return fmt.Errorf("archive %s %s: %w", objectType, id, err)
 	}

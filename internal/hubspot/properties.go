@@ -86,7 +86,7 @@ func (c *Client) PropertiesAt(ctx context.Context, objectType, level string) ([]
 	var resp struct {
 		Results []Property `json:"results"`
 	}
-	path := "/crm/v3/properties/" + url.PathEscape(objectType)
+	path := c.paths.properties(objectType)
 	if err := c.do(ctx, http.MethodGet, path, url.Values{"dataSensitivity": {level}}, nil, &resp); err != nil {
 		return nil, fmt.Errorf("%s properties of %s: %w", level, objectType, err)
 	}
@@ -123,7 +123,7 @@ func (c *Client) Schemas(ctx context.Context) ([]Schema, error) {
 	var resp struct {
 		Results []Schema `json:"results"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/crm/v3/schemas", nil, nil, &resp); err != nil {
+	if err := c.do(ctx, http.MethodGet, c.paths.schemas(), nil, nil, &resp); err != nil {
 		return nil, fmt.Errorf("custom object schemas: %w", err)
 	}
 	return resp.Results, nil
@@ -142,7 +142,7 @@ type AccountDetails struct {
 // AccountDetails returns the details of the token's portal.
 func (c *Client) AccountDetails(ctx context.Context) (*AccountDetails, error) {
 	var d AccountDetails
-	if err := c.do(ctx, http.MethodGet, "/account-info/v3/details", nil, nil, &d); err != nil {
+	if err := c.do(ctx, http.MethodGet, c.paths.accountDetails(), nil, nil, &d); err != nil {
 		return nil, fmt.Errorf("account details: %w", err)
 	}
 	return &d, nil
