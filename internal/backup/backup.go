@@ -52,6 +52,10 @@ type Account struct {
 	// APIVersion is the HubSpot API version to speak: a dated one (YYYY-MM)
 	// or "v3"; empty is the client's default, the latest dated version.
 	APIVersion string `json:"apiVersion,omitempty"`
+	// LeaveOutSensitive leaves Sensitive and Highly Sensitive properties out
+	// of backups (the credential then needs no sensitive scope); the
+	// manifest and the notification say so.
+	LeaveOutSensitive bool `json:"leaveOutSensitive,omitempty"`
 }
 
 // Status of a backup.
@@ -98,6 +102,8 @@ type Backup struct {
 	Size     int64           `json:"size,omitempty"`
 	SHA256   string          `json:"sha256,omitempty"`
 	Objects  []ObjectSummary `json:"objects,omitempty"`
+	// Omitted says what the backup does not hold, and why.
+	Omitted []Omission `json:"omitted,omitempty"`
 }
 
 // ObjectSummary is what a completed backup holds of one object.

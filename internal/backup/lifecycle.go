@@ -49,6 +49,13 @@ func (s *Service) Discover(ctx context.Context, in StepInput) (*DiscoverOutput, 
 	if err != nil {
 		return nil, err
 	}
+	if acct.LeaveOutSensitive {
+		withoutSensitive(objs)
+		omitted = append(omitted, LeftOutSensitive)
+	}
+	if err := preflight(ctx, crm, objs); err != nil {
+		return nil, err
+	}
 	d := discovery{PortalID: details.PortalID, StartedAt: b.StartedAt, Objects: objs, Omitted: omitted}
 	body, err := json.Marshal(d)
 	if err != nil {
@@ -92,6 +99,7 @@ func (s *Service) Finalize(ctx context.Context, in FinalizeInput) (*Backup, erro
 		b.CompletedAt = in.Zip.CompletedAt
 		b.ExpiresAt = in.Zip.CompletedAt.Add(Retention)
 		b.Key, b.FileName, b.Size, b.SHA256, b.Objects = in.Zip.Key, in.Zip.FileName, in.Zip.Size, in.Zip.SHA256, in.Zip.Objects
+		b.Omitted = in.Zip.Omitted
 		if err := s.Store.UpdateBackup(ctx, b, Running); err != nil {
 			return nil, err
 		}

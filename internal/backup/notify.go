@@ -26,6 +26,9 @@ func (s *Service) Notify(ctx context.Context, in NotifyInput) error {
 		n.Message = fmt.Sprintf("Backup %s completed at %s. Download it until %s (%s, %d bytes). "+
 			"Records changed while the backup ran may not be reflected in it.",
 			b.ID, b.CompletedAt.Format(time.RFC1123), b.ExpiresAt.Format(time.RFC1123), b.FileName, b.Size)
+		for _, o := range b.Omitted {
+			n.Message += " Not included: " + o.What + " (" + o.Why + ")."
+		}
 	case Failed:
 		n.Kind, n.Subject = "backup.failed", "Your CRM backup failed"
 		n.Message = fmt.Sprintf("Backup %s failed: %s. The backup quota was given back; you can start a new backup.", b.ID, b.Failure)

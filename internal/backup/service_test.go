@@ -568,3 +568,73 @@ func TestEveryThreadFieldIsAColumn(t *testing.T) {
 		t.Errorf("%d threads with a ticket, want %d", tickets, want)
 	}
 }
+
+// readScopes are a credential's scopes to read every object, sensitive
+// values excepted.
+var readScopes = []string{"crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read", "tickets",
+	"e-commerce", "crm.objects.calls.read", "crm.objects.tasks.read", "conversations.read"}
+
+// TestPreflight: a credential without the sensitive scopes fails the backup
+// before any work, naming every missing scope in HubSpot's words; an account
+// configured to leave sensitive data out is backed up without it, and the
+// manifest and the notification say so.
+func TestPreflight(t *testing.T) {
+	opts := emulator.Options{Seed: 4, Sizes: map[string]int{"contacts": 20, "companies": 5, "deals": 5}, NotEnterprise: true, Scopes: readScopes}
+	t.Run("missing sensitive scopes: refused, nothing written", func(t *testing.T) {
+		e := newEnv(t, opts, backup.Professional)
+		ctx := context.Background()
+		b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Discover(ctx, backup.StepInput{AccountID: "acme", BackupID: b.ID})
+		var he *hubspot.Error
+		if !errors.As(err, &he) || he.StatusCode != 403 {
+			t.Fatalf("discover: %v, want HubSpot's 403", err)
+		}
+		for _, want := range []string{"crm.objects.contacts.sensitive.read", "crm.objects.contacts.highly_sensitive.read"} {
+			if !slices.Contains(he.Scopes, want) {
+				t.Errorf("missing scopes %v lack %s", he.Scopes, want)
+			}
+		}
+		if keys, _ := e.blobs.List(ctx, "work/"); len(keys) != 0 {
+			t.Errorf("the refused backup wrote %v", keys)
+		}
+		if got := e.emu.Stats(); got.Routes["GET /crm/objects/{version}/{type}"] > 20 {
+			t.Errorf("%d list requests before refusing", got.Routes["GET /crm/objects/{version}/{type}"])
+		}
+	})
+	t.Run("sensitive data left out by choice", func(t *testing.T) {
+		e := newEnv(t, opts, backup.Professional)
+		ctx := context.Background()
+		acct, _ := e.svc.Store.Account(ctx, "acme")
+		acct.LeaveOutSensitive = true
+		if err := e.svc.Store.PutAccount(ctx, acct); err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := e.run(t, b.ID)
+		data := e.download(t, done)
+		rep, err := backup.Verify(bytes.NewReader(data), int64(len(data)))
+		if err != nil || !rep.OK() {
+			t.Fatalf("verify: %v", err)
+		}
+		for _, o := range rep.Manifest.Objects {
+			for _, p := range o.Properties {
+				if p.Sensitivity != "" && p.Sensitivity != hubspot.NonSensitive {
+					t.Errorf("%s.%s (%s) backed up", o.Name, p.Name, p.Sensitivity)
+				}
+			}
+		}
+		if !slices.Contains(rep.Manifest.Omitted, backup.LeftOutSensitive) {
+			t.Errorf("manifest omits %v", rep.Manifest.Omitted)
+		}
+		ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
+		if len(ns) != 1 || !strings.Contains(ns[0].Message, "Not included: Sensitive and Highly Sensitive properties") {
+			t.Errorf("notification %+v", ns)
+		}
+	})
+}

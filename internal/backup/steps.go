@@ -57,6 +57,7 @@ type ZipOutput struct {
 	SHA256      string          `json:"sha256"`
 	CompletedAt time.Time       `json:"completedAt"`
 	Objects     []ObjectSummary `json:"objects"`
+	Omitted     []Omission      `json:"omitted,omitempty"`
 }
 
 // FinalizeInput ends a backup: with the ZIP, or with the error that failed it.

@@ -83,7 +83,7 @@ func (s *Service) Zip(ctx context.Context, in ZipInput) (*ZipOutput, error) {
 		done[e.Object] = e.Checkpoint
 	}
 	completed := s.now()
-	out := &ZipOutput{FileName: FileName(d.PortalID, b.CreatedAt), CompletedAt: completed}
+	out := &ZipOutput{FileName: FileName(d.PortalID, b.CreatedAt), CompletedAt: completed, Omitted: d.Omitted}
 	out.Key = blobkey.ZIP(b.AccountID, b.ID, out.FileName)
 
 	up, err := s.Blobs.Create(ctx, out.Key)

@@ -134,6 +134,7 @@ type backupItem struct {
 	Size        int64                  `json:"size,omitempty"`
 	SHA256      string                 `json:"sha256,omitempty"`
 	Objects     []backup.ObjectSummary `json:"objects,omitempty"`
+	Omitted     []backup.Omission      `json:"omitted,omitempty"`
 }
 
 func toItem(b *backup.Backup) backupItem {
@@ -145,7 +146,7 @@ func toItem(b *backup.Backup) backupItem {
 		PK: pk(b.AccountID), SK: skBackup + b.ID, AccountID: b.AccountID, BackupID: b.ID,
 		Status: b.Status, Trigger: b.Trigger, RequestedBy: b.RequestedBy,
 		CreatedAt: stamp(b.CreatedAt), StartedAt: stamp(b.StartedAt), CompletedAt: stamp(b.CompletedAt), ExpiresAt: stamp(b.ExpiresAt),
-		Failure: b.Failure, Progress: progress, FileName: b.FileName, Key: b.Key, Size: b.Size, SHA256: b.SHA256, Objects: b.Objects,
+		Failure: b.Failure, Progress: progress, FileName: b.FileName, Key: b.Key, Size: b.Size, SHA256: b.SHA256, Objects: b.Objects, Omitted: b.Omitted,
 	}
 }
 
@@ -153,7 +154,7 @@ func (it *backupItem) backup() *backup.Backup {
 	return &backup.Backup{
 		AccountID: it.AccountID, ID: it.BackupID, Status: it.Status, Trigger: it.Trigger, RequestedBy: it.RequestedBy,
 		CreatedAt: unstamp(it.CreatedAt), StartedAt: unstamp(it.StartedAt), CompletedAt: unstamp(it.CompletedAt), ExpiresAt: unstamp(it.ExpiresAt),
-		Failure: it.Failure, Progress: it.Progress, FileName: it.FileName, Key: it.Key, Size: it.Size, SHA256: it.SHA256, Objects: it.Objects,
+		Failure: it.Failure, Progress: it.Progress, FileName: it.FileName, Key: it.Key, Size: it.Size, SHA256: it.SHA256, Objects: it.Objects, Omitted: it.Omitted,
 	}
 }
 

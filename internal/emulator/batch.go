@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ func (s *Server) batchRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	props := selectProps(t, b.Properties)
+	if !s.granted(w, valueScopes(t, props, false)...) {
+		return
+	}
 	archived := archivedParam(r)
 	rw := startBatch()
 	var missing []string
@@ -57,6 +61,17 @@ func (s *Server) batchUpdate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		seen[in.ID] = true
+	}
+	var written []*property
+	for _, in := range b.Inputs {
+		for n := range in.Properties {
+			if p, ok := t.byName[n]; ok && !slices.Contains(written, p) {
+				written = append(written, p)
+			}
+		}
+	}
+	if !s.granted(w, valueScopes(t, written, true)...) {
+		return
 	}
 	// A value breaking a rule that refuses whole batches fails the batch
 	// before anything is written.

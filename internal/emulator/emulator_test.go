@@ -704,3 +704,28 @@ func TestThreadsAsHubSpotSendsThem(t *testing.T) {
 		t.Fatalf("%d threads paged, want 40", got)
 	}
 }
+
+// TestScopes: a credential reads what its scopes allow; a sensitive value
+// needs the object's sensitive scope, and a refusal names the scopes.
+func TestScopes(t *testing.T) {
+	_, url := start(t, emulator.Options{Seed: 1, Sizes: map[string]int{"contacts": 3, "deals": 2}, Scopes: []string{"crm.objects.contacts.read"}})
+	var sensitive string
+	for _, p := range call(t, "GET", url+"/crm/v3/properties/contacts?dataSensitivity=sensitive", "").body["results"].([]any) {
+		sensitive = p.(map[string]any)["name"].(string)
+	}
+	if a := call(t, "GET", url+"/crm/v3/objects/contacts?properties=email", ""); a.status != 200 {
+		t.Fatalf("non-sensitive values: %d %s", a.status, a.raw)
+	}
+	for path, want := range map[string]string{
+		"/crm/v3/objects/contacts?properties=email," + sensitive: "crm.objects.contacts.sensitive.read",
+		"/crm/v3/objects/deals":                                  "crm.objects.deals.read",
+		"/conversations/v3/conversations/threads":                "conversations.read",
+	} {
+		a := call(t, "GET", url+path, "")
+		hubspotError(t, a, 403, "MISSING_SCOPES")
+		errs, _ := a.body["errors"].([]any)
+		if len(errs) != 1 || fmt.Sprint(errs[0].(map[string]any)["context"].(map[string]any)["requiredGranularScopes"]) != "["+want+"]" {
+			t.Errorf("%s: %s, want the scope %s named", path, a.raw, want)
+		}
+	}
+}

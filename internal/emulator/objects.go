@@ -23,6 +23,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	props := selectProps(t, queryList(r, "properties"))
+	if !s.granted(w, valueScopes(t, props, false)...) {
+		return
+	}
 	// Streamed as it is encoded (as HubSpot does): a client decodes the
 	// first records while the rest of the page is still being produced.
 	writeJSONHeader(w, http.StatusOK)
@@ -59,12 +62,16 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 	if t == nil {
 		return
 	}
+	props := selectProps(t, queryList(r, "properties"))
+	if !s.granted(w, valueScopes(t, props, false)...) {
+		return
+	}
 	rec := s.lookup(t, r.PathValue("id"))
 	if rec == nil || rec.archived != archivedParam(r) {
 		s.writeError(w, http.StatusNotFound, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.", nil)
 		return
 	}
-	writeRecord(w, http.StatusOK, rec, selectProps(t, queryList(r, "properties")))
+	writeRecord(w, http.StatusOK, rec, props)
 }
 
 // objectType resolves the {type} path value (name, type id or fully

@@ -164,6 +164,9 @@ func (s *Server) schemas(w http.ResponseWriter, r *http.Request) {
 			"This app hasn't been granted all required scopes to make this call. Custom objects are available on Enterprise subscriptions only.", nil)
 		return
 	}
+	if !s.granted(w, "crm.schemas.custom.read") {
+		return
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	results := []wireSchema{}

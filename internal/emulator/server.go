@@ -48,6 +48,9 @@ type Options struct {
 	// objects, and the schemas endpoint refuses (403), as HubSpot's does on
 	// every tier but Enterprise. Sizes of custom objects are then ignored.
 	NotEnterprise bool
+	// Scopes are the credential's scopes (see scopes.go); nil grants every
+	// scope.
+	Scopes []string
 	// ValidationRules are the portal's admin-configured rules on property
 	// values, checked on every write (see ValidationRule).
 	ValidationRules []ValidationRule
@@ -65,6 +68,7 @@ type Server struct {
 	token         string
 	portalID      int64
 	notEnterprise bool
+	scopes        []string
 	maxURL        int
 	log           *slog.Logger
 
@@ -110,6 +114,7 @@ func New(opts Options) (*Server, error) {
 		token:         opts.Token,
 		portalID:      opts.PortalID,
 		notEnterprise: opts.NotEnterprise,
+		scopes:        opts.Scopes,
 		maxURL:        opts.MaxURLLength,
 		log:           opts.Logger,
 		byKey:         map[string]*objectType{},
@@ -274,9 +279,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // counters are the request counters (see Stats).
 type counters struct {
-	requests, unauthorized, rateLimited, injected, dropped, served atomic.Int64
-	routesMu                                                       sync.Mutex
-	routes                                                         map[string]*atomic.Int64
+	requests, unauthorized, rateLimited, injected, dropped, served, missingScopes atomic.Int64
+	routesMu                                                                      sync.Mutex
+	routes                                                                        map[string]*atomic.Int64
 }
 
 func (c *counters) route(pattern string) {
