@@ -164,11 +164,11 @@ func (s *Server) schemas(w http.ResponseWriter, r *http.Request) {
 			"This app hasn't been granted all required scopes to make this call. Custom objects are available on Enterprise subscriptions only.", nil)
 		return
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if !s.granted(w, "crm.schemas.custom.read") {
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	results := []wireSchema{}
 	for _, t := range s.types {
 		if t.custom {

@@ -94,3 +94,11 @@ func (s *Server) granted(w http.ResponseWriter, need ...string) bool {
 	})
 	return false
 }
+
+// SetScopes replaces the credential's scopes (nil: every scope), as an admin
+// editing the service key.
+func (s *Server) SetScopes(scopes []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scopes = slices.Clone(scopes)
+}

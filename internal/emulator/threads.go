@@ -13,11 +13,11 @@ import (
 
 // listThreads answers a page of threads in id order.
 func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if !s.granted(w, "conversations.read") {
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	limit, after, ok := s.pageParams(w, r, maxThreadsPage, parseThreadCursor)
 	if !ok {
 		return

@@ -91,6 +91,9 @@ func (s *Service) CreatePlan(ctx context.Context, accountID, by, backupID string
 	if err != nil {
 		return nil, err
 	}
+	if err := preflight(ctx, crm, o.ObjectTypeID, sel.Properties); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	p := &Plan{
 		AccountID: accountID, ID: backup.NewID(now), BackupID: b.ID,

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -356,5 +358,43 @@ func TestPlanRequestErrors(t *testing.T) {
 	}
 	if len(runner.plans) != 0 {
 		t.Fatalf("refused requests started plans: %v", runner.plans)
+	}
+}
+
+// TestPlanPreflight: a plan needs the credential to read and write the
+// chosen properties (sensitive scopes included); without, it is refused
+// before anything is computed, naming the missing scopes, and nothing is
+// written.
+func TestPlanPreflight(t *testing.T) {
+	e := newEnv(t, map[string]int{"contacts": 20})
+	var sensitive string
+	for _, p := range e.archive.Manifest.Objects[0].Properties {
+		if p.Sensitivity == "sensitive" && !p.ReadOnly {
+			sensitive = p.Name
+		}
+	}
+	if e.archive.Manifest.Objects[0].Name != "contacts" || sensitive == "" {
+		t.Fatal("fixture: no writable sensitive contact property")
+	}
+	e.emu.SetScopes([]string{"crm.objects.contacts.read"})
+	svc := e.service(&startRecorder{})
+	_, err := svc.CreatePlan(context.Background(), "acme", "admin@acme.example", e.backup.ID,
+		restore.PlanRequest{ObjectType: "contacts", Properties: []string{"email", sensitive}})
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code != apperr.Conflict {
+		t.Fatalf("plan: %v, want a refusal", err)
+	}
+	for _, want := range []string{"crm.objects.contacts.write", "crm.objects.contacts.sensitive.read", "crm.objects.contacts.sensitive.write"} {
+		if !strings.Contains(ae.Message, want) {
+			t.Errorf("refusal %q does not name %s", ae.Message, want)
+		}
+	}
+	if ae.Details["missingScopes"] == nil {
+		t.Errorf("refusal details %v", ae.Details)
+	}
+	e.emu.SetScopes(nil)
+	if _, err := svc.CreatePlan(context.Background(), "acme", "admin@acme.example", e.backup.ID,
+		restore.PlanRequest{ObjectType: "contacts", Properties: []string{"email", sensitive}}); err != nil {
+		t.Fatalf("with every scope: %v", err)
 	}
 }

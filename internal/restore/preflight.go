@@ -1,0 +1,61 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+)
+
+// probeID is a record id no portal has: the preflight's requests name it so
+// that they read and write nothing.
+const probeID = "0"
+
+// preflight checks, before a plan is computed, that the credential may read
+// and write the chosen properties of the object (their sensitive scopes
+// included): a batch read and a batch update of a record that does not
+// exist. HubSpot checks scopes before it looks for records, so a missing
+// scope is a 403 MISSING_SCOPES naming it, and otherwise the answer is only
+// "not found": nothing is read or written. Every missing scope of both
+// requests is collected, and the plan is refused naming them.
+func preflight(ctx context.Context, crm CRM, objectTypeID string, props []string) error {
+	var scopes []string
+	var refused *hubspot.Error
+	note := func(err error) error {
+		var he *hubspot.Error
+		switch {
+		case err == nil, errors.Is(err, hubspot.ErrNotFound):
+			return nil
+		case errors.As(err, &he) && he.StatusCode == 403 && len(he.Scopes) > 0:
+			refused = he
+			for _, sc := range he.Scopes {
+				if !slices.Contains(scopes, sc) {
+					scopes = append(scopes, sc)
+				}
+			}
+			return nil
+		}
+		return err
+	}
+	_, err := crm.BatchRead(ctx, objectTypeID, []string{probeID}, props, false)
+	if err := note(err); err != nil {
+		return fmt.Errorf("preflight read: %w", err)
+	}
+	values := make(map[string]string, len(props))
+	for _, p := range props {
+		values[p] = ""
+	}
+	_, err = crm.BatchUpdate(ctx, objectTypeID, []hubspot.UpdateInput{{ID: probeID, Properties: values}})
+	if err := note(err); err != nil {
+		return fmt.Errorf("preflight write: %w", err)
+	}
+	if len(scopes) == 0 {
+		return nil
+	}
+	return apperr.New(apperr.Conflict, "HubSpot refused access: the account's credential lacks the scopes %s; add them to the service key (or private app), then make the plan again (HubSpot's correlation id %s)",
+		strings.Join(scopes, ", "), refused.CorrelationID).With("missingScopes", scopes)
+}
