@@ -729,3 +729,20 @@ func TestScopes(t *testing.T) {
 		}
 	}
 }
+
+// TestDatedPaths: HubSpot's dated versions and v3 serve the same data; a
+// version HubSpot has not released is a 404.
+func TestDatedPaths(t *testing.T) {
+	_, url := start(t, emulator.Options{Seed: 1, Sizes: map[string]int{"contacts": 12}})
+	v3 := listAll(t, url+"/crm/v3/objects/contacts?limit=5&properties=email")
+	dated := listAll(t, url+"/crm/objects/2026-09/contacts?limit=5&properties=email")
+	if len(v3) != 12 || fmt.Sprint(v3) != fmt.Sprint(dated) {
+		t.Fatalf("v3 %d records, dated %d, or they differ", len(v3), len(dated))
+	}
+	for _, path := range []string{"/crm/properties/2026-09/contacts", "/crm-object-schemas/2026-09/schemas", "/account-info/2026-03/details"} {
+		if a := call(t, "GET", url+path, ""); a.status != 200 {
+			t.Errorf("%s: %d", path, a.status)
+		}
+	}
+	hubspotError(t, call(t, "GET", url+"/crm/objects/2031-01/contacts", ""), 404, "OBJECT_NOT_FOUND")
+}
