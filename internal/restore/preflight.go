@@ -28,7 +28,9 @@ func preflight(ctx context.Context, crm CRM, objectTypeID string, props []string
 	note := func(err error) error {
 		var he *hubspot.Error
 		switch {
-		case err == nil, errors.Is(err, hubspot.ErrNotFound):
+		// Scopes are checked first: any answer about the request or the
+		// record means they are there.
+		case err == nil, errors.Is(err, hubspot.ErrNotFound), errors.Is(err, hubspot.ErrValidation):
 			return nil
 		case errors.As(err, &he) && he.StatusCode == 403 && len(he.Scopes) > 0:
 			refused = he
