@@ -638,3 +638,55 @@ func TestPreflight(t *testing.T) {
 		}
 	})
 }
+
+// TestFixtureThreadFields: a fixture's threads with fields of their own (a
+// nested object two levels deep, an array, a field only the last thread
+// has) become columns, nested ones as parent.child.
+func TestFixtureThreadFields(t *testing.T) {
+	var fx emulator.Fixture
+	if err := json.Unmarshal([]byte(`{"objects":{},"conversations":[
+		{"id":"1","status":"OPEN","threadAssociations":{"associatedTicketId":"77","links":{"crm":"x"}}},
+		{"id":"2","status":"CLOSED","tags":["a","b"]},
+		{"id":"3","status":"OPEN","latestMessageSentTimestamp":"2026-11-01T10:00:00.000Z"}]}`), &fx); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, emulator.Options{Fixture: &fx}, backup.Professional)
+	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := e.download(t, e.run(t, b.ID))
+	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	var rows [][]string
+	for _, f := range zr.File {
+		if f.Name == "conversations.csv" {
+			rc, _ := f.Open()
+			rows, _ = csv.NewReader(rc).ReadAll()
+			rc.Close()
+		}
+	}
+	if len(rows) != 4 {
+		t.Fatalf("rows %v", rows)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for name, want := range map[string][3]string{
+		"threadAssociations.associatedTicketId": {"77", "", ""},
+		"threadAssociations.links.crm":          {"x", "", ""},
+		"tags":                                  {"", `["a","b"]`, ""},
+		"latestMessageSentTimestamp":            {"", "", "2026-11-01T10:00:00.000Z"},
+	} {
+		i, ok := col[name]
+		if !ok {
+			t.Errorf("no column %s in %v", name, rows[0])
+			continue
+		}
+		for r := range 3 {
+			if rows[r+1][i] != want[r] {
+				t.Errorf("thread %s %s = %q, want %q", rows[r+1][col["id"]], name, rows[r+1][i], want[r])
+			}
+		}
+	}
+}
