@@ -6,6 +6,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -24,10 +27,7 @@ var _ backup.Publisher = SNS{}
 
 // Publish sends n with its account as a message attribute.
 func (p SNS) Publish(ctx context.Context, n *backup.Notification) error {
-	subject := n.Subject
-	if len(subject) > 100 { // SNS's limit for e-mail subjects
-		subject = subject[:100]
-	}
+	subject := Subject(n.Subject)
 	msg := n.Message
 	if n.Link != "" {
 		msg += "\n\n" + n.Link
@@ -43,6 +43,27 @@ func (p SNS) Publish(ctx context.Context, n *backup.Notification) error {
 		return fmt.Errorf("sns publish %s: %w", n.Kind, err)
 	}
 	return nil
+}
+
+// MaxSubjectRunes is the longest subject SNS takes: under 100 characters.
+const MaxSubjectRunes = 99
+
+// Subject makes s a valid SNS subject: control characters (line breaks
+// included) become spaces, and it is cut to MaxSubjectRunes characters,
+// never inside one, with an ellipsis.
+func Subject(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= MaxSubjectRunes {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:MaxSubjectRunes-1]) + "…"
 }
 
 // Log writes notifications to a logger (the local stack's stand-in for SNS).
