@@ -144,10 +144,25 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		// Every id crmbackup gives out is a ULID: anything else names
+		// nothing (and could not be a key of the store: too long, say).
+		if id := r.PathValue("id"); id != "" && !backup.ValidID(id) {
+			s.writeError(w, r, apperr.New(apperr.NotFound, "no such id %q", clip(id, 40)))
+			return
+		}
 		if err := h(w, r, c, account); err != nil {
 			s.writeError(w, r, err)
 		}
 	}
+}
+
+// clip quotes at most n bytes of what a caller sent, whole characters.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s[:n])
+	return string(r[:len(r)-1]) + "…"
 }
 
 // status maps application error codes to HTTP: the one place it happens.

@@ -28,10 +28,10 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	fake := apitest.New(
-		&backup.Backup{AccountID: "acme", ID: "done", Status: backup.Completed, CompletedAt: now.Add(-time.Hour), ExpiresAt: now.Add(13 * 24 * time.Hour), Key: "backups/acme/done.zip"},
-		&backup.Backup{AccountID: "acme", ID: "running", Status: backup.Running},
-		&backup.Backup{AccountID: "acme", ID: "old", Status: backup.Completed, CompletedAt: now.Add(-15 * 24 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour), Key: "backups/acme/old.zip"},
-		&backup.Backup{AccountID: "globex", ID: "theirs", Status: backup.Completed, ExpiresAt: now.Add(time.Hour), Key: "backups/globex/theirs.zip"},
+		&backup.Backup{AccountID: "acme", ID: "01JD2Z6W6Q3V9K8M7N5P4R3S2A", Status: backup.Completed, CompletedAt: now.Add(-time.Hour), ExpiresAt: now.Add(13 * 24 * time.Hour), Key: "backups/acme/01JD2Z6W6Q3V9K8M7N5P4R3S2A.zip"},
+		&backup.Backup{AccountID: "acme", ID: "01JD2Z6W6Q3V9K8M7N5P4R3S2B", Status: backup.Running},
+		&backup.Backup{AccountID: "acme", ID: "01JD2Z6W6Q3V9K8M7N5P4R3S2C", Status: backup.Completed, CompletedAt: now.Add(-15 * 24 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour), Key: "backups/acme/01JD2Z6W6Q3V9K8M7N5P4R3S2C.zip"},
+		&backup.Backup{AccountID: "globex", ID: "01JD2Z6W6Q3V9K8M7N5P4R3S2D", Status: backup.Completed, ExpiresAt: now.Add(time.Hour), Key: "backups/globex/theirs.zip"},
 	)
 	fake.Now = now
 	tokens := &auth.DevTokens{Secret: []byte(strings.Repeat("k", 32)), Issuer: "test", Audience: "crmbackup", Names: auth.DefaultClaims}
@@ -78,18 +78,22 @@ func TestRoutes(t *testing.T) {
 		{"list", "GET", "/v1/backups", "", "admin", 200, "", `"backups"`},
 		{"list with bad limit", "GET", "/v1/backups?limit=1000", "", "admin", 400, apperr.Invalid, "limit"},
 		{"list as viewer", "GET", "/v1/backups", "", "viewer", 403, apperr.Forbidden, ""},
-		{"get", "GET", "/v1/backups/done", "", "admin", 200, "", `"downloadUrl": "/v1/backups/done/download"`},
-		{"get expired", "GET", "/v1/backups/old", "", "admin", 200, "", `"expired": true`},
-		{"get unknown", "GET", "/v1/backups/nope", "", "admin", 404, apperr.NotFound, "nope"},
-		{"get other account's", "GET", "/v1/backups/theirs", "", "admin", 404, apperr.NotFound, ""},
-		{"download", "GET", "/v1/backups/done/download", "", "admin", 302, "", `"url"`},
-		{"download running", "GET", "/v1/backups/running/download", "", "admin", 409, apperr.Conflict, "RUNNING"},
-		{"download expired", "GET", "/v1/backups/old/download", "", "admin", 410, apperr.Gone, "expired"},
-		{"download other account's", "GET", "/v1/backups/theirs/download", "", "admin", 404, apperr.NotFound, ""},
-		{"download as viewer", "GET", "/v1/backups/done/download", "", "viewer", 403, apperr.Forbidden, ""},
+		{"get", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2A", "", "admin", 200, "", `"downloadUrl": "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2A/download"`},
+		{"get expired", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2C", "", "admin", 200, "", `"expired": true`},
+		{"get unknown", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2E", "", "admin", 404, apperr.NotFound, "01JD2Z6W6Q3V9K8M7N5P4R3S2E"},
+		{"get other account's", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2D", "", "admin", 404, apperr.NotFound, ""},
+		{"get with an id that is no ULID", "GET", "/v1/backups/not-an-id", "", "admin", 404, apperr.NotFound, "not-an-id"},
+		{"get with an id past DynamoDB's key limit", "GET", "/v1/backups/" + strings.Repeat("A", 1100), "", "admin", 404, apperr.NotFound, "AAAA…"},
+		{"download with an id that is no ULID", "GET", "/v1/backups/x/download", "", "admin", 404, apperr.NotFound, ""},
+		{"no ULID, not signed in", "GET", "/v1/backups/x", "", "", 401, apperr.Unauthorized, ""},
+		{"download", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2A/download", "", "admin", 302, "", `"url"`},
+		{"download running", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2B/download", "", "admin", 409, apperr.Conflict, "RUNNING"},
+		{"download expired", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2C/download", "", "admin", 410, apperr.Gone, "expired"},
+		{"download other account's", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2D/download", "", "admin", 404, apperr.NotFound, ""},
+		{"download as viewer", "GET", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2A/download", "", "viewer", 403, apperr.Forbidden, ""},
 		{"notifications", "GET", "/v1/notifications", "", "admin", 200, "", `"notifications": []`},
 		{"unknown route", "GET", "/v1/nothing", "", "admin", 404, apperr.NotFound, "no route"},
-		{"wrong method", "DELETE", "/v1/backups/done", "", "admin", 405, "", ""},
+		{"wrong method", "DELETE", "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2A", "", "admin", 405, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

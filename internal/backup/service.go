@@ -59,6 +59,12 @@ func Logger(l *slog.Logger) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// ValidID reports whether id is one NewID could have made (a ULID).
+func ValidID(id string) bool {
+	_, err := ulid.ParseStrict(id)
+	return err == nil
+}
+
 // NewID returns a ULID: unique, and sorting by time.
 func NewID(t time.Time) string {
 	return ulid.MustNew(ulid.Timestamp(t), rand.Reader).String()
