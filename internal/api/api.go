@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +88,14 @@ func (s *Server) Handler() http.Handler {
 	s.register(r)
 	mux := r.mux
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A path that needs cleaning (//v1/…, /v1/x/../y, a trailing
+		// slash) names no route: a JSON 404, not the mux's redirect.
+		if r.URL.Path != path.Clean(r.URL.Path) {
+			body := errorBody{}
+			body.Error.Code, body.Error.Message = apperr.NotFound, fmt.Sprintf("no route %s %s", r.Method, clip(r.URL.Path, 200))
+			writeJSON(w, http.StatusNotFound, body)
+			return
+		}
 		if _, pattern := mux.Handler(r); pattern == "" {
 			s.noRoute(w, r, mux)
 			return
