@@ -18,6 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
@@ -263,15 +267,26 @@ func decode(r *http.Request, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return apperr.New(apperr.Invalid, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
+	// Names match exactly (no case folding), a name given twice and an
+	// unknown name are refused, and nothing may follow the one value: a
+	// body means one thing only (DESIGN §11).
+	var one jsontext.Value
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if err := jsonv2.UnmarshalDecode(dec, &one); err != nil {
+		return apperr.New(apperr.Invalid, "invalid JSON body: %s", clip(strings.TrimPrefix(err.Error(), "jsontext: "), 200))
 	}
-	if dec.More() {
+	if dec.PeekKind() != 0 {
 		return apperr.New(apperr.Invalid, "invalid JSON body: more than one value")
 	}
-	return nil
+	err = jsonv2.Unmarshal(one, v, jsonv2.RejectUnknownMembers(true))
+	var serr *jsonv2.SemanticError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &serr) && errors.Is(serr.Err, jsonv2.ErrUnknownName):
+		return apperr.New(apperr.Invalid, "invalid JSON body: unknown field %q (names are case-sensitive)", clip(string(serr.JSONPointer.LastToken()), 40))
+	}
+	return apperr.New(apperr.Invalid, "invalid JSON body: %s", clip(strings.TrimPrefix(err.Error(), "json: "), 200))
 }
 
 // backupView is a backup as the API shows it.

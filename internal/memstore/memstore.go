@@ -1,22 +1,28 @@
-// Package memstore is an in-memory metadata store: backup.Store and
-// restore.Store on one value, as the DynamoDB adapter (package dynamo)
-// implements both on one table. It exists so that the domain packages'
-// own tests run in seconds with Go alone; it passes the same conformance
-// suites (backuptest.TestStore, restoretest.TestStore) as the DynamoDB
-// adapter, which stays the store of every deployment and of the local stack.
+// Package memstore is an in-memory metadata store: one type that implements
+// both backup.Store and restore.Store, as *dynamo.Store does on one DynamoDB
+// table. It exists so that the domain packages' tests run in seconds with Go
+// alone (no Java for DynamoDB Local). DynamoDB (package dynamo) remains the
+// production adapter; memstore passes the same conformance suites
+// (backuptest.TestStore, restoretest.TestStore) and mirrors its behaviour:
+// the same apperr codes, messages and details, the same conditions, the same
+// orders.
 //
-// Every operation holds one mutex, so the DynamoDB adapter's transactions
-// are all-or-nothing here too; values are copied in and out, so a caller
-// that changes what it stored or got back changes nothing in the store.
+// One mutex guards the whole store, so every transaction is trivially
+// atomic. Values are deep-copied on the way in and out: nothing a caller
+// holds aliases what the store keeps. Times come back in UTC with their
+// nanoseconds and without a monotonic reading, as they do from DynamoDB.
+//
+// Items DynamoDB deletes by TTL (notifications after 90 days, plans a week
+// after they expire, locks a day after) are kept: TTL deletion is best
+// effort, and a read before it returns the item in DynamoDB too.
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,210 +31,384 @@ import (
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
-// Store holds the items of every account.
+// Store is the in-memory store. The zero value is not usable: call New.
 type Store struct {
 	mu       sync.Mutex
-	accounts map[string]*account
+	accounts map[string]*account // by account id: the table's partitions
 }
 
+// account is one partition (PK = ACCOUNT#<id>) of the DynamoDB table.
 type account struct {
-	meta          *backup.Account
-	quota         quota
-	backups       map[string]*backup.Backup
-	notifications map[string]*backup.Notification
-	plans         map[string]*restore.Plan
-	imports       map[string]*restore.Import
-	lock          *restore.Lock
-	audit         map[string]*restore.AuditEntry // by the dynamo adapter's sort key: time, then id
+	meta    *backup.Account                 // META
+	quota   *quota                          // QUOTA
+	backups map[string]*backup.Backup       // BACKUP#<id>
+	notifs  map[string]*backup.Notification // NOTIF#<id>
+	plans   map[string]*restore.Plan        // PLAN#<id>
+	imports map[string]*restore.Import      // IMPORT#<id>
+	lock    *restoreLock                    // LOCK#RESTORE
+	audit   map[string]*restore.AuditEntry  // AUDIT#<stamp>#<id>, keyed by <stamp>#<id>
 }
 
-// quota is the account's quota item: the backup that consumed it last and
-// the one before (for a refund).
+// quota is the QUOTA item: the last consumption and the one before it, so a
+// failure can refund. Times are stamps, compared as strings as DynamoDB does.
 type quota struct {
-	lastAt, prevAt         time.Time
-	backupID, prevBackupID string
-	used                   bool
+	lastAt, backupID     string
+	prevAt, prevBackupID string
 }
+
+// restoreLock is the LOCK#RESTORE item; until is a stamp.
+type restoreLock struct {
+	importID string
+	until    string
+}
+
+// New returns an empty store.
+func New() *Store { return &Store{accounts: map[string]*account{}} }
 
 var (
 	_ backup.Store  = (*Store)(nil)
 	_ restore.Store = (*Store)(nil)
 )
 
-// New returns an empty store.
-func New() *Store { return &Store{accounts: map[string]*account{}} }
+// get returns an account's partition, nil if it has no item.
+func (s *Store) get(id string) *account { return s.accounts[id] }
 
-// acct returns an account's items, creating the (empty) partition: DynamoDB
-// has no partition to create either.
-func (s *Store) acct(id string) *account {
+// partition returns an account's partition, creating it.
+func (s *Store) partition(id string) *account {
 	a := s.accounts[id]
 	if a == nil {
-		a = &account{backups: map[string]*backup.Backup{}, notifications: map[string]*backup.Notification{},
-			plans: map[string]*restore.Plan{}, imports: map[string]*restore.Import{}, audit: map[string]*restore.AuditEntry{}}
+		a = &account{
+			backups: map[string]*backup.Backup{},
+			notifs:  map[string]*backup.Notification{},
+			plans:   map[string]*restore.Plan{},
+			imports: map[string]*restore.Import{},
+			audit:   map[string]*restore.AuditEntry{},
+		}
 		s.accounts[id] = a
 	}
 	return a
 }
 
-// clone copies v deeply, through JSON as the DynamoDB adapter's items go
-// through their attribute values.
-func clone[T any](v *T) *T {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("memstore: encode %T: %v", v, err))
+// stamp is a time as the fixed-width UTC string the DynamoDB adapter
+// stores: stamps compare as strings the way the times compare.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
 	}
-	out := new(T)
-	if err := json.Unmarshal(b, out); err != nil {
-		panic(fmt.Sprintf("memstore: decode %T: %v", v, err))
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+func unstamp(s string) time.Time {
+	if s == "" {
+		return time.Time{}
 	}
-	return out
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
-func cloneBackup(b *backup.Backup) *backup.Backup {
-	c := clone(b)
-	c.Key = b.Key // not in its JSON
-	return c
+// utc is a time as it comes back from DynamoDB: UTC, no monotonic reading,
+// the zero time as time.Time{}.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
-func cloneImport(im *restore.Import) *restore.Import {
-	c := clone(im)
-	c.ErrorKey = im.ErrorKey // not in its JSON
-	return c
-}
-
-// newest returns the values of m sorted by key, newest (largest) first, at
-// most limit of them, copied.
-func newest[T any](m map[string]*T, limit int, copyOf func(*T) *T) []*T {
-	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Compare(b, a) })
+// newest returns up to limit values of m, by key descending (a Query with
+// ScanIndexForward false), each copied by clone; nil if none.
+func newest[T any](m map[string]*T, limit int, clone func(*T) *T) []*T {
+	if limit <= 0 || len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(b, a) })
 	var out []*T
-	for _, k := range keys {
-		if len(out) == limit {
-			break
-		}
-		out = append(out, copyOf(m[k]))
+	for _, k := range keys[:min(limit, len(keys))] {
+		out = append(out, clone(m[k]))
 	}
 	return out
 }
 
-// stamp is the dynamo adapter's sort-key form of a time.
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+// notFound is the NotFound error of the DynamoDB adapter.
+func notFound(format string, args ...any) error { return apperr.New(apperr.NotFound, format, args...) }
+
+// oneOf is the DynamoDB adapter's statusOneOf: the item exists and, if from
+// is not empty, its status is one of from.
+func oneOf[S ~string](exists bool, status S, from []S) bool {
+	return exists && (len(from) == 0 || slices.Contains(from, status))
+}
+
+// --- copies ---
+
+func copyBackup(b *backup.Backup) *backup.Backup {
+	c := *b
+	// Stored as stamps; the progress map is always there (SetProgress
+	// writes into it), even if empty.
+	c.CreatedAt, c.StartedAt = unstamp(stamp(b.CreatedAt)), unstamp(stamp(b.StartedAt))
+	c.CompletedAt, c.ExpiresAt = unstamp(stamp(b.CompletedAt)), unstamp(stamp(b.ExpiresAt))
+	c.Progress = make(map[string]int64, len(b.Progress))
+	for k, v := range b.Progress {
+		c.Progress[k] = v
+	}
+	c.Objects = slices.Clone(b.Objects)
+	return &c
+}
+
+func copyNotification(n *backup.Notification) *backup.Notification {
+	c := *n
+	c.CreatedAt = utc(n.CreatedAt)
+	return &c
+}
+
+func copyTally(t *restore.Tally) *restore.Tally {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	if t.Properties != nil {
+		c.Properties = make(map[string]restore.Counts, len(t.Properties))
+		for k, v := range t.Properties {
+			c.Properties[k] = v
+		}
+	}
+	c.Samples = slices.Clone(t.Samples)
+	return &c
+}
+
+func copyPlan(p *restore.Plan) *restore.Plan {
+	c := *p
+	c.Properties = slices.Clone(p.Properties)
+	c.Excluded = slices.Clone(p.Excluded)
+	c.CreatedAt, c.ComputedAt, c.ExpiresAt = utc(p.CreatedAt), utc(p.ComputedAt), utc(p.ExpiresAt)
+	c.Tally = copyTally(p.Tally)
+	return &c
+}
+
+func copyImport(im *restore.Import) *restore.Import {
+	c := *im
+	c.Properties = slices.Clone(im.Properties)
+	c.StartedAt, c.CompletedAt = utc(im.StartedAt), utc(im.CompletedAt)
+	c.Tally = copyTally(im.Tally)
+	return &c
+}
+
+// normalizeAudit copies an entry on its way in. Its details become what
+// DynamoDB gives back for a map[string]any: JSON-like values (numbers as
+// float64, lists as []any, structs as maps keyed by their json tags).
+func normalizeAudit(a *restore.AuditEntry) (*restore.AuditEntry, error) {
+	c := *a
+	c.At = utc(a.At)
+	if a.Details != nil {
+		b, err := json.Marshal(a.Details)
+		if err != nil {
+			return nil, fmt.Errorf("marshal audit entry %s: %w", a.ID, err)
+		}
+		c.Details = nil
+		if err := json.Unmarshal(b, &c.Details); err != nil {
+			return nil, fmt.Errorf("marshal audit entry %s: %w", a.ID, err)
+		}
+	}
+	return &c, nil
+}
+
+// copyAudit copies a stored (normalized) entry on its way out.
+func copyAudit(a *restore.AuditEntry) *restore.AuditEntry {
+	c := *a
+	if a.Details != nil {
+		c.Details = copyJSON(a.Details).(map[string]any)
+	}
+	return &c
+}
+
+// copyJSON deep-copies a value made of what encoding/json decodes.
+func copyJSON(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(v))
+		for k, e := range v {
+			c[k] = copyJSON(e)
+		}
+		return c
+	case []any:
+		c := make([]any, len(v))
+		for i, e := range v {
+			c[i] = copyJSON(e)
+		}
+		return c
+	default: // string, float64, bool, nil
+		return v
+	}
+}
+
+func auditKey(a *restore.AuditEntry) string { return stamp(a.At) + "#" + a.ID }
 
 // --- accounts ---
 
 // Account returns an account (apperr.NotFound if unknown).
-func (s *Store) Account(_ context.Context, id string) (*backup.Account, error) {
+func (s *Store) Account(ctx context.Context, id string) (*backup.Account, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.accounts[id]
+	a := s.get(id)
 	if a == nil || a.meta == nil {
-		return nil, apperr.New(apperr.NotFound, "no account %q", id)
+		return nil, notFound("no account %q", id)
 	}
-	return clone(a.meta), nil
+	c := *a.meta
+	return &c, nil
 }
 
 // PutAccount creates or replaces an account.
-func (s *Store) PutAccount(_ context.Context, a *backup.Account) error {
+func (s *Store) PutAccount(ctx context.Context, a *backup.Account) error {
 	if a.ID == "" || !a.Tier.Valid() {
 		return apperr.New(apperr.Invalid, "an account needs an id and a tier (starter, professional, enterprise)")
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.acct(a.ID).meta = clone(a)
+	c := *a
+	s.partition(a.ID).meta = &c
 	return nil
 }
 
 // --- backups ---
 
-// CreateBackup writes b and consumes the quota, all or nothing.
-func (s *Store) CreateBackup(_ context.Context, b *backup.Backup, window time.Duration) error {
+// CreateBackup writes b and consumes the quota in one transaction.
+func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.acct(b.AccountID)
-	if _, ok := a.backups[b.ID]; ok {
+	a := s.partition(b.AccountID)
+	if a.backups[b.ID] != nil {
 		return apperr.New(apperr.Conflict, "backup %s exists", b.ID)
 	}
-	q := &a.quota
-	if q.used && q.lastAt.After(b.CreatedAt.Add(-window)) {
-		next := q.lastAt.Add(window)
+	q := a.quota
+	if q != nil && q.lastAt > stamp(b.CreatedAt.Add(-window)) {
+		next := unstamp(q.lastAt).Add(window)
 		return apperr.New(apperr.QuotaUsed, "the account's backup quota is used until %s (backup %s)", next.Format(time.RFC3339), q.backupID).
 			With("nextAllowedAt", next.Format(time.RFC3339))
 	}
-	// As the dynamo adapter: the previous consumption is kept for a refund.
+	// The quota keeps the previous consumption so a failure can refund it.
+	if q == nil {
+		q = &quota{}
+		a.quota = q
+	}
 	q.prevAt, q.prevBackupID = q.lastAt, q.backupID
-	q.lastAt, q.backupID, q.used = b.CreatedAt, b.ID, true
-	a.backups[b.ID] = cloneBackup(b)
+	q.lastAt, q.backupID = stamp(b.CreatedAt), b.ID
+	a.backups[b.ID] = copyBackup(b)
 	return nil
 }
 
 // Backup returns one backup (apperr.NotFound if unknown).
-func (s *Store) Backup(_ context.Context, accountID, id string) (*backup.Backup, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.acct(accountID).backups[id]
-	if !ok {
-		return nil, apperr.New(apperr.NotFound, "no backup %q", id)
+func (s *Store) Backup(ctx context.Context, accountID, id string) (*backup.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return cloneBackup(b), nil
-}
-
-// Backups lists an account's backups, newest first.
-func (s *Store) Backups(_ context.Context, accountID string, limit int) ([]*backup.Backup, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return newest(s.acct(accountID).backups, limit, cloneBackup), nil
+	if a := s.get(accountID); a != nil && a.backups[id] != nil {
+		return copyBackup(a.backups[id]), nil
+	}
+	return nil, notFound("no backup %q", id)
 }
 
-// UpdateBackup writes b if its stored status is one of from.
-func (s *Store) UpdateBackup(_ context.Context, b *backup.Backup, from ...backup.Status) error {
+// Backups lists an account's backups, newest first (ULIDs sort by time).
+func (s *Store) Backups(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.get(accountID)
+	if a == nil {
+		return nil, nil
+	}
+	return newest(a.backups, limit, copyBackup), nil
+}
+
+// UpdateBackup writes b if its stored status is one of from (if from is
+// empty: if it exists).
+func (s *Store) UpdateBackup(ctx context.Context, b *backup.Backup, from ...backup.Status) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.updateBackup(b, from)
 }
 
 func (s *Store) updateBackup(b *backup.Backup, from []backup.Status) error {
-	a := s.acct(b.AccountID)
-	cur, ok := a.backups[b.ID]
-	if !ok || (len(from) > 0 && !slices.Contains(from, cur.Status)) {
+	var cur *backup.Backup
+	if a := s.get(b.AccountID); a != nil {
+		cur = a.backups[b.ID]
+	}
+	if !oneOf(cur != nil, statusOf(cur), from) {
 		return apperr.New(apperr.Conflict, "backup %s is no longer %v", b.ID, from)
 	}
-	a.backups[b.ID] = cloneBackup(b)
+	s.partition(b.AccountID).backups[b.ID] = copyBackup(b)
 	return nil
 }
 
-// SetProgress records the rows exported of one object of a running backup.
-func (s *Store) SetProgress(_ context.Context, accountID, backupID, object string, rows int64) error {
+func statusOf(b *backup.Backup) backup.Status {
+	if b == nil {
+		return ""
+	}
+	return b.Status
+}
+
+// SetProgress records the rows exported of one object of a RUNNING backup.
+func (s *Store) SetProgress(ctx context.Context, accountID, backupID, object string, rows int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, ok := s.acct(accountID).backups[backupID]
-	if !ok || b.Status != backup.Running {
+	var cur *backup.Backup
+	if a := s.get(accountID); a != nil {
+		cur = a.backups[backupID]
+	}
+	if cur == nil {
 		return apperr.New(apperr.Conflict, "backup %s is not running", backupID)
 	}
-	if b.Progress == nil {
-		b.Progress = map[string]int64{}
-	}
-	b.Progress[object] = rows
+	cur.Progress[object] = rows
 	return nil
 }
 
 // FailBackup marks b FAILED (from QUEUED or RUNNING) and refunds the quota
-// it consumed, if it still holds it.
-func (s *Store) FailBackup(_ context.Context, b *backup.Backup) error {
+// it consumed, if this backup still holds it. Failing a FAILED backup again
+// only retries the refund (a no-op once done).
+func (s *Store) FailBackup(ctx context.Context, b *backup.Backup) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := cloneBackup(b)
+	f := *b
 	f.Status = backup.Failed
-	if err := s.updateBackup(f, []backup.Status{backup.Queued, backup.Running}); err != nil {
-		cur, ok := s.acct(b.AccountID).backups[b.ID]
-		if !ok {
-			return apperr.New(apperr.NotFound, "no backup %q", b.ID)
+	if err := s.updateBackup(&f, []backup.Status{backup.Queued, backup.Running}); err != nil {
+		var cur *backup.Backup
+		if a := s.get(b.AccountID); a != nil {
+			cur = a.backups[b.ID]
+		}
+		if cur == nil {
+			return notFound("no backup %q", b.ID)
 		}
 		if cur.Status != backup.Failed {
 			return apperr.New(apperr.Conflict, "backup %s is %s: it cannot fail", b.ID, cur.Status)
 		}
 	}
-	if q := &s.acct(b.AccountID).quota; q.used && q.backupID == b.ID {
-		q.lastAt, q.backupID = q.prevAt, q.prevBackupID
-		q.used = q.backupID != ""
+	// Give the quota back only if this backup is still the one that holds it.
+	if a := s.get(b.AccountID); a != nil && a.quota != nil && a.quota.backupID == b.ID {
+		a.quota.lastAt, a.quota.backupID = a.quota.prevAt, a.quota.prevBackupID
 	}
 	return nil
 }
@@ -236,161 +416,29 @@ func (s *Store) FailBackup(_ context.Context, b *backup.Backup) error {
 // --- notifications ---
 
 // AddNotification stores n once: adding the same id again changes nothing.
-func (s *Store) AddNotification(_ context.Context, n *backup.Notification) error {
+func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.acct(n.AccountID)
-	if _, ok := a.notifications[n.ID]; !ok {
-		a.notifications[n.ID] = clone(n)
+	a := s.partition(n.AccountID)
+	if a.notifs[n.ID] == nil {
+		a.notifs[n.ID] = copyNotification(n)
 	}
 	return nil
 }
 
-// Notifications lists an account's notifications, newest first.
-func (s *Store) Notifications(_ context.Context, accountID string, limit int) ([]*backup.Notification, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return newest(s.acct(accountID).notifications, limit, clone[backup.Notification]), nil
-}
-
-// --- plans ---
-
-// CreatePlan writes a new plan.
-func (s *Store) CreatePlan(_ context.Context, p *restore.Plan) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.acct(p.AccountID)
-	if _, ok := a.plans[p.ID]; ok {
-		return apperr.New(apperr.Conflict, "plan %s exists", p.ID)
+// Notifications lists an account's notifications, newest first (by id).
+func (s *Store) Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	a.plans[p.ID] = clone(p)
-	return nil
-}
-
-// Plan returns a plan.
-func (s *Store) Plan(_ context.Context, accountID, id string) (*restore.Plan, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.acct(accountID).plans[id]
-	if !ok {
-		return nil, apperr.New(apperr.NotFound, "no restore plan %q", id)
-	}
-	return clone(p), nil
-}
-
-// UpdatePlan writes p if its stored status is one of from.
-func (s *Store) UpdatePlan(_ context.Context, p *restore.Plan, from ...restore.PlanStatus) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.acct(p.AccountID)
-	cur, ok := a.plans[p.ID]
-	if !ok || (len(from) > 0 && !slices.Contains(from, cur.Status)) {
-		return apperr.New(apperr.Conflict, "plan %s is no longer %v", p.ID, from)
-	}
-	a.plans[p.ID] = clone(p)
-	return nil
-}
-
-// --- imports, the lock, the audit log ---
-
-func auditKey(e *restore.AuditEntry) string { return stamp(e.At) + "#" + e.ID }
-
-// StartImport takes the lock, writes the import, marks the plan EXECUTED
-// and writes the audit entry, all or nothing.
-func (s *Store) StartImport(_ context.Context, im *restore.Import, lock restore.Lock, audit *restore.AuditEntry) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.acct(im.AccountID)
-	p, planOK := a.plans[im.PlanID]
-	_, imported := a.imports[im.ID]
-	_, audited := s.acct(audit.AccountID).audit[auditKey(audit)]
-	switch {
-	case a.lock != nil && a.lock.Until.After(im.StartedAt):
-		return apperr.New(apperr.Conflict, "another restore of this account is running: one restore at a time").
-			With("importId", a.lock.ImportID)
-	case !planOK || p.Status != restore.Ready:
-		return apperr.New(apperr.Conflict, "plan %s is no longer ready: it was executed or changed", im.PlanID)
-	case imported || audited:
-		return apperr.New(apperr.Conflict, "import %s exists", im.ID)
-	}
-	l := lock
-	a.lock = &l
-	a.imports[im.ID] = cloneImport(im)
-	p.Status, p.ImportID = restore.Executed, im.ID
-	s.acct(audit.AccountID).audit[auditKey(audit)] = clone(audit)
-	return nil
-}
-
-// Import returns one import.
-func (s *Store) Import(_ context.Context, accountID, id string) (*restore.Import, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	im, ok := s.acct(accountID).imports[id]
-	if !ok {
-		return nil, apperr.New(apperr.NotFound, "no import %q", id)
-	}
-	return cloneImport(im), nil
-}
-
-// Imports lists an account's imports, newest first.
-func (s *Store) Imports(_ context.Context, accountID string, limit int) ([]*restore.Import, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return newest(s.acct(accountID).imports, limit, cloneImport), nil
-}
-
-// SetImportProgress records the rows a RUNNING import has handled.
-func (s *Store) SetImportProgress(_ context.Context, accountID, id string, rows int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	im, ok := s.acct(accountID).imports[id]
-	if !ok || im.Status != restore.ImportRunning {
-		return apperr.New(apperr.Conflict, "import %s is not running", id)
-	}
-	im.RowsDone = rows
-	return nil
-}
-
-// FinishImport writes a RUNNING import's end and its audit entry.
-func (s *Store) FinishImport(_ context.Context, im *restore.Import, audit *restore.AuditEntry) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.acct(im.AccountID)
-	cur, ok := a.imports[im.ID]
-	if !ok || cur.Status != restore.ImportRunning {
-		return apperr.New(apperr.Conflict, "import %s already ended", im.ID)
-	}
-	a.imports[im.ID] = cloneImport(im)
-	s.acct(audit.AccountID).audit[auditKey(audit)] = clone(audit)
-	return nil
-}
-
-// ReleaseLock releases the lock if importID holds it.
-func (s *Store) ReleaseLock(_ context.Context, accountID, importID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a := s.acct(accountID); a.lock != nil && a.lock.ImportID == importID {
-		a.lock = nil
-	}
-	return nil
-}
-
-// RestoreLock returns the account's restore lock, nil if free.
-func (s *Store) RestoreLock(_ context.Context, accountID string) (*restore.Lock, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := s.acct(accountID).lock
-	if l == nil {
+	a := s.get(accountID)
+	if a == nil {
 		return nil, nil
 	}
-	c := *l
-	c.Until = c.Until.UTC()
-	return &c, nil
-}
-
-// AuditLog lists an account's audit entries, newest first.
-func (s *Store) AuditLog(_ context.Context, accountID string, limit int) ([]*restore.AuditEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return newest(s.acct(accountID).audit, limit, clone[restore.AuditEntry]), nil
+	return newest(a.notifs, limit, copyNotification), nil
 }

@@ -1,0 +1,213 @@
+package memstore
+
+import (
+	"context"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/restore"
+)
+
+// --- plans ---
+
+// CreatePlan writes a new plan (apperr.Conflict if its id exists).
+func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.partition(p.AccountID)
+	if a.plans[p.ID] != nil {
+		return apperr.New(apperr.Conflict, "plan %s exists", p.ID)
+	}
+	a.plans[p.ID] = copyPlan(p)
+	return nil
+}
+
+// Plan returns a plan (apperr.NotFound if unknown). As in the DynamoDB
+// adapter, an expired plan is still returned: the caller checks ExpiresAt.
+func (s *Store) Plan(ctx context.Context, accountID, id string) (*restore.Plan, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.get(accountID); a != nil && a.plans[id] != nil {
+		return copyPlan(a.plans[id]), nil
+	}
+	return nil, notFound("no restore plan %q", id)
+}
+
+// UpdatePlan writes p if its stored status is one of from (if from is
+// empty: if it exists).
+func (s *Store) UpdatePlan(ctx context.Context, p *restore.Plan, from ...restore.PlanStatus) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur *restore.Plan
+	if a := s.get(p.AccountID); a != nil {
+		cur = a.plans[p.ID]
+	}
+	var status restore.PlanStatus
+	if cur != nil {
+		status = cur.Status
+	}
+	if !oneOf(cur != nil, status, from) {
+		return apperr.New(apperr.Conflict, "plan %s is no longer %v", p.ID, from)
+	}
+	s.partition(p.AccountID).plans[p.ID] = copyPlan(p)
+	return nil
+}
+
+// --- imports, the lock, the audit log ---
+
+// StartImport takes the lock, writes the import, marks the plan EXECUTED
+// and writes the audit entry, all or nothing. The conditions and the error
+// each refusal gives are the DynamoDB adapter's transaction's: the lock is
+// free or expired at im.StartedAt, the import and the audit entry are new,
+// the plan is READY; a held lock wins over a plan no longer ready, which
+// wins over an existing import or audit entry.
+func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restore.Lock, audit *restore.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	entry, err := normalizeAudit(audit)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.partition(im.AccountID)
+	au := s.partition(audit.AccountID)
+	plan := a.plans[im.PlanID]
+	switch {
+	case a.lock != nil && !(a.lock.until <= stamp(im.StartedAt)):
+		return apperr.New(apperr.Conflict, "another restore of this account is running: one restore at a time").
+			With("importId", a.lock.importID)
+	case plan == nil || plan.Status != restore.Ready:
+		return apperr.New(apperr.Conflict, "plan %s is no longer ready: it was executed or changed", im.PlanID)
+	case a.imports[im.ID] != nil, au.audit[auditKey(entry)] != nil:
+		return apperr.New(apperr.Conflict, "import %s exists", im.ID)
+	}
+	a.lock = &restoreLock{importID: lock.ImportID, until: stamp(lock.Until)}
+	a.imports[im.ID] = copyImport(im)
+	plan.Status, plan.ImportID = restore.Executed, im.ID
+	au.audit[auditKey(entry)] = entry
+	return nil
+}
+
+// Import returns one import (apperr.NotFound if unknown).
+func (s *Store) Import(ctx context.Context, accountID, id string) (*restore.Import, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.get(accountID); a != nil && a.imports[id] != nil {
+		return copyImport(a.imports[id]), nil
+	}
+	return nil, notFound("no import %q", id)
+}
+
+// Imports lists an account's imports, newest first (ULIDs sort by time).
+func (s *Store) Imports(ctx context.Context, accountID string, limit int) ([]*restore.Import, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.get(accountID)
+	if a == nil {
+		return nil, nil
+	}
+	return newest(a.imports, limit, copyImport), nil
+}
+
+// SetImportProgress records the rows a RUNNING import has handled.
+func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, rows int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur *restore.Import
+	if a := s.get(accountID); a != nil {
+		cur = a.imports[id]
+	}
+	if cur == nil || cur.Status != restore.ImportRunning {
+		return apperr.New(apperr.Conflict, "import %s is not running", id)
+	}
+	cur.RowsDone = rows
+	return nil
+}
+
+// FinishImport writes a RUNNING import's end and its audit entry, all or
+// nothing. The audit entry is written unconditionally (replacing one with
+// the same time and id), as the DynamoDB adapter's Put does.
+func (s *Store) FinishImport(ctx context.Context, im *restore.Import, audit *restore.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	entry, err := normalizeAudit(audit)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur *restore.Import
+	if a := s.get(im.AccountID); a != nil {
+		cur = a.imports[im.ID]
+	}
+	if cur == nil || cur.Status != restore.ImportRunning {
+		return apperr.New(apperr.Conflict, "import %s already ended", im.ID)
+	}
+	s.partition(im.AccountID).imports[im.ID] = copyImport(im)
+	s.partition(audit.AccountID).audit[auditKey(entry)] = entry
+	return nil
+}
+
+// ReleaseLock releases the lock if importID holds it, and does nothing
+// otherwise.
+func (s *Store) ReleaseLock(ctx context.Context, accountID, importID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.get(accountID); a != nil && a.lock != nil && a.lock.importID == importID {
+		a.lock = nil
+	}
+	return nil
+}
+
+// RestoreLock returns the account's restore lock, nil if free. An expired
+// lock is returned until it is taken over or released.
+func (s *Store) RestoreLock(ctx context.Context, accountID string) (*restore.Lock, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.get(accountID)
+	if a == nil || a.lock == nil {
+		return nil, nil
+	}
+	return &restore.Lock{ImportID: a.lock.importID, Until: unstamp(a.lock.until)}, nil
+}
+
+// AuditLog lists an account's audit entries, newest first: by time, then
+// id, as the DynamoDB adapter's sort key AUDIT#<stamp>#<id> orders them.
+func (s *Store) AuditLog(ctx context.Context, accountID string, limit int) ([]*restore.AuditEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.get(accountID)
+	if a == nil {
+		return nil, nil
+	}
+	return newest(a.audit, limit, copyAudit), nil
+}
