@@ -376,7 +376,7 @@ func (s *Store) SetProgress(ctx context.Context, accountID, backupID, object str
 	if a := s.get(accountID); a != nil {
 		cur = a.backups[backupID]
 	}
-	if cur == nil {
+	if cur == nil || cur.Status != backup.Running {
 		return apperr.New(apperr.Conflict, "backup %s is not running", backupID)
 	}
 	cur.Progress[object] = rows

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/memstore"
@@ -165,4 +166,47 @@ func TestTimes(t *testing.T) {
 	if got.CreatedAt != at.UTC() || !got.StartedAt.IsZero() || got.Progress == nil {
 		t.Fatalf("created %v, started %v, progress %v", got.CreatedAt, got.StartedAt, got.Progress)
 	}
+}
+
+// TestBeyondTheSuites pins two behaviours of the DynamoDB adapter that the
+// conformance suites do not catch: a failure refunds the quota only if its
+// backup still holds it, and a notification's second add changes nothing.
+func TestBeyondTheSuites(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const week = 7 * 24 * time.Hour
+
+	t.Run("no refund once another backup holds the quota", func(t *testing.T) {
+		s := memstore.New()
+		old := &backup.Backup{AccountID: "acme", ID: backup.NewID(t0), Status: backup.Queued, CreatedAt: t0}
+		if err := s.CreateBackup(ctx, old, week); err != nil {
+			t.Fatal(err)
+		}
+		cur := &backup.Backup{AccountID: "acme", ID: backup.NewID(t0.Add(week)), Status: backup.Queued, CreatedAt: t0.Add(week)}
+		if err := s.CreateBackup(ctx, cur, week); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FailBackup(ctx, old); err != nil { // a stale QUEUED backup failing late
+			t.Fatal(err)
+		}
+		next := &backup.Backup{AccountID: "acme", ID: backup.NewID(t0.Add(week + time.Hour)), Status: backup.Queued, CreatedAt: t0.Add(week + time.Hour)}
+		if err := s.CreateBackup(ctx, next, week); !apperr.Is(err, apperr.QuotaUsed) {
+			t.Fatalf("the old backup's failure refunded the current one's quota: %v", err)
+		}
+	})
+
+	t.Run("a notification is added once", func(t *testing.T) {
+		s := memstore.New()
+		n := &backup.Notification{AccountID: "acme", ID: backup.NewID(t0), CreatedAt: t0, Subject: "first"}
+		if err := s.AddNotification(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		n.Subject = "second"
+		if err := s.AddNotification(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if ns, _ := s.Notifications(ctx, "acme", 10); len(ns) != 1 || ns[0].Subject != "first" {
+			t.Fatalf("%+v", ns)
+		}
+	})
 }
