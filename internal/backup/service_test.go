@@ -579,9 +579,12 @@ var readScopes = []string{"crm.objects.contacts.read", "crm.objects.companies.re
 // configured to leave sensitive data out is backed up without it, and the
 // manifest and the notification say so.
 func TestPreflight(t *testing.T) {
-	opts := emulator.Options{Seed: 4, Sizes: map[string]int{"contacts": 20, "companies": 5, "deals": 5}, NotEnterprise: true, Scopes: readScopes}
+	// An Enterprise portal with Sensitive Data, whose key lacks the
+	// sensitive scopes.
+	opts := emulator.Options{Seed: 4, Sizes: map[string]int{"contacts": 20, "companies": 5, "deals": 5},
+		Scopes: append(slices.Clone(readScopes), "crm.schemas.custom.read", "crm.objects.custom.read")}
 	t.Run("missing sensitive scopes: refused, nothing written", func(t *testing.T) {
-		e := newEnv(t, opts, backup.Professional)
+		e := newEnv(t, opts, backup.Enterprise)
 		ctx := context.Background()
 		b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
 		if err != nil {
@@ -605,7 +608,7 @@ func TestPreflight(t *testing.T) {
 		}
 	})
 	t.Run("sensitive data left out by choice", func(t *testing.T) {
-		e := newEnv(t, opts, backup.Professional)
+		e := newEnv(t, opts, backup.Enterprise)
 		ctx := context.Background()
 		acct, _ := e.svc.Store.Account(ctx, "acme")
 		acct.LeaveOutSensitive = true
@@ -629,7 +632,7 @@ func TestPreflight(t *testing.T) {
 				}
 			}
 		}
-		if !slices.Contains(rep.Manifest.Omitted, backup.LeftOutSensitive) {
+		if len(rep.Manifest.Omitted) != 1 || rep.Manifest.Omitted[0] != backup.LeftOutSensitive {
 			t.Errorf("manifest omits %v", rep.Manifest.Omitted)
 		}
 		ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)

@@ -249,7 +249,7 @@ var objectSpecs = []typeSpec{
 			"hs_call_duration|Call duration|number|number|int:0:3600000|",
 			"hs_call_from_number|From number|string|phonenumber|phone|",
 			"hs_call_to_number|To number|string|phonenumber|phone|",
-			"hs_call_recording_url|Recording URL|string|text|url|sens",
+			"hs_call_recording_url|Recording URL|string|text|url|",
 			"hs_call_status|Call status|enumeration|select|enum|opts=BUSY;CALLING_CRM_USER;CANCELED;COMPLETED;CONNECTING;FAILED;IN_PROGRESS;NO_ANSWER;QUEUED;RINGING",
 			"hs_call_transcription_id|Transcription ID|string|text|legacy|ro",
 			"hs_call_source|Source|enumeration|select|enum|ro,opts=CALLING_SDK;HUBSPOT_CALLING;INTEGRATIONS_PLATFORM",

@@ -601,6 +601,11 @@ func TestDocumentedFixtureLoads(t *testing.T) {
 func TestNotEnterprise(t *testing.T) {
 	_, url := start(t, emulator.Options{Sizes: map[string]int{"contacts": 3, "vehicles": 4}, NotEnterprise: true})
 	hubspotError(t, call(t, "GET", url+"/crm/v3/schemas", ""), 403, "MISSING_SCOPES")
+	for _, level := range []string{"sensitive", "highly_sensitive"} {
+		if got := call(t, "GET", url+"/crm/v3/properties/contacts?dataSensitivity="+level, "").body["results"].([]any); len(got) != 0 {
+			t.Errorf("%d %s contact properties below Enterprise", len(got), level)
+		}
+	}
 	if a := call(t, "GET", url+"/crm/v3/objects/vehicles", ""); a.status != 400 { // HubSpot: unable to infer object type
 		t.Fatalf("custom object list: %d, want 400", a.status)
 	}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,8 +46,9 @@ type Options struct {
 	DropRate       float64 // share of requests whose connection is dropped
 	MaxURLLength   int     // longer request URIs get 414 (default 16384)
 	// NotEnterprise serves a Starter or Professional portal: no custom
-	// objects, and the schemas endpoint refuses (403), as HubSpot's does on
-	// every tier but Enterprise. Sizes of custom objects are then ignored.
+	// objects (the schemas endpoint refuses, 403) and no Sensitive Data, as
+	// HubSpot has them on Enterprise only. Sizes of custom objects are then
+	// ignored.
 	NotEnterprise bool
 	// Scopes are the credential's scopes (see scopes.go); nil grants every
 	// scope.
@@ -163,6 +165,13 @@ func (s *Server) generate(seed int64, sizes map[string]int) error {
 		if spec.custom && s.notEnterprise {
 			known[spec.name] = true // no custom objects below Enterprise: their sizes are ignored
 			continue
+		}
+		if s.notEnterprise {
+			// Sensitive Data is an Enterprise feature: below it, no
+			// property holds any.
+			spec.props = slices.DeleteFunc(slices.Clone(spec.props), func(p string) bool {
+				return parsePropSpec(p).sensitivity != "non_sensitive"
+			})
 		}
 		t := newObjectType(spec, s.portalID)
 		t.gen = newGenerator(seed, t)
