@@ -70,7 +70,7 @@ func (c *Connector) client(ctx context.Context, a *backup.Account) (*hubspot.Cli
 		return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
 	}
 	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: c.share(a.RequestsPer10s),
-		APIVersion: a.APIVersion, Logger: c.Log})
+		Shares: c.Shares, APIVersion: a.APIVersion, Logger: c.Log})
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "account %s: %v", a.ID, err)
 	}

@@ -45,6 +45,7 @@ type Budget struct {
 	pausedUntil time.Time
 	strikes     int // consecutive 429s, for escalating pauses
 	granted     atomic.Int64
+	shares      int // the portal's limit is split among this many budgets (0, 1: not split)
 }
 
 // NewBudget returns a budget of requests per window (HubSpot's window is 10 s).
@@ -126,6 +127,30 @@ func BudgetFor(baseURL, token string, requestsPer10s int) *Budget {
 	}
 	b, _ := budgets.LoadOrStore(key, NewBudget(requestsPer10s, Window))
 	return b.(*Budget)
+}
+
+// Charge takes one slot without waiting, for a request already sent (a
+// resend by Go's transport, which cannot be made to wait where it happens):
+// the next slot moves one interval later, so the rate stays bounded.
+func (b *Budget) Charge() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.granted.Add(1)
+	from := time.Now()
+	if b.next.After(from) {
+		from = b.next
+	}
+	b.next = from.Add(time.Duration(float64(time.Second) / b.current))
+	b.reschedule()
+}
+
+// SetShares says the budget is one of n equal shares of the portal's limit
+// (one per container calling the portal at once): a limit HubSpot announces,
+// which is the whole portal's, is divided by n.
+func (b *Budget) SetShares(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.shares = max(n, 1)
 }
 
 // Granted is how many requests the budget has let through.
@@ -222,9 +247,12 @@ func (b *Budget) Announced(requests int, window time.Duration) {
 	if requests <= 0 || window <= 0 {
 		return
 	}
-	r := min(budgetRate(requests, window), b.ceiling)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.shares > 1 {
+		requests = max(requests/b.shares, 2)
+	}
+	r := min(budgetRate(requests, window), b.ceiling)
 	b.full = r
 	b.current = min(b.current, r)
 }

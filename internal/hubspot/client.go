@@ -45,6 +45,10 @@ type Config struct {
 	// APIVersion is HubSpot's API version: a dated one (default
 	// DefaultAPIVersion) or LegacyAPIVersion.
 	APIVersion string
+	// Shares is how many processes call the portal at once, each with
+	// RequestsPer10s as its share (0, 1: this one alone): a limit HubSpot
+	// announces is divided among them.
+	Shares int
 	// RequestsPer10s is the portal's budget (default 100, HubSpot's smallest
 	// private-app limit). Ignored when Budget is set.
 	RequestsPer10s int
@@ -136,6 +140,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Budget == nil {
 		cfg.Budget = BudgetFor(base.String(), cfg.Token, cfg.RequestsPer10s)
+	}
+	if cfg.Shares > 1 {
+		cfg.Budget.SetShares(cfg.Shares)
 	}
 	if cfg.MaxURLLength <= 0 {
 		cfg.MaxURLLength = 3000
@@ -244,9 +251,18 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			if apiErr.StatusCode == http.StatusLocked {
 				wait = max(wait, c.retry.LockedWait)
 			}
+			// A wait past the caller's deadline would only end in a
+			// timeout: give HubSpot's answer back now, to be retried later.
+			if d, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(d) {
+				return apiErr
+			}
+		}
+		detail := err.Error()
+		if apiErr != nil { // HubSpot's message can quote values: its status and category only
+			detail = strconv.Itoa(apiErr.StatusCode) + " " + apiErr.Category
 		}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot request failed; retrying",
-			slog.String("path", path), slog.String("error", err.Error()), slog.Duration("wait", wait))
+			slog.String("path", path), slog.String("error", detail), slog.Duration("wait", wait))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -266,12 +282,13 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte, o
 	}
 	// Go's transport sends a request again by itself when a reused
 	// connection turns out dead before any answer; each such attempt is a
-	// request HubSpot may count, so it waits on the budget too (the first
-	// attempt waited in do).
+	// request HubSpot may count, so it is charged to the budget too (the
+	// first attempt waited in do). Charged, not waited for: the hook runs
+	// inside the transport, where waiting could hold its connection pool.
 	attempts := 0
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) {
 		if attempts++; attempts > 1 {
-			_ = c.budget.Wait(ctx) // a cancelled context fails the attempt anyway
+			c.budget.Charge()
 		}
 	}})
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)

@@ -780,3 +780,36 @@ func TestAPIVersions(t *testing.T) {
 		t.Fatal("an unknown API version was accepted")
 	}
 }
+
+// TestAnnouncedLimitIsThePortals: a budget that is one of several shares of
+// the portal's limit takes its share of what HubSpot announces.
+func TestAnnouncedLimitIsThePortals(t *testing.T) {
+	b := hubspot.NewBudget(47, hubspot.Window) // 190 split in 4
+	b.SetShares(4)
+	b.Announced(100, hubspot.Window)
+	for range 100 {
+		b.Succeeded()
+	}
+	if got, want := b.Limit(), hubspot.NewBudget(25, hubspot.Window).Limit(); got != want {
+		t.Fatalf("%.2f requests/s, want %.2f (100 / 4 shares)", got, want)
+	}
+}
+
+// TestRetryAfterPastTheDeadline: a Retry-After longer than the caller has
+// left is not slept through: HubSpot's answer comes back at once.
+func TestRetryAfterPastTheDeadline(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(477)
+		fmt.Fprint(w, `{"status":"error","message":"migration in progress"}`)
+	}))
+	defer ts.Close()
+	c := client(t, ts.URL, hubspot.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive)
+	if !errors.Is(err, hubspot.ErrRetryLater) || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("%v after %s, want HubSpot's 477 at once", err, time.Since(start))
+	}
+}

@@ -133,8 +133,9 @@ func category(e *hubspot.Error) string {
 	return ", " + e.Category
 }
 
-// innermost is the error at the end of err's chain (the first branch of a
-// joined one).
+// innermost is the error at the end of err's chain (the last branch of a
+// joined one: fmt.Errorf("…%w: %w", ErrUnreachable, cause) puts the cause
+// last).
 func innermost(err error) error {
 	for {
 		switch u := err.(type) {
@@ -166,7 +167,7 @@ func lambdaError(ctx context.Context, log *slog.Logger, step string, err error) 
 		return err
 	}
 	if log != nil {
-		log.ErrorContext(ctx, "step failed", "step", step, "errorType", f.Name, "reason", f.Reason, "error", err)
+		log.ErrorContext(ctx, "step failed", "step", step, "errorType", f.Name, "reason", f.Reason, "error", logDetail(err))
 	}
 	return messages.InvokeResponse_Error{Type: f.Name, Message: f.Reason}
 }
@@ -192,4 +193,15 @@ func ErrorMessage(err error) string {
 		return ie.Message
 	}
 	return err.Error()
+}
+
+// logDetail is what the function's log keeps of a step's error: the whole
+// chain, except that a HubSpot answer is named by its request, status,
+// category and correlation id, not its message (which can quote CRM values).
+func logDetail(err error) string {
+	var he *hubspot.Error
+	if !errors.As(err, &he) {
+		return err.Error()
+	}
+	return fmt.Sprintf("hubspot: %s %s: %d %s (correlationId %s, %d attempts)", he.Method, he.Path, he.StatusCode, he.Category, he.CorrelationID, he.Attempts)
 }

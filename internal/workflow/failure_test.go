@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -136,5 +137,18 @@ func TestStepErrorReason(t *testing.T) {
 		if got := tt.e.Reason("the backup"); got != tt.want {
 			t.Errorf("%+v: %q, want %q", tt.e, got, tt.want)
 		}
+	}
+}
+
+// TestLogKeepsNoHubSpotMessage: the function's log names a HubSpot answer
+// by status, category and correlation id, not by its message.
+func TestLogKeepsNoHubSpotMessage(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	err := fmt.Errorf("restore deals: %w", &hubspot.Error{StatusCode: 400, Method: "POST", Path: "/crm/objects/2026-09/0-3/batch/update",
+		Category: "VALIDATION_ERROR", Message: "Property values were not valid: secret@example.com", CorrelationID: "c-9"})
+	lambdaError(context.Background(), log, "restore", err)
+	if strings.Contains(buf.String(), "secret@example.com") || !strings.Contains(buf.String(), "c-9") {
+		t.Fatalf("log %s", buf.String())
 	}
 }
