@@ -136,6 +136,37 @@ func newest[T any](m map[string]*T, limit int, clone func(*T) *T) []*T {
 // notFound is the NotFound error of the DynamoDB adapter.
 func notFound(format string, args ...any) error { return apperr.New(apperr.NotFound, format, args...) }
 
+// one is the read of a single item: a copy of what pick finds in
+// accountID's partition, or apperr.NotFound with the message given.
+func one[T any](ctx context.Context, s *Store, accountID string, pick func(*account) *T, clone func(*T) *T, format string, args ...any) (*T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.get(accountID); a != nil {
+		if v := pick(a); v != nil {
+			return clone(v), nil
+		}
+	}
+	return nil, notFound(format, args...)
+}
+
+// many is the read of a list: copies of the items of accountID's partition
+// that items gives, newest first, at most limit.
+func many[T any](ctx context.Context, s *Store, accountID string, items func(*account) map[string]*T, limit int, clone func(*T) *T) ([]*T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.get(accountID)
+	if a == nil {
+		return nil, nil
+	}
+	return newest(items(a), limit, clone), nil
+}
+
 // oneOf is the DynamoDB adapter's statusOneOf: the item exists and, if from
 // is not empty, its status is one of from.
 func oneOf[S ~string](exists bool, status S, from []S) bool {
@@ -250,17 +281,8 @@ func auditKey(a *restore.AuditEntry) string { return stamp(a.At) + "#" + a.ID }
 
 // Account returns an account (apperr.NotFound if unknown).
 func (s *Store) Account(ctx context.Context, id string) (*backup.Account, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.get(id)
-	if a == nil || a.meta == nil {
-		return nil, notFound("no account %q", id)
-	}
-	c := *a.meta
-	return &c, nil
+	return one(ctx, s, id, func(a *account) *backup.Account { return a.meta },
+		func(m *backup.Account) *backup.Account { c := *m; return &c }, "no account %q", id)
 }
 
 // PutAccount creates or replaces an account.
@@ -310,29 +332,12 @@ func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.
 
 // Backup returns one backup (apperr.NotFound if unknown).
 func (s *Store) Backup(ctx context.Context, accountID, id string) (*backup.Backup, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a := s.get(accountID); a != nil && a.backups[id] != nil {
-		return copyBackup(a.backups[id]), nil
-	}
-	return nil, notFound("no backup %q", id)
+	return one(ctx, s, accountID, func(a *account) *backup.Backup { return a.backups[id] }, copyBackup, "no backup %q", id)
 }
 
 // Backups lists an account's backups, newest first (ULIDs sort by time).
 func (s *Store) Backups(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.get(accountID)
-	if a == nil {
-		return nil, nil
-	}
-	return newest(a.backups, limit, copyBackup), nil
+	return many(ctx, s, accountID, func(a *account) map[string]*backup.Backup { return a.backups }, limit, copyBackup)
 }
 
 // UpdateBackup writes b if its stored status is one of from (if from is
@@ -431,14 +436,5 @@ func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) err
 
 // Notifications lists an account's notifications, newest first (by id).
 func (s *Store) Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.get(accountID)
-	if a == nil {
-		return nil, nil
-	}
-	return newest(a.notifs, limit, copyNotification), nil
+	return many(ctx, s, accountID, func(a *account) map[string]*backup.Notification { return a.notifs }, limit, copyNotification)
 }

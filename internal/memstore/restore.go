@@ -27,15 +27,7 @@ func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan) error {
 // Plan returns a plan (apperr.NotFound if unknown). As in the DynamoDB
 // adapter, an expired plan is still returned: the caller checks ExpiresAt.
 func (s *Store) Plan(ctx context.Context, accountID, id string) (*restore.Plan, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a := s.get(accountID); a != nil && a.plans[id] != nil {
-		return copyPlan(a.plans[id]), nil
-	}
-	return nil, notFound("no restore plan %q", id)
+	return one(ctx, s, accountID, func(a *account) *restore.Plan { return a.plans[id] }, copyPlan, "no restore plan %q", id)
 }
 
 // UpdatePlan writes p if its stored status is one of from (if from is
@@ -100,29 +92,12 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 
 // Import returns one import (apperr.NotFound if unknown).
 func (s *Store) Import(ctx context.Context, accountID, id string) (*restore.Import, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a := s.get(accountID); a != nil && a.imports[id] != nil {
-		return copyImport(a.imports[id]), nil
-	}
-	return nil, notFound("no import %q", id)
+	return one(ctx, s, accountID, func(a *account) *restore.Import { return a.imports[id] }, copyImport, "no import %q", id)
 }
 
 // Imports lists an account's imports, newest first (ULIDs sort by time).
 func (s *Store) Imports(ctx context.Context, accountID string, limit int) ([]*restore.Import, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.get(accountID)
-	if a == nil {
-		return nil, nil
-	}
-	return newest(a.imports, limit, copyImport), nil
+	return many(ctx, s, accountID, func(a *account) map[string]*restore.Import { return a.imports }, limit, copyImport)
 }
 
 // SetImportProgress records the rows a RUNNING import has handled.
@@ -200,14 +175,5 @@ func (s *Store) RestoreLock(ctx context.Context, accountID string) (*restore.Loc
 // AuditLog lists an account's audit entries, newest first: by time, then
 // id, as the DynamoDB adapter's sort key AUDIT#<stamp>#<id> orders them.
 func (s *Store) AuditLog(ctx context.Context, accountID string, limit int) ([]*restore.AuditEntry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.get(accountID)
-	if a == nil {
-		return nil, nil
-	}
-	return newest(a.audit, limit, copyAudit), nil
+	return many(ctx, s, accountID, func(a *account) map[string]*restore.AuditEntry { return a.audit }, limit, copyAudit)
 }
