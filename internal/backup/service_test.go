@@ -2,7 +2,6 @@ package backup_test
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -113,6 +112,40 @@ func (e *env) download(t testing.TB, b *backup.Backup) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// backedUp runs a manual backup to its end and returns its ZIP.
+func (e *env) backedUp(t testing.TB) []byte {
+	t.Helper()
+	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.download(t, e.run(t, b.ID))
+}
+
+// csvIn returns the records of a file of a backup ZIP (nil if it has none).
+func csvIn(t testing.TB, data []byte, name string) [][]string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name == name {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			rows, err := csv.NewReader(rc).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rows
+		}
+	}
+	return nil
 }
 
 func TestBackupEndToEnd(t *testing.T) {
@@ -485,25 +518,12 @@ func TestCustomObjectsBelowEnterprise(t *testing.T) {
 // their columns are in the CSV and the manifest keeps each one's level.
 func TestSensitiveDataBackedUp(t *testing.T) {
 	e := newEnv(t, emulator.Options{Seed: 2, Sizes: map[string]int{"contacts": 30}}, backup.Enterprise)
-	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := e.download(t, e.run(t, b.ID))
+	data := e.backedUp(t)
 	rep, err := backup.Verify(bytes.NewReader(data), int64(len(data)))
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify: %v", err)
 	}
-	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	var header string
-	for _, f := range zr.File {
-		if f.Name == "contacts.csv" {
-			rc, _ := f.Open()
-			line, _ := bufio.NewReader(rc).ReadString('\n')
-			rc.Close()
-			header = line
-		}
-	}
+	header := csvIn(t, data, "contacts.csv")[0]
 	levels := map[string]int{}
 	for _, o := range rep.Manifest.Objects {
 		if o.Name != "contacts" {
@@ -511,7 +531,7 @@ func TestSensitiveDataBackedUp(t *testing.T) {
 		}
 		for _, p := range o.Properties {
 			levels[p.Sensitivity]++
-			if p.Sensitivity != hubspot.NonSensitive && !slices.Contains(strings.Split(strings.TrimSpace(header), ","), p.Name) {
+			if p.Sensitivity != hubspot.NonSensitive && !slices.Contains(header, p.Name) {
 				t.Errorf("%s property %s is not a column of contacts.csv", p.Sensitivity, p.Name)
 			}
 		}
@@ -527,23 +547,8 @@ func TestSensitiveDataBackedUp(t *testing.T) {
 // column, nested ones as parent.child, with each thread's value.
 func TestEveryThreadFieldIsAColumn(t *testing.T) {
 	e := newEnv(t, emulator.Options{Seed: 3, Sizes: map[string]int{"conversations": 230}}, backup.Professional)
-	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := e.download(t, e.run(t, b.ID))
-	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	var rows [][]string
-	for _, f := range zr.File {
-		if f.Name == "conversations.csv" {
-			rc, _ := f.Open()
-			rows, err = csv.NewReader(rc).ReadAll()
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	data := e.backedUp(t)
+	rows := csvIn(t, data, "conversations.csv")
 	if len(rows) != 231 {
 		t.Fatalf("%d rows, want a header and 230 threads", len(rows))
 	}
@@ -654,20 +659,8 @@ func TestFixtureThreadFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, emulator.Options{Fixture: &fx}, backup.Professional)
-	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := e.download(t, e.run(t, b.ID))
-	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	var rows [][]string
-	for _, f := range zr.File {
-		if f.Name == "conversations.csv" {
-			rc, _ := f.Open()
-			rows, _ = csv.NewReader(rc).ReadAll()
-			rc.Close()
-		}
-	}
+	data := e.backedUp(t)
+	rows := csvIn(t, data, "conversations.csv")
 	if len(rows) != 4 {
 		t.Fatalf("rows %v", rows)
 	}
