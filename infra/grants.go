@@ -57,7 +57,7 @@ func (st *Stack) grant(p *Props) {
 				Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": prefix}},
 			}))
 		}
-		if len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 {
+		if a.Files() {
 			f.Fn.AddEnvironment(jsii.String(env.Bucket), s.Bucket.BucketName(), nil)
 		}
 		if len(a.Table) > 0 { // the table is encrypted with the same key

@@ -83,7 +83,7 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 		w.Store = dynamo.New(dynamodb.NewFromConfig(cfg), set.required(env.Table))
 		svc.Store, rs.Store = w.Store, w.Store
 	}
-	if len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 {
+	if a.Files() {
 		blobs := s3store.New(s3.NewFromConfig(cfg), set.required(env.Bucket))
 		svc.Blobs, rs.Blobs = blobs, blobs
 	}

@@ -44,7 +44,7 @@ func TestEveryFunctionLoads(t *testing.T) {
 			if (w.Service.Store != nil) != (len(a.Table) > 0) || (w.Restore.Store != nil) != (len(a.Table) > 0) {
 				t.Errorf("store wired: %v, table access: %v", w.Service.Store != nil, a.Table)
 			}
-			if (w.Service.Blobs != nil) != (len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0) {
+			if (w.Service.Blobs != nil) != a.Files() {
 				t.Errorf("blobs wired: %v", w.Service.Blobs != nil)
 			}
 			if (w.Service.Runner != nil) != (len(a.Start) > 0) || (w.Service.Publisher != nil) != a.Publish || (w.Service.CRMs != nil) != a.Secrets {

@@ -61,6 +61,9 @@ type Access struct {
 	SplitBudget bool
 }
 
+// Files reports whether the function touches the bucket at all.
+func (a Access) Files() bool { return len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 }
+
 var (
 	tableRead  = []string{"dynamodb:GetItem", "dynamodb:Query"}
 	tableWrite = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
@@ -136,7 +139,7 @@ func (f Function) Settings() []string {
 	if len(a.Table) > 0 {
 		out = append(out, env.Table)
 	}
-	if len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 {
+	if a.Files() {
 		out = append(out, env.Bucket)
 	}
 	for _, m := range a.Start {
