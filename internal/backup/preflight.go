@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -17,8 +16,7 @@ import (
 // the backup fails once, naming all of them in HubSpot's own scope names.
 // Conversations need no check here: discovery has read every thread.
 func preflight(ctx context.Context, crm CRM, objs []Object) error {
-	var scopes []string
-	var refused *hubspot.Error
+	var missing hubspot.MissingScopes
 	for _, o := range objs {
 		if o.Name == Conversations {
 			continue
@@ -32,28 +30,16 @@ func preflight(ctx context.Context, crm CRM, objs []Object) error {
 			}
 		}
 		for _, err := range crm.Pages(ctx, o.TypeID, hubspot.ListOptions{Limit: 1, Properties: probe}) {
-			var he *hubspot.Error
-			switch {
-			case err == nil:
-			case errors.As(err, &he) && he.StatusCode == 403 && len(he.Scopes) > 0:
-				refused = he
-				for _, sc := range he.Scopes {
-					if !slices.Contains(scopes, sc) {
-						scopes = append(scopes, sc)
-					}
-				}
-			default:
+			if err != nil && !missing.Add(err) {
 				return fmt.Errorf("preflight of %s: %w", o.Name, err)
 			}
 			break // one page tells
 		}
 	}
-	if len(scopes) == 0 {
-		return nil
+	if err := missing.Err(); err != nil {
+		return fmt.Errorf("preflight: %w", err)
 	}
-	e := *refused
-	e.Scopes = scopes
-	return fmt.Errorf("preflight: %w", &e)
+	return nil
 }
 
 // LeftOutSensitive is the omission of an account configured to leave

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -111,4 +112,39 @@ type BatchError struct {
 	IDs []string
 	// Properties are the property names the error is about, when HubSpot says.
 	Properties []string
+}
+
+// MissingScopes collects the scopes HubSpot's 403 MISSING_SCOPES answers
+// name, over several requests (a preflight's), so that a caller can refuse
+// once, naming all of them.
+type MissingScopes struct {
+	Scopes []string // each once, in the order HubSpot named them
+	Last   *Error   // the last such answer
+}
+
+// Add notes err's missing scopes and reports whether err was a 403 naming
+// scopes.
+func (m *MissingScopes) Add(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.StatusCode != http.StatusForbidden || len(e.Scopes) == 0 {
+		return false
+	}
+	m.Last = e
+	for _, sc := range e.Scopes {
+		if !slices.Contains(m.Scopes, sc) {
+			m.Scopes = append(m.Scopes, sc)
+		}
+	}
+	return true
+}
+
+// Err is nil when no scope was missing, else one 403 naming every scope
+// noted.
+func (m *MissingScopes) Err() error {
+	if len(m.Scopes) == 0 {
+		return nil
+	}
+	e := *m.Last
+	e.Scopes = m.Scopes
+	return &e
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
@@ -23,22 +22,12 @@ const probeID = "0"
 // "not found": nothing is read or written. Every missing scope of both
 // requests is collected, and the plan is refused naming them.
 func preflight(ctx context.Context, crm CRM, objectTypeID string, props []string) error {
-	var scopes []string
-	var refused *hubspot.Error
+	var missing hubspot.MissingScopes
 	note := func(err error) error {
-		var he *hubspot.Error
 		switch {
 		// Scopes are checked first: any answer about the request or the
 		// record means they are there.
-		case err == nil, errors.Is(err, hubspot.ErrNotFound), errors.Is(err, hubspot.ErrValidation):
-			return nil
-		case errors.As(err, &he) && he.StatusCode == 403 && len(he.Scopes) > 0:
-			refused = he
-			for _, sc := range he.Scopes {
-				if !slices.Contains(scopes, sc) {
-					scopes = append(scopes, sc)
-				}
-			}
+		case err == nil, errors.Is(err, hubspot.ErrNotFound), errors.Is(err, hubspot.ErrValidation), missing.Add(err):
 			return nil
 		}
 		return err
@@ -55,9 +44,9 @@ func preflight(ctx context.Context, crm CRM, objectTypeID string, props []string
 	if err := note(err); err != nil {
 		return fmt.Errorf("preflight write: %w", err)
 	}
-	if len(scopes) == 0 {
+	if len(missing.Scopes) == 0 {
 		return nil
 	}
 	return apperr.New(apperr.Conflict, "HubSpot refused access: the account's credential lacks the scopes %s; add them to the service key (or private app), then make the plan again (HubSpot's correlation id %s)",
-		strings.Join(scopes, ", "), refused.CorrelationID).With("missingScopes", scopes)
+		strings.Join(missing.Scopes, ", "), missing.Last.CorrelationID).With("missingScopes", missing.Scopes)
 }
