@@ -74,16 +74,18 @@ func (s *Server) batchUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A value breaking a rule that refuses whole batches fails the batch
-	// before anything is written.
-	for _, in := range b.Inputs {
-		rec := s.lookup(t, in.ID)
-		if rec == nil || rec.archived {
-			continue
-		}
-		for _, e := range t.checkValues(rec.id, in.Properties) {
-			if e.refuseBatch {
-				s.writeError(w, http.StatusBadRequest, e.Category, e.Message, e.Context)
-				return
+	// before anything is written (a pass only types with such a rule need).
+	if t.refusesBatches() {
+		for _, in := range b.Inputs {
+			rec := s.lookup(t, in.ID)
+			if rec == nil || rec.archived {
+				continue
+			}
+			for _, e := range t.checkValues(rec.id, in.Properties) {
+				if e.refuseBatch {
+					s.writeError(w, http.StatusBadRequest, e.Category, e.Message, e.Context)
+					return
+				}
 			}
 		}
 	}

@@ -86,3 +86,16 @@ func (r *rule) breaks(v string) (string, bool) {
 	}
 	return "", false
 }
+
+// refusesBatches reports whether one of t's properties has a rule that
+// refuses whole batches.
+func (t *objectType) refusesBatches() bool {
+	for _, p := range t.props {
+		for _, r := range p.rules {
+			if r.RefuseBatch {
+				return true
+			}
+		}
+	}
+	return false
+}
