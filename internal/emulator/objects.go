@@ -23,7 +23,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	props := selectProps(t, queryList(r, "properties"))
-	if !s.granted(w, valueScopes(t, props, false)...) {
+	if !s.grantedValues(w, t, props, false) {
 		return
 	}
 	// Streamed as it is encoded (as HubSpot does): a client decodes the
@@ -63,7 +63,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	props := selectProps(t, queryList(r, "properties"))
-	if !s.granted(w, valueScopes(t, props, false)...) {
+	if !s.grantedValues(w, t, props, false) {
 		return
 	}
 	rec := s.lookup(t, r.PathValue("id"))

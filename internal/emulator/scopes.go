@@ -66,6 +66,12 @@ func valueScopes(t *objectType, props []*property, write bool) []string {
 	return need
 }
 
+// grantedValues is granted for reading (or writing) props of t; with every
+// scope granted it computes nothing (list pages are the hot path).
+func (s *Server) grantedValues(w http.ResponseWriter, t *objectType, props []*property, write bool) bool {
+	return s.scopes == nil || s.granted(w, valueScopes(t, props, write)...)
+}
+
 // granted answers 403 MISSING_SCOPES, as HubSpot does, unless the
 // credential holds every scope of need.
 func (s *Server) granted(w http.ResponseWriter, need ...string) bool {
