@@ -713,7 +713,7 @@ func TestThreadsAsHubSpotSendsThem(t *testing.T) {
 // TestScopes: a credential reads what its scopes allow; a sensitive value
 // needs the object's sensitive scope, and a refusal names the scopes.
 func TestScopes(t *testing.T) {
-	_, url := start(t, emulator.Options{Seed: 1, Sizes: map[string]int{"contacts": 3, "deals": 2}, Scopes: []string{"crm.objects.contacts.read"}})
+	srv, url := start(t, emulator.Options{Seed: 1, Sizes: map[string]int{"contacts": 3, "deals": 2}, Scopes: []string{"crm.objects.contacts.read"}})
 	var sensitive string
 	for _, p := range call(t, "GET", url+"/crm/v3/properties/contacts?dataSensitivity=sensitive", "").body["results"].([]any) {
 		sensitive = p.(map[string]any)["name"].(string)
@@ -732,6 +732,9 @@ func TestScopes(t *testing.T) {
 		if len(errs) != 1 || fmt.Sprint(errs[0].(map[string]any)["context"].(map[string]any)["requiredGranularScopes"]) != "["+want+"]" {
 			t.Errorf("%s: %s, want the scope %s named", path, a.raw, want)
 		}
+	}
+	if got := srv.Stats().MissingScopes; got != 3 {
+		t.Errorf("%d refusals counted, want 3", got)
 	}
 }
 

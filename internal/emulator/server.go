@@ -311,6 +311,7 @@ type Stats struct {
 	RateLimited    int64            `json:"rateLimited"`    // answered 429
 	InjectedErrors int64            `json:"injectedErrors"` // answered an injected 5xx
 	Dropped        int64            `json:"dropped"`        // connection dropped
+	MissingScopes  int64            `json:"missingScopes"`  // refused: the credential lacks a scope
 	Served         int64            `json:"served"`         // reached an endpoint
 	MaxInWindow    int              `json:"maxInWindow"`    // most authenticated requests seen in any rate window
 	RateLimit      int              `json:"rateLimit"`      // current limit per window (0: none)
@@ -326,6 +327,7 @@ func (s *Server) Stats() Stats {
 		RateLimited:    s.stats.rateLimited.Load(),
 		InjectedErrors: s.stats.injected.Load(),
 		Dropped:        s.stats.dropped.Load(),
+		MissingScopes:  s.stats.missingScopes.Load(),
 		Served:         s.stats.served.Load(),
 		Routes:         map[string]int64{},
 		Records:        s.Counts(),
