@@ -38,9 +38,9 @@ func addStackFlags(fs *flag.FlagSet) *stackFlags {
 		seed:      fs.Int64("seed", 1, "seed of the emulated portal's data"),
 		rateLimit: fs.Int("rate-limit", 190, "emulated HubSpot limit, requests per 10 s (0: none)"),
 		latency:   fs.Duration("latency", 20*time.Millisecond, "emulated HubSpot latency per request"),
-		tier:      fs.String("tier", string(backup.Enterprise), "the account's HubSpot tier: starter, professional or enterprise (sets the backup quota)"),
+		tier:      fs.String("tier", string(backup.Enterprise), "the account's HubSpot tier: starter, professional or enterprise (sets the backup quota; below enterprise the emulated portal has no custom objects and no Sensitive Data)"),
 		portalLimit: fs.Int("requests-per-10s", portalLimit,
-			"a real portal's limit (with HUBSPOT_TOKEN), requests per 10 s: 100 Free/Starter, 190 Professional/Enterprise, 250 with the API limit increase (default $HUBSPOT_REQUESTS_PER_10S or 100)"),
+			"a real portal's limit (with HUBSPOT_TOKEN), requests per 10 s: 100 Free/Starter, 190 Professional/Enterprise, 250 with the API limit increase; HUBSPOT_REQUESTS_PER_10S sets the default"),
 	}
 }
 
