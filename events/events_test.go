@@ -45,8 +45,13 @@ func TestStepEventsDecode(t *testing.T) {
 		check func(t *testing.T, v any)
 	}{
 		{"create-schedule.json", &workflow.ScheduleEvent{}, func(t *testing.T, v any) {
-			if ev := v.(*workflow.ScheduleEvent); ev.AccountID == "" || ev.Trigger != string(backup.Scheduled) {
+			ev := v.(*workflow.ScheduleEvent)
+			if ev.AccountID == "" || ev.Trigger != string(backup.Scheduled) {
 				t.Errorf("schedule event %+v: want an account and trigger %q", ev, backup.Scheduled)
+			}
+			// What EventBridge Scheduler puts for <aws.scheduler.scheduled-time>.
+			if _, err := time.Parse(time.RFC3339, ev.ScheduledAt); err != nil {
+				t.Errorf("schedule event %+v: scheduledAt %v", ev, err)
 			}
 		}},
 		{"discover.json", &backup.StepInput{}, func(t *testing.T, v any) {

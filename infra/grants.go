@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -13,6 +14,18 @@ import (
 	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
+// scheduleManage is what the api does to an account's schedule: read it,
+// create it, replace it, delete it.
+var scheduleManage = []string{"scheduler:GetSchedule", "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"}
+
+// scheduleArns is every schedule of the group:
+// arn:<partition>:scheduler:<region>:<account>:schedule/<group>/*.
+func scheduleArns(stack awscdk.Stack, group string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("scheduler"), Resource: jsii.String("schedule"), ResourceName: jsii.String(group + "/*"),
+	})
+}
+
 // grant gives each function its access and the environment that names
 // the resources.
 func (st *Stack) grant(p *Props) {
@@ -21,6 +34,8 @@ func (st *Stack) grant(p *Props) {
 		Service: jsii.String("secretsmanager"), Resource: jsii.String("secret"),
 		ResourceName: jsii.String(p.HubSpotSecretPrefix + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
+	group := *st.Schedules.Group.Name()
+	schedules := scheduleArns(st.Stack, group)
 	for _, spec := range lambdas.All {
 		a, f := spec.Access, st.Functions[spec.Name]
 		add := func(actions []string, resources ...*string) {
@@ -82,6 +97,27 @@ func (st *Stack) grant(p *Props) {
 		if a.Publish {
 			st.Notify.Topic.GrantPublish(f.Role)
 			f.Fn.AddEnvironment(jsii.String(env.Topic), st.Notify.Topic.TopicArn(), nil)
+			f.Fn.AddEnvironment(jsii.String(env.AppURL), st.AppURL.ValueAsString(), nil) // links in notifications
+		}
+		switch a.Schedules {
+		case "":
+		case lambdas.ScheduleManage:
+			add(scheduleManage, schedules)
+			// Creating or updating a schedule hands Scheduler its role:
+			// this role only, to Scheduler only.
+			f.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("iam:PassRole"), Resources: &[]*string{st.Schedules.Role.RoleArn()},
+				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
+			}))
+			f.Fn.AddEnvironment(jsii.String(env.ScheduleGroup), jsii.String(group), nil)
+			f.Fn.AddEnvironment(jsii.String(env.ScheduleTarget), st.Functions[lambdas.Create].Fn.FunctionArn(), nil)
+			f.Fn.AddEnvironment(jsii.String(env.SchedulerRole), st.Schedules.Role.RoleArn(), nil)
+		case lambdas.ScheduleRemove:
+			add([]string{"scheduler:DeleteSchedule"}, schedules)
+			f.Fn.AddEnvironment(jsii.String(env.ScheduleGroup), jsii.String(group), nil)
+		default:
+			panic(fmt.Sprintf("function %s: schedule access %q is neither %q nor %q", spec.Name, a.Schedules,
+				lambdas.ScheduleManage, lambdas.ScheduleRemove))
 		}
 		if a.SplitBudget {
 			n, err := asl.ExportConcurrency()

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"regexp"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
@@ -14,7 +16,7 @@ const cognitoPlus = "Cognito threat protection (advanced security) needs the pai
 // applyNag runs cdk-nag's AwsSolutions rules on the stack at synth. Each
 // suppression is narrow (a rule and, for wildcards, the exact resource
 // pattern) and says why it is acceptable.
-func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket) {
+func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string) {
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	iam5 := func(reason string, patterns ...string) *cdknag.NagPackSuppression {
 		var applies []any
@@ -34,6 +36,8 @@ func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket) {
 			`/^Resource::<.*Function.*\.Arn>:\*$/`),
 		iam5("A function writes log streams in its own log group only.",
 			`/^Resource::<.*Logs.*\.Arn>:\*$/`),
+		iam5("Each account's recurring backup is a schedule created at run time, when the account is given one, in the stack's own schedule group; the api manages them and create deletes them, in that group only.",
+			`/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):scheduler:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|[0-9]{12}):schedule\/`+regexp.QuoteMeta(scheduleGroup)+`\/\*$/`),
 		iam5("KMS data keys for SNS publishing to the encrypted topic (sns:Publish needs kms:GenerateDataKey*), on this stack's key only.",
 			`/^Action::kms:GenerateDataKey\*$/`, `/^Action::kms:ReEncrypt\*$/`),
 	}, jsii.Bool(true))

@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -27,9 +30,12 @@ type Props struct {
 	// "jwtIssuer", "jwtAudience"); without them the stack creates a
 	// Cognito user pool with two-factor required.
 	JWTIssuer, JWTAudience string
-	// NotificationEmails are subscribed to the notifications topic
-	// (context "notificationEmails", comma-separated).
-	NotificationEmails []string
+	// AccountEmails are who hears of each account: account id → the
+	// addresses subscribed to that account's notifications, and to no
+	// other's (context "accountNotifications": a JSON object in cdk.json,
+	// {"acme": ["ops@acme.example"]}, or for -c the string
+	// "acme=ops@acme.example;cto@acme.example,globex=it@globex.example").
+	AccountEmails map[string][]string
 	// LogRetention of every log group (context "logRetentionDays", default 90).
 	LogRetention awslogs.RetentionDays
 	// Retain keeps the bucket, table, key and user pool when the stack is
@@ -77,11 +83,17 @@ func PropsFromContext(app awscdk.App) (*Props, error) {
 		HubSpotBaseURL: get("hubspotBaseUrl", ""),
 	}
 	p.HubSpotSecretPrefix = get("hubspotSecretPrefix", "crmbackup/"+p.Stage+"/hubspot/")
-	for _, e := range strings.Split(get("notificationEmails", ""), ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			p.NotificationEmails = append(p.NotificationEmails, e)
-		}
+	if old := get("notificationEmails", ""); old != "" {
+		// Subscribing these to every account's notices is what it did;
+		// dropping them silently would unsubscribe them.
+		return nil, fmt.Errorf("notificationEmails (%s) is replaced by accountNotifications: say which accounts each address hears of, e.g. -c 'accountNotifications=acme=%s'",
+			old, strings.ReplaceAll(old, ",", ";"))
 	}
+	emails, err := accountEmails(app.Node().TryGetContext(jsii.String("accountNotifications")))
+	if err != nil {
+		return nil, fmt.Errorf("accountNotifications: %w", err)
+	}
+	p.AccountEmails = emails
 	days, err := strconv.Atoi(get("logRetentionDays", "90"))
 	if err != nil {
 		return nil, fmt.Errorf("logRetentionDays: %w", err)
@@ -104,6 +116,98 @@ func PropsFromContext(app awscdk.App) (*Props, error) {
 		p.Env = nil // environment-agnostic
 	}
 	return p, nil
+}
+
+// maxFilterValues is the most values an SNS filter policy may hold: an
+// address can hear of at most that many accounts.
+const maxFilterValues = 150
+
+// accountEmails reads context "accountNotifications": nothing; a JSON
+// object of account id → addresses (cdk.json, or a -c value that is one);
+// or the -c string form, "id=addr;addr,id=addr". Account ids are
+// non-empty and hold no spaces; an address holds one @ with text on either
+// side and no spaces, and appears once per account.
+func accountEmails(v any) (map[string][]string, error) {
+	raw := map[string][]string{}
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		s := strings.TrimSpace(v)
+		if s == "" {
+			return nil, nil
+		}
+		if strings.HasPrefix(s, "{") {
+			if err := json.Unmarshal([]byte(s), &raw); err != nil {
+				return nil, fmt.Errorf("want a JSON object of account id → list of e-mail addresses: %w", err)
+			}
+			break
+		}
+		for _, entry := range strings.Split(s, ",") {
+			if strings.TrimSpace(entry) == "" {
+				continue // a trailing comma
+			}
+			id, list, ok := strings.Cut(entry, "=")
+			if !ok {
+				return nil, fmt.Errorf("%q: want accountId=address;address (entries separated by commas)", strings.TrimSpace(entry))
+			}
+			id = strings.TrimSpace(id)
+			if _, dup := raw[id]; dup {
+				return nil, fmt.Errorf("account %q appears twice", id)
+			}
+			raw[id] = strings.Split(list, ";")
+		}
+	case map[string]any:
+		for id, list := range v {
+			items, ok := list.([]any)
+			if !ok {
+				return nil, fmt.Errorf("account %q: want a list of e-mail addresses, got %v", id, list)
+			}
+			for _, item := range items {
+				e, ok := item.(string)
+				if !ok {
+					return nil, fmt.Errorf("account %q: want e-mail addresses as strings, got %v", id, item)
+				}
+				raw[id] = append(raw[id], e)
+			}
+			if len(items) == 0 {
+				raw[id] = nil
+			}
+		}
+	default:
+		return nil, fmt.Errorf("want a JSON object of account id → list of e-mail addresses, or accountId=address;address,…; got %v", v)
+	}
+	out := map[string][]string{}
+	perAddress := map[string]int{}
+	for _, id := range slices.Sorted(maps.Keys(raw)) { // the same error for the same input
+		list := raw[id]
+		if id == "" || strings.ContainsFunc(id, unicode.IsSpace) {
+			return nil, fmt.Errorf("account id %q: want a non-empty id without spaces", id)
+		}
+		seen := map[string]bool{}
+		for _, e := range list {
+			e = strings.TrimSpace(e)
+			if e == "" {
+				continue // "acme=a@x.example;" and the like
+			}
+			local, domain, _ := strings.Cut(e, "@")
+			if strings.Count(e, "@") != 1 || local == "" || domain == "" || strings.ContainsFunc(e, unicode.IsSpace) {
+				return nil, fmt.Errorf("account %q: %q is not an e-mail address (want one @, no spaces)", id, e)
+			}
+			if seen[e] {
+				return nil, fmt.Errorf("account %q: %s is listed twice", id, e)
+			}
+			seen[e] = true
+			if perAddress[e]++; perAddress[e] > maxFilterValues {
+				return nil, fmt.Errorf("%s hears of more than %d accounts, the most an SNS filter policy holds", e, maxFilterValues)
+			}
+			out[id] = append(out[id], e)
+		}
+		if len(out[id]) == 0 {
+			return nil, fmt.Errorf("account %q: no e-mail address", id)
+		}
+	}
+	return out, nil
 }
 
 func retention(days int) (awslogs.RetentionDays, error) {

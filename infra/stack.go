@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -39,6 +40,9 @@ type Stack struct {
 	Machines  map[string]awsstepfunctions.StateMachine
 	API       awsapigatewayv2.HttpApi
 	Schedules *Schedules
+	// AppURL is the stack parameter "AppUrl": the admin console's URL,
+	// which notifications link to ("" for no links).
+	AppURL awscdk.CfnParameter
 }
 
 // NewStack builds the stack. Each concern is a construct of its own;
@@ -48,6 +52,7 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 		Machines: map[string]awsstepfunctions.StateMachine{}}
 	awscdk.Tags_Of(st.Stack).Add(jsii.String("app"), jsii.String("crmbackup"), nil)
 	awscdk.Tags_Of(st.Stack).Add(jsii.String("stage"), jsii.String(p.Stage), nil)
+	st.AppURL = NewAppURL(st.Stack)
 	st.Storage = NewStorage(st.Stack, p)
 	st.Notify = NewNotifications(st.Stack, p, st.Storage.Key)
 
@@ -65,8 +70,28 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	awscdk.NewCfnOutput(st.Stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: st.Storage.Bucket.BucketName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: st.Storage.Table.TableName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("HubSpotSecretPrefix"), &awscdk.CfnOutputProps{Value: jsii.String(p.HubSpotSecretPrefix)})
-	applyNag(st.Stack, st.Storage.Logs)
+	applyNag(st.Stack, st.Storage.Logs, *st.Schedules.Group.Name())
 	return st
+}
+
+// appURLPattern is what the AppUrl parameter takes: nothing, or an https
+// URL with a host and an optional path, and neither query nor fragment
+// (links are the URL + /v1/backups/<id>). CloudFormation matches it
+// against the whole value.
+const appURLPattern = `^$|^https://[^\s/?#]+(/[^\s?#]*)?$`
+
+// NewAppURL declares the AppUrl parameter (`cdk deploy --parameters
+// AppUrl=https://…`): the admin console's URL, which the functions that
+// publish notifications put links to backups and imports under.
+func NewAppURL(scope constructs.Construct) awscdk.CfnParameter {
+	return awscdk.NewCfnParameter(scope, jsii.String("AppUrl"), &awscdk.CfnParameterProps{
+		Type:    jsii.String("String"),
+		Default: jsii.String(""),
+		Description: jsii.String("The admin console's URL (https://...), used for links in notification e-mails; " +
+			"empty for notifications without links."),
+		AllowedPattern:        jsii.String(appURLPattern),
+		ConstraintDescription: jsii.String("empty, or an https URL without query or fragment, such as https://backups.example.com"),
+	})
 }
 
 // Storage is the encrypted state: a customer-managed key, the backups
@@ -139,7 +164,43 @@ func NewStorage(scope constructs.Construct, p *Props) *Storage {
 // Notifications is the KMS-encrypted topic every notification goes to.
 type Notifications struct{ Topic awssns.Topic }
 
-// NewNotifications builds the topic and its e-mail subscriptions.
+// accountAttribute is the message attribute that names a notification's
+// account (internal/notify sets it on every message).
+const accountAttribute = "accountId"
+
+// recipient is one e-mail subscription: an address and the accounts it
+// hears of.
+type recipient struct {
+	email    string
+	accounts []string
+}
+
+// recipients inverts account → addresses into one recipient per address,
+// sorted, each with its accounts sorted: SNS keeps one subscription per
+// topic, protocol and address, so an address on two accounts gets one
+// subscription whose filter allows both.
+func recipients(byAccount map[string][]string) []recipient {
+	accounts := map[string][]string{}
+	for id, emails := range byAccount {
+		for _, e := range emails {
+			accounts[e] = append(accounts[e], id)
+		}
+	}
+	var out []recipient
+	for e, ids := range accounts {
+		slices.Sort(ids)
+		out = append(out, recipient{email: e, accounts: slices.Compact(ids)})
+	}
+	slices.SortFunc(out, func(a, b recipient) int { return strings.Compare(a.email, b.email) })
+	return out
+}
+
+// NewNotifications builds the topic and its e-mail subscriptions: each
+// address receives only its accounts' notifications (a filter policy on
+// the accountId message attribute); no subscription goes unfiltered. A
+// subscription's construct id is its address (the CDK's own choice for
+// e-mail subscriptions), so adding, removing or reordering others leaves
+// it, and its confirmation, alone.
 func NewNotifications(scope constructs.Construct, p *Props, key awskms.IKey) *Notifications {
 	c := constructs.NewConstruct(scope, jsii.String("Notifications"))
 	t := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
@@ -147,8 +208,13 @@ func NewNotifications(scope constructs.Construct, p *Props, key awskms.IKey) *No
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
-	for _, e := range p.NotificationEmails {
-		t.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
+	for _, r := range recipients(p.AccountEmails) {
+		sub := t.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(r.email), &awssnssubscriptions.EmailSubscriptionProps{
+			FilterPolicy: &map[string]awssns.SubscriptionFilter{
+				accountAttribute: awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{Allowlist: jsii.Strings(r.accounts...)}),
+			},
+		}))
+		sub.Node().DefaultChild().(awssns.CfnSubscription).SetFilterPolicyScope(jsii.String("MessageAttributes"))
 	}
 	return &Notifications{Topic: t}
 }
@@ -241,7 +307,9 @@ func NewStateMachine(scope constructs.Construct, p *Props, machine string, fns m
 
 // Schedules is where per-account recurring backups live: the schedule
 // group and the role EventBridge Scheduler assumes, which may only invoke
-// the create function.
+// the create function, and only Scheduler may assume, for this account's
+// group (aws:SourceAccount and aws:SourceArn: Scheduler gives the schedule
+// group's ARN as the source, not the schedule's).
 type Schedules struct {
 	Group awsscheduler.CfnScheduleGroup
 	Role  awsiam.Role
@@ -255,7 +323,10 @@ func NewSchedules(scope constructs.Construct, p *Props, create *Function) *Sched
 	})
 	role := awsiam.NewRole(c, jsii.String("SchedulerRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
-			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				"ArnEquals":    map[string]any{"aws:SourceArn": group.AttrArn()},
+			},
 		}),
 		Description: jsii.String("crmbackup " + p.Stage + ": EventBridge Scheduler starts scheduled backups"),
 	})

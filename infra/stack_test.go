@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,7 +39,7 @@ func synth(t *testing.T, mutate func(*Props)) (map[string]any, awscdk.Stack) {
 		os.WriteFile(filepath.Join(code, f.Name, "bootstrap"), []byte("stand-in"), 0o755)
 	}
 	p := &Props{Stage: "test", HubSpotSecretPrefix: "crmbackup/test/hubspot/", LogRetention: awslogs.RetentionDays_THREE_MONTHS,
-		Retain: true, CodeDir: code, NotificationEmails: []string{"ops@example.com"}}
+		Retain: true, CodeDir: code, AccountEmails: map[string][]string{"acme": {"ops@example.com"}}}
 	if mutate != nil {
 		mutate(p)
 	}
@@ -164,7 +165,8 @@ func TestStack(t *testing.T) {
 				t.Error("topic without KMS")
 			}
 		}
-		if subs := resources(tpl, "AWS::SNS::Subscription"); len(subs) != 1 || props(first(subs))["Protocol"] != "email" {
+		if subs := resources(tpl, "AWS::SNS::Subscription"); len(subs) != 1 || props(first(subs))["Protocol"] != "email" ||
+			js(props(first(subs))["FilterPolicy"]) != `{"accountId":["acme"]}` {
 			t.Errorf("subscriptions %v", subs)
 		}
 	})
@@ -233,6 +235,12 @@ func TestStack(t *testing.T) {
 			{"restore", "dynamodb:TransactWriteItems", true},
 			{"export", "dynamodb:TransactWriteItems", false},
 			{"api", "dynamodb:Scan", false},
+			{"api", "scheduler:CreateSchedule", true},
+			{"api", "iam:PassRole", true},
+			{"create", "scheduler:DeleteSchedule", true},
+			{"create", "scheduler:CreateSchedule", false},
+			{"create", "iam:PassRole", false},
+			{"notify", "scheduler:DeleteSchedule", false},
 		} {
 			if got := has(policies[tc.fn], tc.action); got != tc.allowed {
 				t.Errorf("%s %s: %v, want %v", tc.fn, tc.action, got, tc.allowed)
@@ -386,15 +394,252 @@ func TestStack(t *testing.T) {
 			if len(stmts) != 1 || js(stmts[0].Actions) != `["lambda:InvokeFunction"]` || !strings.Contains(js(stmts[0].Resources), logicalID["create"]) {
 				t.Errorf("scheduler role policy %+v", stmts)
 			}
+			// Only Scheduler, for this account's group (Scheduler's source
+			// is the group's ARN), may assume it.
+			trust := props(r)["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)
+			var group string
+			for gid := range resources(tpl, "AWS::Scheduler::ScheduleGroup") {
+				group = gid
+			}
+			want := `{"ArnEquals":{"aws:SourceArn":{"Fn::GetAtt":["` + group + `","Arn"]}},"StringEquals":{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}}`
+			if len(trust) != 1 || js(trust[0].(map[string]any)["Condition"]) != want {
+				t.Errorf("scheduler role trust %s, want the condition %s", js(trust), want)
+			}
 		}
 	})
+
+	// The scheduler's role, and the pattern of the group's schedules.
+	var schedulerRole string
+	for id, r := range resources(tpl, "AWS::IAM::Role") {
+		if strings.Contains(js(props(r)["AssumeRolePolicyDocument"]), "scheduler.amazonaws.com") {
+			schedulerRole = id
+		}
+	}
+	groupSchedules := `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":scheduler:",{"Ref":"AWS::Region"},":",` +
+		`{"Ref":"AWS::AccountId"},":schedule/crmbackup-test/*"]]}`
+	t.Run("schedules: api manages the group's, create only deletes them, nobody else touches them", func(t *testing.T) {
+		if schedulerRole == "" {
+			t.Fatal("no scheduler role")
+		}
+		want := map[string][]string{
+			"api":    {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule"},
+			"create": {"scheduler:DeleteSchedule"},
+		}
+		for name, stmts := range policies {
+			var actions []string
+			var passRole []statement
+			for _, s := range stmts {
+				for _, a := range s.Actions {
+					switch {
+					case strings.HasPrefix(a, "scheduler:"):
+						actions = append(actions, a)
+						if js(s.Resources) != js([]string{groupSchedules}) || s.Condition != "" {
+							t.Errorf("%s: %s on %v (condition %s), want on the group's schedules only", name, a, s.Resources, s.Condition)
+						}
+					case a == "iam:PassRole":
+						passRole = append(passRole, s)
+					}
+				}
+			}
+			slices.Sort(actions)
+			if !slices.Equal(actions, want[name]) {
+				t.Errorf("%s: scheduler actions %v, want %v", name, actions, want[name])
+			}
+			if name != "api" {
+				if len(passRole) > 0 {
+					t.Errorf("%s may pass roles: %+v", name, passRole)
+				}
+				continue
+			}
+			wantPass := statement{Effect: "Allow", Actions: []string{"iam:PassRole"},
+				Resources: []string{`{"Fn::GetAtt":["` + schedulerRole + `","Arn"]}`},
+				Condition: `{"StringEquals":{"iam:PassedToService":"scheduler.amazonaws.com"}}`}
+			if len(passRole) != 1 || js(passRole[0]) != js(wantPass) {
+				t.Errorf("api passes roles with %+v, want only %+v", passRole, wantPass)
+			}
+		}
+	})
+
+	t.Run("schedule and notification settings go to the functions that use them", func(t *testing.T) {
+		vars := func(name string) map[string]any {
+			v, _ := props(byName[name])["Environment"].(map[string]any)["Variables"].(map[string]any)
+			return v
+		}
+		want := map[string]map[string]string{
+			"api": {"SCHEDULE_GROUP": `"crmbackup-test"`, "SCHEDULE_TARGET_ARN": `{"Fn::GetAtt":["` + logicalID["create"] + `","Arn"]}`,
+				"SCHEDULER_ROLE_ARN": `{"Fn::GetAtt":["` + schedulerRole + `","Arn"]}`},
+			"create": {"SCHEDULE_GROUP": `"crmbackup-test"`},
+		}
+		publishers := 0
+		for _, spec := range lambdas.All {
+			v := vars(spec.Name)
+			for _, k := range []string{"SCHEDULE_GROUP", "SCHEDULE_TARGET_ARN", "SCHEDULER_ROLE_ARN"} {
+				got, ok := v[k]
+				w, wanted := want[spec.Name][k]
+				if ok != wanted || (ok && js(got) != w) {
+					t.Errorf("%s: %s = %s (set: %v), want %s (set: %v)", spec.Name, k, js(got), ok, w, wanted)
+				}
+			}
+			// Whoever publishes notifications links them to the console.
+			got, ok := v["APP_URL"]
+			if ok != spec.Access.Publish || (ok && js(got) != `{"Ref":"AppUrl"}`) {
+				t.Errorf("%s (publishes: %v): APP_URL = %s (set: %v), want the AppUrl parameter on publishers only",
+					spec.Name, spec.Access.Publish, js(got), ok)
+			}
+			if spec.Access.Publish {
+				publishers++
+			}
+		}
+		if publishers < 2 {
+			t.Errorf("%d functions publish: the table changed, check this test", publishers)
+		}
+	})
+
+	t.Run("AppUrl parameter: a string, empty by default, an https URL or nothing", func(t *testing.T) {
+		param, _ := tpl["Parameters"].(map[string]any)["AppUrl"].(map[string]any)
+		if param == nil {
+			t.Fatalf("no AppUrl parameter: %v", tpl["Parameters"])
+		}
+		desc, _ := param["Description"].(string)
+		if param["Type"] != "String" || param["Default"] != "" || param["AllowedPattern"] != appURLPattern ||
+			!strings.Contains(desc, "admin console") || !strings.Contains(desc, "notification") {
+			t.Errorf("AppUrl %s", js(param))
+		}
+		// CloudFormation matches the whole value, as these anchors do.
+		re := regexp.MustCompile(appURLPattern)
+		for v, ok := range map[string]bool{
+			"": true, "https://backups.example.com": true, "https://backups.example.com/": true,
+			"https://admin.example.com:8443/crm/backups": true,
+			"http://backups.example.com":                 false, "/console": false, "https://": false, "https:///x": false,
+			"https://a b.example": false, "https://x.example/?q=1": false, "https://x.example/#top": false,
+			"ftp://x.example": false, " https://x.example": false,
+		} {
+			if re.MatchString(v) != ok {
+				t.Errorf("AppUrl %q: accepted %v, want %v", v, !ok, ok)
+			}
+		}
+	})
+}
+
+// TestAccountNotifications: each address hears of its accounts only; an
+// address on two accounts has one subscription that allows both (SNS
+// keeps one per address), and its construct id is still the address.
+func TestAccountNotifications(t *testing.T) {
+	tpl, _ := synth(t, func(p *Props) {
+		p.AccountEmails = map[string][]string{
+			"acme":   {"ops@shared.example", "cto@acme.example"},
+			"globex": {"it@globex.example", "ops@shared.example"},
+		}
+	})
+	want := map[string]string{
+		"cto@acme.example":   `{"accountId":["acme"]}`,
+		"it@globex.example":  `{"accountId":["globex"]}`,
+		"ops@shared.example": `{"accountId":["acme","globex"]}`,
+	}
+	alnum := regexp.MustCompile(`[^A-Za-z0-9]`)
+	subs := resources(tpl, "AWS::SNS::Subscription")
+	got := map[string]string{}
+	for id, sub := range subs {
+		p := props(sub)
+		email, _ := p["Endpoint"].(string)
+		got[email] = js(p["FilterPolicy"])
+		if p["FilterPolicy"] == nil || p["FilterPolicyScope"] != "MessageAttributes" || p["Protocol"] != "email" {
+			t.Errorf("subscription %s: %s, want an e-mail subscription filtered on message attributes", id, js(p))
+		}
+		if !strings.HasPrefix(id, "NotificationsTopic"+alnum.ReplaceAllString(email, "")) {
+			t.Errorf("subscription %s: its id does not derive from its address %s", id, email)
+		}
+	}
+	if js(got) != js(want) {
+		t.Errorf("subscriptions (address: filter) %s, want %s", js(got), js(want))
+	}
+}
+
+// TestAccountNotificationsContext reads context "accountNotifications" in
+// both forms (cdk.json's object, -c's string) and refuses bad input.
+func TestAccountNotificationsContext(t *testing.T) {
+	acme := map[string][]string{"acme": {"ops@acme.example", "cto@acme.example"}, "globex": {"it@globex.example"}}
+	// cdk.json's object, as the app reads it (FileContext).
+	file := filepath.Join(t.TempDir(), "cdk.json")
+	os.WriteFile(file, []byte(`{"context": {"accountNotifications": {"acme": ["ops@acme.example", "cto@acme.example"], "globex": ["it@globex.example"]}}}`), 0o644)
+	fileCtx, err := FileContext(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := make([]string, maxFilterValues+1)
+	for i := range many {
+		many[i] = "a" + strconv.Itoa(i) + "=ops@shared.example"
+	}
+	// The key it replaces is refused, not ignored: ignoring it would
+	// unsubscribe its addresses.
+	old := map[string]any{"notificationEmails": "ops@acme.example,cto@acme.example"}
+	if _, err := PropsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &old})); err == nil ||
+		!strings.Contains(err.Error(), "replaced by accountNotifications") || !strings.Contains(err.Error(), "acme=ops@acme.example;cto@acme.example") {
+		t.Errorf("notificationEmails: error %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		value any // nil: no such key
+		want  map[string][]string
+		err   string
+	}{
+		{name: "unset"},
+		{name: "empty string", value: " "},
+		{name: "string", value: "acme=ops@acme.example;cto@acme.example,globex=it@globex.example", want: acme},
+		{name: "string with spaces and a trailing separator", value: " acme = ops@acme.example ; cto@acme.example; , globex=it@globex.example,", want: acme},
+		{name: "JSON object (cdk.json)", value: fileCtx["accountNotifications"], want: acme},
+		{name: "JSON object as a -c string", value: `{"acme": ["ops@acme.example", "cto@acme.example"], "globex": ["it@globex.example"]}`, want: acme},
+		{name: "no =", value: "acme", err: `"acme": want accountId=address;address`},
+		{name: "empty account id", value: "=ops@acme.example", err: `account id "": want a non-empty id without spaces`},
+		{name: "account id with a space", value: "ac me=ops@acme.example", err: `account id "ac me"`},
+		{name: "account id with a space (JSON)", value: map[string]any{"ac me": []any{"ops@acme.example"}}, err: `account id "ac me"`},
+		{name: "no @", value: "acme=ops.acme.example", err: `account "acme": "ops.acme.example" is not an e-mail address`},
+		{name: "two @", value: "acme=ops@x@acme.example", err: `"ops@x@acme.example" is not an e-mail address`},
+		{name: "nothing before @", value: "acme=@acme.example", err: `"@acme.example" is not an e-mail address`},
+		{name: "space in address", value: map[string]any{"acme": []any{"ops @acme.example"}}, err: `"ops @acme.example" is not an e-mail address`},
+		{name: "no address", value: "acme=", err: `account "acme": no e-mail address`},
+		{name: "empty list (JSON)", value: map[string]any{"acme": []any{}}, err: `account "acme": no e-mail address`},
+		{name: "address twice", value: "acme=ops@acme.example;ops@acme.example", err: "ops@acme.example is listed twice"},
+		{name: "account twice", value: "acme=ops@acme.example,acme=cto@acme.example", err: `account "acme" appears twice`},
+		{name: "address as a string (JSON)", value: map[string]any{"acme": "ops@acme.example"}, err: `account "acme": want a list`},
+		{name: "address as a number (JSON)", value: map[string]any{"acme": []any{7}}, err: `account "acme": want e-mail addresses as strings`},
+		{name: "bad JSON string", value: `{"acme": "ops@acme.example"}`, err: "want a JSON object of account id"},
+		{name: "a number", value: 7, err: "want a JSON object of account id"},
+		{name: "too many accounts for one address", value: strings.Join(many, ","), err: "more than 150 accounts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := map[string]any{}
+			if tc.value != nil {
+				ctx["accountNotifications"] = tc.value
+			}
+			p, err := PropsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
+			if tc.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), "accountNotifications: ") || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error %v, want accountNotifications: …%s…", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, list := range p.AccountEmails {
+				slices.Sort(list)
+			}
+			for _, list := range tc.want {
+				slices.Sort(list)
+			}
+			if js(p.AccountEmails) != js(tc.want) && !(len(p.AccountEmails) == 0 && len(tc.want) == 0) {
+				t.Errorf("AccountEmails %s, want %s", js(p.AccountEmails), js(tc.want))
+			}
+		})
+	}
 }
 
 // TestExternalIssuer: with jwtIssuer/jwtAudience there is no user pool and
 // the authorizer trusts that issuer.
 func TestExternalIssuer(t *testing.T) {
 	tpl, _ := synth(t, func(p *Props) {
-		p.JWTIssuer, p.JWTAudience, p.Retain = "https://login.example.com/", "crmbackup", false
+		p.JWTIssuer, p.JWTAudience, p.Retain, p.AccountEmails = "https://login.example.com/", "crmbackup", false, nil
 	})
 	if n := len(resources(tpl, "AWS::Cognito::UserPool")); n != 0 {
 		t.Errorf("%d user pools", n)
@@ -407,6 +652,9 @@ func TestExternalIssuer(t *testing.T) {
 		if tb["DeletionPolicy"] != "Delete" {
 			t.Errorf("removalPolicy destroy: table %v", tb["DeletionPolicy"])
 		}
+	}
+	if subs := resources(tpl, "AWS::SNS::Subscription"); len(subs) != 0 {
+		t.Errorf("no accountNotifications, yet subscriptions %v", subs)
 	}
 }
 
@@ -421,6 +669,7 @@ type statement struct {
 	Effect    string
 	Actions   []string
 	Resources []string // as JSON, tokens included
+	Condition string   // as JSON; "" for none
 }
 
 // statementsOf collects the statements of every policy attached to a role.
@@ -434,6 +683,9 @@ func statementsOf(tpl map[string]any, roleID string) []statement {
 		for _, s := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 			sm := s.(map[string]any)
 			st := statement{Effect: sm["Effect"].(string)}
+			if c, ok := sm["Condition"]; ok {
+				st.Condition = js(c)
+			}
 			switch a := sm["Action"].(type) {
 			case string:
 				st.Actions = []string{a}

@@ -54,10 +54,25 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  account   %s (%s)\n\nA super admin token (1 h; `crmbackup token -dir %s` makes more):\n\n  export TOKEN=%s\n\n", st.Account.ID, st.Account.Tier, *dir, token)
 	fmt.Fprintf(stdout, "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
 	fmt.Fprintf(stdout, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
-	fmt.Fprintf(stdout, "  curl -sL -o backup.zip -H \"Authorization: Bearer $TOKEN\" %s/v1/backups/ID/download\n\nCtrl-C stops everything.\n", st.APIURL)
-	<-ctx.Done()
-	fmt.Fprintln(os.Stderr, "\nstopping…")
-	return nil
+	fmt.Fprintf(stdout, "  curl -sL -o backup.zip -H \"Authorization: Bearer $TOKEN\" %s/v1/backups/ID/download\n", st.APIURL)
+	fmt.Fprintf(stdout, "  curl -s -X PUT -H \"Authorization: Bearer $TOKEN\" -d '{\"enabled\":true,\"frequency\":\"daily\"}' %s/v1/backup-schedule\n\n", st.APIURL)
+	fmt.Fprintf(stdout, "Ctrl-C stops everything.\n\n")
+	// The schedule, now and whenever it changes (the stack runs it itself).
+	shown := ""
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		if cur := st.Schedule(ctx); cur != shown && ctx.Err() == nil {
+			fmt.Fprintf(stdout, "  schedule  %s\n", cur)
+			shown = cur
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(os.Stderr, "\nstopping…")
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // runToken mints a dev token with the key `crmbackup local` keeps in -dir.

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/emulator"
@@ -177,10 +178,10 @@ func restoreDemo(ctx context.Context, st *localstack.Stack, c *apiClient, b *bac
 	fmt.Fprintf(w, "   all %d deals × %d properties equal the backup again; the %d deleted deals were reported missing, not re-created\n",
 		len(rows)-missing, len(restored), missing)
 
-	var audit struct {
-		Entries []restore.AuditEntry `json:"entries"`
+	var log struct {
+		Entries []audit.Entry `json:"entries"`
 	}
-	if _, err := c.do(ctx, "GET", "/v1/audit-log", nil, &audit); err != nil {
+	if _, err := c.do(ctx, "GET", "/v1/audit-log?order=oldest", nil, &log); err != nil {
 		return err
 	}
 	var notes struct {
@@ -189,7 +190,7 @@ func restoreDemo(ctx context.Context, st *localstack.Stack, c *apiClient, b *bac
 	if _, err := c.do(ctx, "GET", "/v1/notifications", nil, &notes); err != nil {
 		return err
 	}
-	for _, e := range audit.Entries {
+	for _, e := range log.Entries {
 		fmt.Fprintf(w, "   audit: %s %s by %s\n", e.At.Local().Format("15:04:05"), e.Action, e.Actor)
 	}
 	if len(notes.Notifications) > 0 {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path"
 	"strconv"
@@ -25,8 +26,10 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
@@ -37,23 +40,26 @@ type Authenticator interface {
 
 // Backups is what the API needs of the backup service.
 type Backups interface {
-	Create(ctx context.Context, accountID, requestedBy string, trigger backup.Trigger) (*backup.Backup, error)
+	Create(ctx context.Context, accountID string, who audit.Actor) (*backup.Backup, error)
 	Get(ctx context.Context, accountID, id string) (*backup.Backup, error)
-	List(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error)
-	DownloadURL(ctx context.Context, accountID, id string) (string, error)
+	List(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Backup], error)
+	DownloadURL(ctx context.Context, accountID, id string, who audit.Actor) (string, error)
 }
 
-// Notifications lists in-app notifications.
-type Notifications interface {
-	Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error)
+// AuditLog reads the audit log.
+type AuditLog interface {
+	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
 }
 
-// Server is the API.
+// Server is the API. A service left nil answers its routes with a 500
+// (a Server may serve without some of them, in tests).
 type Server struct {
 	Auth          Authenticator
 	Backups       Backups
 	Restores      Restores
-	Notifications Notifications
+	Schedules     Schedules
+	Notifications backup.Inbox
+	Audit         AuditLog
 	Log           *slog.Logger
 	Now           func() time.Time
 }
@@ -79,11 +85,13 @@ func (r *routes) handle(pattern string, h http.HandlerFunc) {
 
 func (s *Server) register(r *routes) {
 	r.handle("POST /v1/backups", s.authed(s.createBackup))
-	r.handle("GET /v1/backups", s.authed(list("backups", s.backups, s.view)))
+	r.handle("GET /v1/backups", s.authed(list(lister[*backup.Backup]{name: "backups", fetch: s.backups}, s.view)))
 	r.handle("GET /v1/backups/{id}", s.authed(s.getBackup))
-	r.handle("GET /v1/backups/{id}/download", s.authed(redirect(s.downloadURL, s.downloaded)))
-	r.handle("GET /v1/notifications", s.authed(list("notifications", s.notifications, same[*backup.Notification])))
+	r.handle("GET /v1/backups/{id}/download", s.authed(redirect(s.downloadURL)))
+	s.scheduleRoutes(r)
+	s.notificationRoutes(r)
 	s.restoreRoutes(r)
+	r.handle("GET /v1/audit-log", s.authed(list(lister[*audit.Entry]{name: "entries", fetch: s.auditLog, filter: "action", filterValues: audit.Actions}, same[*audit.Entry])))
 }
 
 // Handler returns the API's handler.
@@ -157,6 +165,9 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		// For the audit log. API Gateway puts the client's address (the
+		// TCP peer it saw, not a forwarded header) in RemoteAddr.
+		c.IP, c.UserAgent = clientIP(r), r.UserAgent()
 		// Every id crmbackup gives out is a ULID: anything else names
 		// nothing (and could not be a key of the store: too long, say).
 		if id := r.PathValue("id"); id != "" && !backup.ValidID(id) {
@@ -167,6 +178,14 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 		}
 	}
+}
+
+// clientIP is the request's peer address without its port.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // clip quotes at most n bytes of what a caller sent, whole characters.
@@ -185,7 +204,7 @@ func status(code string) int {
 		return http.StatusBadRequest
 	case apperr.Unauthorized:
 		return http.StatusUnauthorized
-	case apperr.Forbidden, apperr.Reauth:
+	case apperr.Forbidden, apperr.Reauth, apperr.NeedsTier:
 		return http.StatusForbidden
 	case apperr.NotFound:
 		return http.StatusNotFound
@@ -311,7 +330,7 @@ func (s *Server) createBackup(w http.ResponseWriter, r *http.Request, c *auth.Ca
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	b, err := s.Backups.Create(r.Context(), account, c.Subject, backup.Manual)
+	b, err := s.Backups.Create(r.Context(), account, c.Actor())
 	if err != nil {
 		return err
 	}
@@ -320,52 +339,13 @@ func (s *Server) createBackup(w http.ResponseWriter, r *http.Request, c *auth.Ca
 	return nil
 }
 
-// limitParam reads ?limit=: absent is 0 (the domain's default); outside
-// backup.ListLimit's range it is a 400.
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > backup.MaxListLimit {
-		return 0, apperr.New(apperr.Invalid, "limit must be an integer from 1 to %d, not %q", backup.MaxListLimit, v)
-	}
-	return n, nil
-}
-
-// list is the handler of a list route: ?limit=, the domain's list of the
-// caller's account, each item shown by view, under key.
-func list[T, V any](key string, fetch func(ctx context.Context, account string, limit int) ([]T, error), view func(T) V) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-		limit, err := limitParam(r)
-		if err != nil {
-			return err
-		}
-		items, err := fetch(r.Context(), account, limit)
-		if err != nil {
-			return err
-		}
-		views := make([]V, 0, len(items))
-		for _, it := range items {
-			views = append(views, view(it))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{key: views})
-		return nil
-	}
-}
-
 // redirect is the handler of a download route: 302 to the short-lived URL
-// the domain gives for the {id} of the caller's account; done (if set)
-// notes the download.
-func redirect(fetch func(ctx context.Context, account, id string) (string, error), done func(r *http.Request, c *auth.Caller, account string)) handlerFunc {
+// the domain gives for the {id} of the caller's account.
+func redirect(fetch func(ctx context.Context, account, id string, who audit.Actor) (string, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
-		url, err := fetch(r.Context(), account, r.PathValue("id"))
+		url, err := fetch(r.Context(), account, r.PathValue("id"), c.Actor())
 		if err != nil {
 			return err
-		}
-		if done != nil {
-			done(r, c, account)
 		}
 		w.Header().Set("Location", url)
 		writeJSON(w, http.StatusFound, map[string]string{"url": url})
@@ -382,34 +362,26 @@ func (s *Server) getBackup(w http.ResponseWriter, r *http.Request, c *auth.Calle
 	return nil
 }
 
-func (s *Server) downloaded(r *http.Request, c *auth.Caller, account string) {
-	s.log().InfoContext(r.Context(), "backup downloaded", "accountId", account, "backupId", r.PathValue("id"), "by", c.Subject)
-}
-
 // The domain calls the routes make (the services are read when a request
 // comes: a Server may serve without some of them).
-func (s *Server) backups(ctx context.Context, account string, limit int) ([]*backup.Backup, error) {
-	return s.Backups.List(ctx, account, limit)
+func (s *Server) backups(ctx context.Context, account string, q listing.Query, _ string) (listing.Page[*backup.Backup], error) {
+	return s.Backups.List(ctx, account, q)
 }
 
-func (s *Server) downloadURL(ctx context.Context, account, id string) (string, error) {
-	return s.Backups.DownloadURL(ctx, account, id)
+func (s *Server) downloadURL(ctx context.Context, account, id string, who audit.Actor) (string, error) {
+	return s.Backups.DownloadURL(ctx, account, id, who)
 }
 
-func (s *Server) imports(ctx context.Context, account string, limit int) ([]*restore.Import, error) {
-	return s.Restores.Imports(ctx, account, limit)
+func (s *Server) imports(ctx context.Context, account string, q listing.Query, _ string) (listing.Page[*restore.Import], error) {
+	return s.Restores.Imports(ctx, account, q)
 }
 
-func (s *Server) errorsURL(ctx context.Context, account, id string) (string, error) {
+func (s *Server) errorsURL(ctx context.Context, account, id string, _ audit.Actor) (string, error) {
 	return s.Restores.ErrorsURL(ctx, account, id)
 }
 
-func (s *Server) auditLog(ctx context.Context, account string, limit int) ([]*restore.AuditEntry, error) {
-	return s.Restores.AuditLog(ctx, account, limit)
-}
-
-func (s *Server) notifications(ctx context.Context, account string, limit int) ([]*backup.Notification, error) {
-	return s.Notifications.Notifications(ctx, account, backup.ListLimit(limit))
+func (s *Server) auditLog(ctx context.Context, account string, q listing.Query, action string) (listing.Page[*audit.Entry], error) {
+	return s.Audit.AuditLog(ctx, account, audit.Query{Query: q, Action: action})
 }
 
 func same[T any](v T) T { return v }

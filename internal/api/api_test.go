@@ -15,6 +15,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -40,11 +41,13 @@ func setup(t *testing.T) *fixture {
 	return &fixture{url: srv.URL, fake: fake, tokens: tokens}
 }
 
-type noNotifications struct{}
+type noNotifications struct{ backup.Inbox }
 
-func (noNotifications) Notifications(_ context.Context, _ string, _ int) ([]*backup.Notification, error) {
-	return nil, nil
+func (noNotifications) Notifications(context.Context, string, listing.Query) (listing.Page[*backup.Notification], error) {
+	return listing.Page[*backup.Notification]{}, nil
 }
+
+func (noNotifications) UnreadCount(context.Context, string) (int, error) { return 0, nil }
 
 func (f *fixture) token(t *testing.T, account, role string) string {
 	t.Helper()

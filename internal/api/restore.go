@@ -4,29 +4,29 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
 // Restores is what the API needs of the restore service.
 type Restores interface {
-	CreatePlan(ctx context.Context, accountID, by, backupID string, req restore.PlanRequest) (*restore.Plan, error)
+	CreatePlan(ctx context.Context, accountID string, who audit.Actor, backupID string, req restore.PlanRequest) (*restore.Plan, error)
 	Plan(ctx context.Context, accountID, id string) (*restore.Plan, error)
 	Execute(ctx context.Context, c *auth.Caller, planID string, ack restore.Acknowledgements) (*restore.Import, error)
 	Import(ctx context.Context, accountID, id string) (*restore.Import, error)
-	Imports(ctx context.Context, accountID string, limit int) ([]*restore.Import, error)
+	Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*restore.Import], error)
 	ErrorsURL(ctx context.Context, accountID, id string) (string, error)
-	AuditLog(ctx context.Context, accountID string, limit int) ([]*restore.AuditEntry, error)
 }
 
 func (s *Server) restoreRoutes(r *routes) {
 	r.handle("POST /v1/backups/{id}/restore-plans", s.authed(s.createPlan))
 	r.handle("GET /v1/restore-plans/{id}", s.authed(s.getPlan))
 	r.handle("POST /v1/restore-plans/{id}/execute", s.authed(s.execute))
-	r.handle("GET /v1/imports", s.authed(list("imports", s.imports, viewImport)))
+	r.handle("GET /v1/imports", s.authed(list(lister[*restore.Import]{name: "imports", fetch: s.imports}, viewImport)))
 	r.handle("GET /v1/imports/{id}", s.authed(s.getImport))
-	r.handle("GET /v1/imports/{id}/errors", s.authed(redirect(s.errorsURL, nil)))
-	r.handle("GET /v1/audit-log", s.authed(list("entries", s.auditLog, same[*restore.AuditEntry])))
+	r.handle("GET /v1/imports/{id}/errors", s.authed(redirect(s.errorsURL)))
 }
 
 // PlanCountsNote says what a plan's counts mean once time has passed.
@@ -81,7 +81,7 @@ func (s *Server) createPlan(w http.ResponseWriter, r *http.Request, c *auth.Call
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	p, err := s.Restores.CreatePlan(r.Context(), account, c.Subject, r.PathValue("id"), req)
+	p, err := s.Restores.CreatePlan(r.Context(), account, c.Actor(), r.PathValue("id"), req)
 	if err != nil {
 		return err
 	}

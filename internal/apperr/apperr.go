@@ -14,6 +14,7 @@ const (
 	Unauthorized = "unauthorized"              // 401: no or bad credentials
 	Forbidden    = "forbidden"                 // 403: not allowed for this caller
 	Reauth       = "reauthentication_required" // 403: sign in again with two-factor first
+	NeedsTier    = "enterprise_required"       // 403: the account's HubSpot tier does not include it
 	NotFound     = "not_found"                 // 404
 	Conflict     = "conflict"                  // 409: the state does not allow it (yet)
 	Gone         = "gone"                      // 410: it existed but has expired

@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 )
 
 // ClaimNames say which claims carry what: configuration, since Cognito,
@@ -47,6 +48,15 @@ type Caller struct {
 	Role      string
 	AMR       []string
 	AuthTime  time.Time
+	// IP and UserAgent are the request's, for the audit log (set by the
+	// API, not read from the token).
+	IP        string
+	UserAgent string
+}
+
+// Actor is the caller as the audit log records them.
+func (c *Caller) Actor() audit.Actor {
+	return audit.Actor{Subject: c.Subject, IP: c.IP, UserAgent: c.UserAgent}
 }
 
 // SuperAdmin reports whether the caller is a super admin.

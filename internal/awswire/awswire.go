@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awsscheduler "github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -36,6 +37,8 @@ import (
 	"github.com/crmbackup/crmbackup/internal/notify"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
+	"github.com/crmbackup/crmbackup/internal/schedule"
+	"github.com/crmbackup/crmbackup/internal/scheduler"
 	"github.com/crmbackup/crmbackup/internal/workflow"
 )
 
@@ -53,6 +56,7 @@ type Wiring struct {
 	Steps        *workflow.Steps
 	Restore      *restore.Service
 	RestoreSteps *workflow.RestoreSteps
+	Schedules    *schedule.Service
 	Store        *dynamo.Store // nil without table access
 	Claims       auth.ClaimNames
 }
@@ -78,10 +82,11 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	w := &Wiring{Function: fn, Log: log}
 	svc := &backup.Service{Log: log}
 	rs := &restore.Service{Log: log}
+	sched := &schedule.Service{Backups: svc, Zones: svc, Log: log}
 
 	if len(a.Table) > 0 {
 		w.Store = dynamo.New(dynamodb.NewFromConfig(cfg), set.required(env.Table))
-		svc.Store, rs.Store = w.Store, w.Store
+		svc.Store, rs.Store, sched.Store = w.Store, w.Store, w.Store
 	}
 	if a.Files() {
 		blobs := s3store.New(s3.NewFromConfig(cfg), set.required(env.Bucket))
@@ -101,7 +106,7 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	}
 	if a.Publish {
 		pub := notify.SNS{Client: sns.NewFromConfig(cfg), TopicARN: set.arn(env.Topic)}
-		svc.Publisher, rs.Publisher = pub, pub
+		svc.Publisher, rs.Publisher, sched.Publisher = pub, pub, pub
 	}
 	if a.Secrets {
 		conn := &connector.Connector{
@@ -117,9 +122,17 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	if sec := set.positive(env.MFAWindowSec, false); sec > 0 {
 		rs.MFAWindow = time.Duration(sec) * time.Second
 	}
+	switch a.Schedules {
+	case lambdas.ScheduleManage:
+		sched.Triggers = scheduler.EventBridge{Client: awsscheduler.NewFromConfig(cfg), Group: set.required(env.ScheduleGroup),
+			TargetARN: set.arn(env.ScheduleTarget), RoleARN: set.arn(env.SchedulerRole)}
+	case lambdas.ScheduleRemove:
+		sched.Triggers = scheduler.EventBridge{Client: awsscheduler.NewFromConfig(cfg), Group: set.required(env.ScheduleGroup)}
+	}
 	if app := strings.TrimRight(set.url(env.AppURL), "/"); app != "" {
-		svc.Link = func(_, id string) string { return app + "/v1/backups/" + id }
-		rs.Link = func(_, id string) string { return app + "/v1/imports/" + id }
+		svc.Link = func(_, id string) string { return ConsoleLink(app, "backups", id) }
+		rs.Link = func(_, id string) string { return ConsoleLink(app, "imports", id) }
+		sched.Link = svc.Link
 	}
 	var budget workflow.Budget
 	if v := getenv(env.ExportMarginSec); v != "" {
@@ -140,8 +153,8 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	if err := set.err(); err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	w.Service, w.Restore = svc, rs
-	w.Steps = &workflow.Steps{Svc: svc, Budget: budget}
+	w.Service, w.Restore, w.Schedules = svc, rs, sched
+	w.Steps = &workflow.Steps{Svc: svc, Schedules: sched, Budget: budget}
 	w.RestoreSteps = &workflow.RestoreSteps{Svc: rs, Budget: budget}
 	return w, nil
 }
@@ -169,8 +182,13 @@ func (w *Wiring) Handler() any {
 
 // API returns the HTTP API as it runs behind API Gateway's JWT authorizer.
 func (w *Wiring) API() *api.Server {
-	return &api.Server{Auth: api.GatewayClaims{Names: w.Claims}, Backups: w.Service, Restores: w.Restore, Notifications: w.Store, Log: w.Log}
+	return &api.Server{Auth: api.GatewayClaims{Names: w.Claims}, Backups: w.Service, Restores: w.Restore, Schedules: w.Schedules,
+		Notifications: w.Store, Audit: w.Store, Log: w.Log}
 }
+
+// ConsoleLink is the admin console's page of a backup or an import (kind
+// "backups" or "imports"), for the links in notifications.
+func ConsoleLink(app, kind, id string) string { return app + "/#/" + kind + "/" + id }
 
 // settings reads the environment, collecting every problem.
 type settings struct {

@@ -18,6 +18,9 @@ func complete(fn lambdas.Function) map[string]string {
 		env.StateMachine:   "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-backup",
 		env.RestoreMachine: "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-restore",
 		env.Topic:          "arn:aws:sns:eu-west-1:123456789012:crmbackup-test", env.BudgetShares: "3",
+		env.ScheduleGroup:  "crmbackup-test",
+		env.ScheduleTarget: "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-test-create",
+		env.SchedulerRole:  "arn:aws:iam::123456789012:role/crmbackup-test-scheduler",
 	}
 	out := map[string]string{}
 	for _, name := range fn.Settings() {
@@ -49,6 +52,9 @@ func TestEveryFunctionLoads(t *testing.T) {
 			}
 			if (w.Service.Runner != nil) != (len(a.Start) > 0) || (w.Service.Publisher != nil) != a.Publish || (w.Service.CRMs != nil) != a.Secrets {
 				t.Errorf("runner %v, publisher %v, CRMs %v", w.Service.Runner != nil, w.Service.Publisher != nil, w.Service.CRMs != nil)
+			}
+			if (w.Schedules.Triggers != nil) != (a.Schedules != "") {
+				t.Errorf("triggers wired: %v, schedule access %q", w.Schedules.Triggers != nil, a.Schedules)
 			}
 			if fn.Name == lambdas.API {
 				if w.API() == nil {

@@ -12,7 +12,9 @@ import (
 	"iter"
 	"time"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 // Tier is an account's HubSpot subscription tier; it sets the backup quota.
@@ -121,28 +123,31 @@ func (b *Backup) Expired(now time.Time) bool {
 // Notification is an in-app notification (and the body of the SNS message).
 type Notification struct {
 	AccountID string    `json:"accountId"`
-	ID        string    `json:"id"`
+	ID        string    `json:"id"` // a ULID: notifications sort by time
 	CreatedAt time.Time `json:"createdAt"`
-	Kind      string    `json:"kind"` // backup.completed, backup.failed, backup.skipped, import.completed, import.failed
+	Kind      string    `json:"kind"` // backup.completed, backup.failed, backup.skipped, schedule.disabled, import.completed, import.failed
 	Subject   string    `json:"subject"`
 	Message   string    `json:"message"`
 	BackupID  string    `json:"backupId,omitempty"`
 	ImportID  string    `json:"importId,omitempty"`
 	Link      string    `json:"link,omitempty"`
+	// ReadAt is when an admin marked it read (zero: unread).
+	ReadAt time.Time `json:"readAt,omitzero"`
 }
 
-// Store keeps accounts, backups, quotas and notifications. Every state change
-// is conditional: no lost update, no double quota.
+// Store keeps accounts, backups, quotas, notifications and the audit log.
+// Every state change is conditional: no lost update, no double quota.
 type Store interface {
 	Account(ctx context.Context, id string) (*Account, error)
 	PutAccount(ctx context.Context, a *Account) error
-	// CreateBackup writes b (QUEUED) and consumes the account's quota for
-	// window in one transaction. It fails with apperr.QuotaUsed (detail
-	// nextAllowedAt) when the quota is used, apperr.Conflict when b exists.
-	CreateBackup(ctx context.Context, b *Backup, window time.Duration) error
+	// CreateBackup writes b (QUEUED), consumes the account's quota for
+	// window and writes the audit entry, in one transaction. It fails with
+	// apperr.Conflict when b exists (whatever the quota), else
+	// apperr.QuotaUsed (detail nextAllowedAt) when the quota is used.
+	CreateBackup(ctx context.Context, b *Backup, window time.Duration, entry *audit.Entry) error
 	Backup(ctx context.Context, accountID, id string) (*Backup, error)
-	// Backups lists an account's backups, newest first.
-	Backups(ctx context.Context, accountID string, limit int) ([]*Backup, error)
+	// Backups pages through an account's backups.
+	Backups(ctx context.Context, accountID string, q listing.Query) (listing.Page[*Backup], error)
 	// UpdateBackup writes b if the stored status is one of from
 	// (apperr.Conflict otherwise).
 	UpdateBackup(ctx context.Context, b *Backup, from ...Status) error
@@ -152,8 +157,10 @@ type Store interface {
 	// FailBackup marks b FAILED and refunds the quota it consumed, in one
 	// transaction, if it is not already finished.
 	FailBackup(ctx context.Context, b *Backup) error
+	// AddNotification stores n once: adding an id again changes nothing.
 	AddNotification(ctx context.Context, n *Notification) error
-	Notifications(ctx context.Context, accountID string, limit int) ([]*Notification, error)
+	// AddAudit stores an audit entry once: adding an id again changes nothing.
+	AddAudit(ctx context.Context, e *audit.Entry) error
 }
 
 // Blobs stores files: chunks, ZIPs, per-backup metadata. Reads and writes

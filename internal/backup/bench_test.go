@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
@@ -32,7 +33,7 @@ import (
 // backupAll creates a backup and runs its steps.
 func (e *env) backupAll(tb testing.TB, concurrency int) int64 {
 	tb.Helper()
-	b, err := e.svc.Create(context.Background(), "acme", "bench", backup.Manual)
+	b, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "bench"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func BenchmarkStepPeakRSS(b *testing.B) {
 			store, table := testenv.Table(b, ddb.Client())
 			e := newEnvOn(b, store, emulator.Options{Seed: 6, Sizes: map[string]int{"contacts": n}}, backup.Enterprise)
 			e.table = table
-			bk, err := e.svc.Create(context.Background(), "acme", "bench", backup.Manual)
+			bk, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "bench"})
 			if err != nil {
 				b.Fatal(err)
 			}

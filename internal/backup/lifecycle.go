@@ -105,6 +105,7 @@ func (s *Service) Finalize(ctx context.Context, in FinalizeInput) (*Backup, erro
 		}
 	default:
 		b.Failure = in.Error.Reason("the backup")
+		b.CompletedAt = s.now() // when it ended: its notification's time
 		if err := s.Store.FailBackup(ctx, b); err != nil {
 			return nil, err
 		}

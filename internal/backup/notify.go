@@ -3,9 +3,12 @@ package backup
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 // Notify tells the account's admins how a backup ended: in-app and out.
@@ -15,17 +18,15 @@ func (s *Service) Notify(ctx context.Context, in NotifyInput) error {
 		return err
 	}
 	n := &Notification{AccountID: b.AccountID, BackupID: b.ID}
-	// One notification per backup outcome: a retried Notify writes the same id.
-	n.ID = "backup-" + b.ID
 	if s.Link != nil {
 		n.Link = s.Link(b.AccountID, b.ID)
 	}
 	switch b.Status {
 	case Completed:
 		n.Kind, n.Subject = "backup.completed", "Your CRM backup is ready"
-		n.Message = fmt.Sprintf("Backup %s completed at %s. Download it until %s (%s, %d bytes). "+
+		n.Message = fmt.Sprintf("Your %s backup %s completed at %s: %s. The file %s (%s) can be downloaded until %s. "+
 			"Records changed while the backup ran may not be reflected in it.",
-			b.ID, b.CompletedAt.Format(time.RFC1123), b.ExpiresAt.Format(time.RFC1123), b.FileName, b.Size)
+			b.Trigger, b.ID, b.CompletedAt.Format(time.RFC1123), Records(b.Objects), b.FileName, Bytes(b.Size), b.ExpiresAt.Format(time.RFC1123))
 		for _, o := range b.Omitted {
 			n.Message += " Not included: " + o.What + " (" + o.Why + ")."
 		}
@@ -35,8 +36,65 @@ func (s *Service) Notify(ctx context.Context, in NotifyInput) error {
 	default:
 		return apperr.New(apperr.Conflict, "backup %s is %s: nothing to notify yet", b.ID, b.Status)
 	}
-	n.CreatedAt = s.now()
+	// One notification per backup outcome: a retried Notify writes the
+	// same id, of the time the backup ended.
+	ended := b.CompletedAt
+	if ended.IsZero() {
+		ended = IDTime(b.ID)
+	}
+	n.ID, n.CreatedAt = DerivedID(ended, b.ID, n.Kind), ended
 	return s.notifyErr(ctx, n)
+}
+
+// Records says what a backup holds, for people: "1,234 records (contacts
+// 1,200, deals 34; no products)".
+func Records(objs []ObjectSummary) string {
+	var total int64
+	var with, without []string
+	for _, o := range objs {
+		total += o.Rows
+		if o.Rows == 0 {
+			without = append(without, o.Name)
+		} else {
+			with = append(with, o.Name+" "+thousands(o.Rows))
+		}
+	}
+	s := thousands(total) + " records"
+	if total == 1 {
+		s = "1 record"
+	}
+	var parts []string
+	if len(with) > 0 {
+		parts = append(parts, strings.Join(with, ", "))
+	}
+	if len(without) > 0 {
+		parts = append(parts, "no "+strings.Join(without, ", no "))
+	}
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, "; ") + ")"
+	}
+	return s
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Bytes is a size for people: "912 bytes", "4.2 MB", "1.3 GB".
+func Bytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1_000_000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1_000_000_000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }
 
 // notify records and publishes n, logging failures (best effort).
@@ -51,6 +109,19 @@ func (s *Service) notifyErr(ctx context.Context, n *Notification) error {
 		n.CreatedAt = s.now()
 	}
 	return Notifier{Store: s.Store, Publisher: s.Publisher}.Notify(ctx, n)
+}
+
+// Inbox is an account's in-app notifications as its admins read them.
+type Inbox interface {
+	// Notifications pages through an account's notifications.
+	Notifications(ctx context.Context, accountID string, q listing.Query) (listing.Page[*Notification], error)
+	// UnreadCount is how many of them no admin has marked read.
+	UnreadCount(ctx context.Context, accountID string) (int, error)
+	// MarkRead marks one read at at (apperr.NotFound if unknown; one read
+	// already keeps its first ReadAt).
+	MarkRead(ctx context.Context, accountID, id string, at time.Time) error
+	// MarkAllRead marks every unread one read and says how many it marked.
+	MarkAllRead(ctx context.Context, accountID string, at time.Time) (int, error)
 }
 
 // Notifier records notifications in-app and publishes them.

@@ -1,8 +1,11 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -11,7 +14,9 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/bufpool"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 // Service runs backups. Each workflow step is one method, safe to retry:
@@ -70,39 +75,122 @@ func NewID(t time.Time) string {
 	return ulid.MustNew(ulid.Timestamp(t), rand.Reader).String()
 }
 
+// DerivedID is the ULID of time t whose random part derives from parts:
+// the same parts give the same id, so what is keyed by it is written once
+// however often it is retried (a scheduled run, a notification of an
+// outcome).
+func DerivedID(t time.Time, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return ulid.MustNew(ulid.Timestamp(t), bytes.NewReader(h.Sum(nil))).String()
+}
+
+// IDTime is the time a ULID holds (to the millisecond); zero if id is not one.
+func IDTime(id string) time.Time {
+	u, err := ulid.ParseStrict(id)
+	if err != nil {
+		return time.Time{}
+	}
+	return ulid.Time(u.Time()).UTC()
+}
+
 // FileName is a backup ZIP's name: crm-backup-<portal>-<UTC time>.zip.
 func FileName(portalID int64, t time.Time) string {
 	return "crm-backup-" + strconv.FormatInt(portalID, 10) + "-" + t.UTC().Format("20060102T150405Z") + ".zip"
 }
 
-// Create queues a backup of account for requestedBy, consuming the
-// account's quota, and starts its workflow. A scheduled backup that finds
-// the quota used is skipped, and the admins are told.
-func (s *Service) Create(ctx context.Context, accountID, requestedBy string, trigger Trigger) (*Backup, error) {
+// ScheduleSlack is how much earlier than its quota window allows a
+// scheduled run may start: a daily schedule's runs are 23 hours apart on
+// the day clocks go forward, and deliveries jitter by seconds, which must
+// not skip a run that fits the quota by design.
+const ScheduleSlack = time.Hour
+
+// Create queues a manual backup of account for who, consuming the
+// account's quota, and starts its workflow. A refusal for the quota is
+// audited.
+func (s *Service) Create(ctx context.Context, accountID string, who audit.Actor) (*Backup, error) {
 	acct, err := s.Store.Account(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	b := &Backup{AccountID: acct.ID, ID: NewID(now), Status: Queued, Trigger: trigger, RequestedBy: requestedBy, CreatedAt: now}
-	if err := s.Store.CreateBackup(ctx, b, acct.Tier.QuotaWindow()); err != nil {
-		if trigger == Scheduled && apperr.Is(err, apperr.QuotaUsed) {
-			s.notify(ctx, &Notification{AccountID: acct.ID, Kind: "backup.skipped",
-				Subject: "Scheduled CRM backup skipped",
-				Message: "The scheduled backup was skipped because the account's backup quota is used: " + err.Error()})
+	b := &Backup{AccountID: acct.ID, ID: NewID(now), Status: Queued, Trigger: Manual, RequestedBy: who.Subject, CreatedAt: now}
+	if err := s.write(ctx, b, acct.Tier.QuotaWindow(), who); err != nil {
+		if apperr.Is(err, apperr.QuotaUsed) {
+			var ae *apperr.Error
+			errors.As(err, &ae)
+			s.Audit(ctx, audit.New(acct.ID, NewID(now), now, who, audit.BackupRefused, audit.Refused,
+				map[string]any{"reason": "quota", "nextAllowedAt": ae.Details["nextAllowedAt"]}))
 		}
 		return nil, err
 	}
-	if err := s.Runner.StartBackup(ctx, b.AccountID, b.ID); err != nil {
+	if err := s.start(ctx, b); err != nil {
 		// The backup will never run: give the quota back.
 		b.Failure = "the backup could not be started"
 		if ferr := s.Store.FailBackup(ctx, b); ferr != nil {
 			s.log().ErrorContext(ctx, "failing an unstarted backup", "backupId", b.ID, "error", ferr)
 		}
-		return nil, fmt.Errorf("start backup %s: %w", b.ID, err)
+		return nil, err
 	}
-	s.log().InfoContext(ctx, "backup queued", "accountId", b.AccountID, "backupId", b.ID, "trigger", trigger)
 	return b, nil
+}
+
+// CreateScheduled queues the run of acct's schedule due at at. The
+// backup's id derives from the account and at, so the same run delivered
+// twice (or retried) is one backup: created reports whether this call
+// queued it. apperr.QuotaUsed when the quota is used (a manual backup ran
+// within the window). A backup queued but not yet started (a crash between
+// the two) is started again.
+func (s *Service) CreateScheduled(ctx context.Context, acct *Account, at time.Time) (b *Backup, created bool, err error) {
+	now := s.now()
+	b = &Backup{AccountID: acct.ID, ID: DerivedID(at, acct.ID, "scheduled"), Status: Queued, Trigger: Scheduled,
+		RequestedBy: audit.Schedule.Subject, CreatedAt: now}
+	err = s.write(ctx, b, acct.Tier.QuotaWindow()-ScheduleSlack, audit.Schedule)
+	if err == nil {
+		// Not started (a crash, StartBackup failing): the backup stays
+		// QUEUED, and the run's retry starts it.
+		return b, true, s.start(ctx, b)
+	}
+	if !apperr.Is(err, apperr.Conflict) {
+		return nil, false, err
+	}
+	cur, gerr := s.Store.Backup(ctx, acct.ID, b.ID)
+	if gerr != nil {
+		return nil, false, gerr
+	}
+	if cur.Status == Queued {
+		if err := s.start(ctx, cur); err != nil {
+			return nil, false, err
+		}
+	}
+	return cur, false, nil
+}
+
+// write stores b with its audit entry, consuming the quota for window.
+func (s *Service) write(ctx context.Context, b *Backup, window time.Duration, who audit.Actor) error {
+	entry := audit.New(b.AccountID, NewID(b.CreatedAt), b.CreatedAt, who, audit.BackupCreated, audit.Succeeded,
+		map[string]any{"backupId": b.ID, "trigger": string(b.Trigger)})
+	return s.Store.CreateBackup(ctx, b, window, entry)
+}
+
+// start starts b's workflow (once, however often it is called).
+func (s *Service) start(ctx context.Context, b *Backup) error {
+	if err := s.Runner.StartBackup(ctx, b.AccountID, b.ID); err != nil {
+		return fmt.Errorf("start backup %s: %w", b.ID, err)
+	}
+	s.log().InfoContext(ctx, "backup queued", "accountId", b.AccountID, "backupId", b.ID, "trigger", b.Trigger)
+	return nil
+}
+
+// Audit records e, logging a failure: for refusals, which change nothing
+// and must not turn into a server error.
+func (s *Service) Audit(ctx context.Context, e *audit.Entry) {
+	if err := s.Store.AddAudit(ctx, e); err != nil {
+		s.log().ErrorContext(ctx, "audit entry lost", "action", e.Action, "accountId", e.AccountID, "error", err)
+	}
 }
 
 // Get returns one backup of an account.
@@ -110,30 +198,15 @@ func (s *Service) Get(ctx context.Context, accountID, id string) (*Backup, error
 	return s.Store.Backup(ctx, accountID, id)
 }
 
-// List returns an account's backups, newest first.
-func (s *Service) List(ctx context.Context, accountID string, limit int) ([]*Backup, error) {
-	return s.Store.Backups(ctx, accountID, ListLimit(limit))
-}
-
-// List limits: a list returns DefaultListLimit items unless asked for 1 to
-// MaxListLimit.
-const (
-	DefaultListLimit = 50
-	MaxListLimit     = 100
-)
-
-// ListLimit is how many items a list returns when asked for n: 1 to
-// MaxListLimit, DefaultListLimit unless said.
-func ListLimit(n int) int {
-	if n <= 0 || n > MaxListLimit {
-		return DefaultListLimit
-	}
-	return n
+// List pages through an account's backups.
+func (s *Service) List(ctx context.Context, accountID string, q listing.Query) (listing.Page[*Backup], error) {
+	return s.Store.Backups(ctx, accountID, q)
 }
 
 // DownloadURL returns a short-lived URL of a completed backup's ZIP:
 // apperr.Conflict before completion, apperr.Gone after expiry.
-func (s *Service) DownloadURL(ctx context.Context, accountID, id string) (string, error) {
+// The download is audited before the URL is handed out.
+func (s *Service) DownloadURL(ctx context.Context, accountID, id string, who audit.Actor) (string, error) {
 	b, err := s.Store.Backup(ctx, accountID, id)
 	if err != nil {
 		return "", err
@@ -150,7 +223,30 @@ func (s *Service) DownloadURL(ctx context.Context, accountID, id string) (string
 	if ttl <= 0 {
 		ttl = 5 * time.Minute
 	}
-	return s.Blobs.PresignGet(ctx, b.Key, b.FileName, ttl)
+	url, err := s.Blobs.PresignGet(ctx, b.Key, b.FileName, ttl)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	if err := s.Store.AddAudit(ctx, audit.New(accountID, NewID(now), now, who, audit.BackupDownloaded, audit.Succeeded,
+		map[string]any{"backupId": b.ID, "fileName": b.FileName})); err != nil {
+		return "", fmt.Errorf("audit download of %s: %w", b.ID, err)
+	}
+	return url, nil
+}
+
+// TimeZone is the portal's own time zone, as HubSpot's account
+// information gives it.
+func (s *Service) TimeZone(ctx context.Context, acct *Account) (string, error) {
+	crm, err := s.CRMs.CRM(ctx, acct)
+	if err != nil {
+		return "", err
+	}
+	d, err := crm.AccountDetails(ctx)
+	if err != nil {
+		return "", fmt.Errorf("account details: %w", err)
+	}
+	return d.TimeZone, nil
 }
 
 func (s *Service) crm(ctx context.Context, accountID string) (CRM, *Account, error) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/emulator"
@@ -49,6 +50,7 @@ type env struct {
 	runner *runner
 	now    *time.Time
 	s3URL  string
+	store  testenv.Store
 	table  string // DynamoDB's, when the store is
 	// exportTime adds up the export phases run by steps (benchmarks).
 	exportTime time.Duration
@@ -65,7 +67,7 @@ func newEnvOn(t testing.TB, store testenv.Store, opts emulator.Options, tier bac
 	st := testenv.NewStackOn(t, store, opts, tier)
 	emu, crm := st.Emulator, st.CRM
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	e := &env{emu: emu, crm: crm, blobs: st.Blobs, runner: &runner{}, now: &now, s3URL: st.S3URL}
+	e := &env{emu: emu, crm: crm, blobs: st.Blobs, runner: &runner{}, now: &now, s3URL: st.S3URL, store: store}
 	e.svc = &backup.Service{
 		Store: store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: crm}, Runner: e.runner,
 		Now: func() time.Time { return *e.now },
@@ -87,7 +89,7 @@ func (e *env) exportAll(t testing.TB, in backup.ExportInput) backup.Checkpoint {
 // the other steps themselves.
 func (e *env) discovered(t testing.TB) (backup.StepInput, []string) {
 	t.Helper()
-	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	b, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "u"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func (e *env) download(t testing.TB, b *backup.Backup) []byte {
 // backedUp runs a manual backup to its end and returns its ZIP.
 func (e *env) backedUp(t testing.TB) []byte {
 	t.Helper()
-	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	b, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "u"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	sizes := map[string]int{"contacts": 450, "companies": 120, "deals": 0, "tickets": 37, "vehicles": 15, "conversations": 60}
 	e := newEnv(t, emulator.Options{Seed: 5, Sizes: sizes}, backup.Professional)
 	ctx := context.Background()
-	b, err := e.svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
+	b, err := e.svc.Create(ctx, "acme", audit.Actor{Subject: "admin@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +195,7 @@ func TestBackupEndToEnd(t *testing.T) {
 	if left, _ := e.blobs.List(ctx, "work/"); len(left) != 0 {
 		t.Fatalf("%d work files left", len(left))
 	}
-	ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
+	ns := testenv.Notifications(t, e.store, "acme")
 	if len(ns) != 1 || ns[0].Kind != "backup.completed" || !strings.Contains(ns[0].Message, "may not be reflected") {
 		t.Fatalf("notifications %+v", ns)
 	}
@@ -208,7 +210,7 @@ func TestValuesByteIdentical(t *testing.T) {
 		t.Fatal("python3 is needed to check the ZIP with a standard tool")
 	}
 	e := newEnv(t, emulator.Options{Seed: 9, Sizes: map[string]int{"contacts": 300, "vehicles": 20, "conversations": 10}}, backup.Enterprise)
-	b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	b, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "u"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,20 +371,20 @@ func TestZipRefusesChangedChunks(t *testing.T) {
 func TestQuota(t *testing.T) {
 	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 5}}, backup.Starter)
 	ctx := context.Background()
-	if _, err := e.svc.Create(ctx, "acme", "u", backup.Manual); err != nil {
+	first := *e.now
+	if _, err := e.svc.Create(ctx, "acme", audit.Actor{Subject: "u"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+	*e.now = e.now.Add(time.Minute)
+	_, err := e.svc.Create(ctx, "acme", audit.Actor{Subject: "u"})
 	var ae *apperr.Error
-	if !apperr.Is(err, apperr.QuotaUsed) || !asAppErr(err, &ae) || ae.Details["nextAllowedAt"] != e.now.Add(7*24*time.Hour).Format(time.RFC3339) {
+	if !apperr.Is(err, apperr.QuotaUsed) || !asAppErr(err, &ae) || ae.Details["nextAllowedAt"] != first.Add(7*24*time.Hour).Format(time.RFC3339) {
 		t.Fatalf("second manual backup: %v", err)
 	}
-	if _, err := e.svc.Create(ctx, "acme", "", backup.Scheduled); !apperr.Is(err, apperr.QuotaUsed) {
-		t.Fatalf("scheduled backup: %v", err)
-	}
-	ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
-	if len(ns) != 1 || ns[0].Kind != "backup.skipped" {
-		t.Fatalf("a skipped scheduled backup is notified: %+v", ns)
+	log := testenv.AuditLog(t, e.store, "acme")
+	if len(log) != 2 || log[0].Action != audit.BackupRefused || log[0].Outcome != audit.Refused || log[0].Details["nextAllowedAt"] != ae.Details["nextAllowedAt"] ||
+		log[1].Action != audit.BackupCreated || log[1].Actor != "u" {
+		t.Fatalf("audit log %+v: want the refusal, then the backup", log)
 	}
 	if len(e.runner.started) != 1 {
 		t.Fatalf("%d workflows started, want 1", len(e.runner.started))
@@ -400,7 +402,7 @@ func asAppErr(err error, target **apperr.Error) bool {
 func TestFailureRefundsAndNotifies(t *testing.T) {
 	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 5}}, backup.Professional)
 	ctx := context.Background()
-	b, _ := e.svc.Create(ctx, "acme", "u", backup.Manual)
+	b, _ := e.svc.Create(ctx, "acme", audit.Actor{Subject: "u"})
 	in := backup.StepInput{AccountID: "acme", BackupID: b.ID}
 	if _, err := e.svc.Discover(ctx, in); err != nil {
 		t.Fatal(err)
@@ -414,10 +416,10 @@ func TestFailureRefundsAndNotifies(t *testing.T) {
 	if err := e.svc.Notify(ctx, backup.NotifyInput{StepInput: in}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Create(ctx, "acme", "u", backup.Manual); err != nil {
+	if _, err := e.svc.Create(ctx, "acme", audit.Actor{Subject: "u"}); err != nil {
 		t.Fatalf("quota not refunded after failure: %v", err)
 	}
-	ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
+	ns := testenv.Notifications(t, e.store, "acme")
 	if len(ns) != 1 || ns[0].Kind != "backup.failed" {
 		t.Fatalf("%+v", ns)
 	}
@@ -426,27 +428,27 @@ func TestFailureRefundsAndNotifies(t *testing.T) {
 func TestDownloadURL(t *testing.T) {
 	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 3}}, backup.Enterprise)
 	ctx := context.Background()
-	b, _ := e.svc.Create(ctx, "acme", "u", backup.Manual)
-	if _, err := e.svc.DownloadURL(ctx, "acme", b.ID); !apperr.Is(err, apperr.Conflict) {
+	b, _ := e.svc.Create(ctx, "acme", audit.Actor{Subject: "u"})
+	if _, err := e.svc.DownloadURL(ctx, "acme", b.ID, audit.Actor{Subject: "u"}); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("before completion: %v, want conflict", err)
 	}
 	e.run(t, b.ID)
-	url, err := e.svc.DownloadURL(ctx, "acme", b.ID)
+	url, err := e.svc.DownloadURL(ctx, "acme", b.ID, audit.Actor{Subject: "u"})
 	if err != nil || !strings.Contains(url, "X-Amz-Signature") {
 		t.Fatalf("%q %v", url, err)
 	}
-	if _, err := e.svc.DownloadURL(ctx, "globex", b.ID); !apperr.Is(err, apperr.NotFound) {
+	if _, err := e.svc.DownloadURL(ctx, "globex", b.ID, audit.Actor{Subject: "u"}); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("another account: %v", err)
 	}
 	*e.now = e.now.Add(backup.Retention)
-	if _, err := e.svc.DownloadURL(ctx, "acme", b.ID); !apperr.Is(err, apperr.Gone) {
+	if _, err := e.svc.DownloadURL(ctx, "acme", b.ID, audit.Actor{Subject: "u"}); !apperr.Is(err, apperr.Gone) {
 		t.Fatalf("after 14 days: %v, want gone", err)
 	}
 }
 
 func TestVerifyDetectsTampering(t *testing.T) {
 	e := newEnv(t, emulator.Options{Sizes: map[string]int{"contacts": 50}}, backup.Enterprise)
-	b, _ := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+	b, _ := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "u"})
 	data := e.download(t, e.run(t, b.ID))
 
 	// Rebuild the ZIP with one byte of contacts.csv changed.
@@ -481,7 +483,7 @@ func TestCustomObjectsBelowEnterprise(t *testing.T) {
 	opts := emulator.Options{Seed: 5, Sizes: map[string]int{"contacts": 20, "vehicles": 5}, NotEnterprise: true}
 	t.Run("professional: completed, omission recorded", func(t *testing.T) {
 		e := newEnv(t, opts, backup.Professional)
-		b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+		b, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "u"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -502,7 +504,7 @@ func TestCustomObjectsBelowEnterprise(t *testing.T) {
 	})
 	t.Run("enterprise: the refusal fails discovery", func(t *testing.T) {
 		e := newEnv(t, opts, backup.Enterprise)
-		b, err := e.svc.Create(context.Background(), "acme", "u", backup.Manual)
+		b, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "u"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -591,7 +593,7 @@ func TestPreflight(t *testing.T) {
 	t.Run("missing sensitive scopes: refused, nothing written", func(t *testing.T) {
 		e := newEnv(t, opts, backup.Enterprise)
 		ctx := context.Background()
-		b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+		b, err := e.svc.Create(ctx, "acme", audit.Actor{Subject: "u"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -620,7 +622,7 @@ func TestPreflight(t *testing.T) {
 		if err := e.svc.Store.PutAccount(ctx, acct); err != nil {
 			t.Fatal(err)
 		}
-		b, err := e.svc.Create(ctx, "acme", "u", backup.Manual)
+		b, err := e.svc.Create(ctx, "acme", audit.Actor{Subject: "u"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -640,7 +642,7 @@ func TestPreflight(t *testing.T) {
 		if len(rep.Manifest.Omitted) != 1 || rep.Manifest.Omitted[0] != backup.LeftOutSensitive {
 			t.Errorf("manifest omits %v", rep.Manifest.Omitted)
 		}
-		ns, _ := e.svc.Store.Notifications(ctx, "acme", 10)
+		ns := testenv.Notifications(t, e.store, "acme")
 		if len(ns) != 1 || !strings.Contains(ns[0].Message, "Not included: Sensitive and Highly Sensitive properties") {
 			t.Errorf("notification %+v", ns)
 		}

@@ -1,14 +1,15 @@
 // Package dynamo implements crmbackup's metadata store on one DynamoDB table
-// (DESIGN.md §10): PK = ACCOUNT#<id>, SK = META | QUOTA | BACKUP#<ulid> |
-// NOTIF#<id> | … Every state change is a conditional write; the quota is
-// consumed in the same transaction that writes the backup.
+// (DESIGN.md §10): PK = ACCOUNT#<id>, SK = META | QUOTA | SCHEDULE |
+// BACKUP#<ulid> | NOTIF#<ulid> | AUDIT#<ulid> | … Every state change is a
+// conditional write; the quota is consumed in the same transaction that
+// writes the backup and its audit entry. Lists are key ranges of ULIDs:
+// they page newest or oldest first (package listing).
 package dynamo
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 // Store is the table.
@@ -158,9 +161,14 @@ func (it *backupItem) backup() *backup.Backup {
 	}
 }
 
-// CreateBackup writes b and consumes the quota in one transaction.
-func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.Duration) error {
+// CreateBackup writes b, consumes the quota and writes the audit entry in
+// one transaction.
+func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.Duration, entry *audit.Entry) error {
 	item, err := marshal(toItem(b))
+	if err != nil {
+		return err
+	}
+	auItem, err := auditPut(s, entry)
 	if err != nil {
 		return err
 	}
@@ -189,6 +197,7 @@ func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.
 		{Update: &types.Update{TableName: &s.table, Key: key(pk(b.AccountID), skQuota),
 			ConditionExpression: quota.Condition(), UpdateExpression: quota.Update(),
 			ExpressionAttributeNames: quota.Names(), ExpressionAttributeValues: quota.Values()}},
+		auItem,
 	}})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
@@ -231,56 +240,9 @@ func (s *Store) Backup(ctx context.Context, accountID, id string) (*backup.Backu
 	return b, notFound(err, "no backup %q", id)
 }
 
-// Backups lists an account's backups, newest first (ULIDs sort by time).
-func (s *Store) Backups(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error) {
-	return queryItems(ctx, s, accountID, skBackup, limit, (*backupItem).backup)
-}
-
-// query walks an account's items whose SK starts with prefix, newest first.
-func (s *Store) query(ctx context.Context, accountID, prefix string, limit int, fn func(map[string]types.AttributeValue) error) error {
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.KeyAnd(
-		expression.Key("PK").Equal(expression.Value(pk(accountID))),
-		expression.Key("SK").BeginsWith(prefix))).Build()
-	if err != nil {
-		return err
-	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-	})
-	n := 0
-	for p.HasMorePages() && n < limit {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("query %s of %s: %w", strings.TrimSuffix(prefix, "#"), accountID, err)
-		}
-		for _, m := range page.Items {
-			if n == limit {
-				break
-			}
-			if err := fn(m); err != nil {
-				return err
-			}
-			n++
-		}
-	}
-	return nil
-}
-
-// queryItems lists an account's items whose SK starts with prefix, newest
-// first, each decoded as an I and turned into a *T by value.
-func queryItems[I, T any](ctx context.Context, s *Store, accountID, prefix string, limit int, value func(*I) *T) ([]*T, error) {
-	var out []*T
-	err := s.query(ctx, accountID, prefix, limit, func(m map[string]types.AttributeValue) error {
-		var it I
-		if err := unmarshal(m, &it); err != nil {
-			return err
-		}
-		out = append(out, value(&it))
-		return nil
-	})
-	return out, err
+// Backups pages through an account's backups (ULIDs sort by time).
+func (s *Store) Backups(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Backup], error) {
+	return queryPage(ctx, s, accountID, skBackup, q, nil, (*backupItem).backup)
 }
 
 // UpdateBackup writes b if its stored status is one of from.
@@ -363,17 +325,28 @@ func (s *Store) FailBackup(ctx context.Context, b *backup.Backup) error {
 
 // --- notifications ---
 
+// notificationItem is a NOTIF#<id> item; readAt is absent while unread.
 type notificationItem struct {
-	PK  string `json:"PK"`
-	SK  string `json:"SK"`
-	TTL int64  `json:"ttl"`
-	backup.Notification
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	TTL       int64  `json:"ttl"`
+	AccountID string `json:"accountId"`
+	ID        string `json:"id"`
+	CreatedAt string `json:"createdAt"`
+	Kind      string `json:"kind"`
+	Subject   string `json:"subject"`
+	Message   string `json:"message"`
+	BackupID  string `json:"backupId,omitempty"`
+	ImportID  string `json:"importId,omitempty"`
+	Link      string `json:"link,omitempty"`
+	ReadAt    string `json:"readAt,omitempty"`
 }
 
 // AddNotification stores n once: adding the same id again changes nothing.
 func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) error {
-	item, err := marshal(notificationItem{PK: pk(n.AccountID), SK: skNotif + n.ID,
-		TTL: n.CreatedAt.Add(s.NotificationTTL).Unix(), Notification: *n})
+	item, err := marshal(notificationItem{PK: pk(n.AccountID), SK: skNotif + n.ID, TTL: n.CreatedAt.Add(s.NotificationTTL).Unix(),
+		AccountID: n.AccountID, ID: n.ID, CreatedAt: stamp(n.CreatedAt), Kind: n.Kind, Subject: n.Subject, Message: n.Message,
+		BackupID: n.BackupID, ImportID: n.ImportID, Link: n.Link, ReadAt: stamp(n.ReadAt)})
 	if err != nil {
 		return err
 	}
@@ -384,11 +357,106 @@ func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) err
 	return nil
 }
 
-func (it *notificationItem) value() *backup.Notification { return &it.Notification }
+func (it *notificationItem) value() *backup.Notification {
+	return &backup.Notification{AccountID: it.AccountID, ID: it.ID, CreatedAt: unstamp(it.CreatedAt), Kind: it.Kind,
+		Subject: it.Subject, Message: it.Message, BackupID: it.BackupID, ImportID: it.ImportID, Link: it.Link, ReadAt: unstamp(it.ReadAt)}
+}
 
-// Notifications lists an account's notifications, newest first.
-func (s *Store) Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error) {
-	return queryItems(ctx, s, accountID, skNotif, limit, (*notificationItem).value)
+// Notifications pages through an account's notifications (by id: ULIDs).
+func (s *Store) Notifications(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Notification], error) {
+	return queryPage(ctx, s, accountID, skNotif, q, nil, (*notificationItem).value)
+}
+
+// unread walks the keys of an account's unread notifications.
+func (s *Store) unread(ctx context.Context, accountID string, count bool, fn func(n int32, keys []map[string]types.AttributeValue) error) error {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.KeyAnd(expression.Key("PK").Equal(expression.Value(pk(accountID))),
+			expression.Key("SK").BeginsWith(skNotif))).
+		WithFilter(expression.AttributeNotExists(expression.Name("readAt"))).
+		WithProjection(expression.NamesList(expression.Name("PK"), expression.Name("SK"))).Build()
+	if err != nil {
+		return err
+	}
+	in := &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
+	if count {
+		in.Select = types.SelectCount
+	} else {
+		in.ProjectionExpression = expr.Projection()
+	}
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("unread notifications of %s: %w", accountID, err)
+		}
+		if err := fn(page.Count, page.Items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UnreadCount counts the account's notifications without readAt.
+func (s *Store) UnreadCount(ctx context.Context, accountID string) (int, error) {
+	total := 0
+	err := s.unread(ctx, accountID, true, func(n int32, _ []map[string]types.AttributeValue) error {
+		total += int(n)
+		return nil
+	})
+	return total, err
+}
+
+// markRead sets readAt on one notification if it has none: false if it
+// had one (or does not exist).
+func (s *Store) markRead(ctx context.Context, k map[string]types.AttributeValue, at time.Time) (bool, error) {
+	expr, err := expression.NewBuilder().
+		WithCondition(expression.And(expression.AttributeExists(expression.Name("PK")),
+			expression.AttributeNotExists(expression.Name("readAt")))).
+		WithUpdate(expression.Set(expression.Name("readAt"), expression.Value(stamp(at)))).Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: k,
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark notification read: %w", err)
+	}
+	return true, nil
+}
+
+// MarkRead sets a notification's readAt unless it is set.
+func (s *Store) MarkRead(ctx context.Context, accountID, id string, at time.Time) error {
+	marked, err := s.markRead(ctx, key(pk(accountID), skNotif+id), at)
+	if err != nil || marked {
+		return err
+	}
+	if _, err := getItem(ctx, s, accountID, skNotif+id, (*notificationItem).value); err != nil {
+		return notFound(err, "no notification %q", id)
+	}
+	return nil
+}
+
+// MarkAllRead marks every unread notification read.
+func (s *Store) MarkAllRead(ctx context.Context, accountID string, at time.Time) (int, error) {
+	marked := 0
+	err := s.unread(ctx, accountID, false, func(_ int32, keys []map[string]types.AttributeValue) error {
+		for _, k := range keys {
+			ok, err := s.markRead(ctx, k, at)
+			if err != nil {
+				return err
+			}
+			if ok {
+				marked++
+			}
+		}
+		return nil
+	})
+	return marked, err
 }
 
 // CreateTable creates the table as the CDK stack defines it (for local

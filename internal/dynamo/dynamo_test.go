@@ -7,12 +7,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
-	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/restore/restoretest"
+	"github.com/crmbackup/crmbackup/internal/schedule/scheduletest"
 )
 
 var local *dynamolocal.Server
@@ -41,9 +40,13 @@ func newStore(t *testing.T) *dynamo.Store {
 }
 
 func TestConformance(t *testing.T) {
-	backuptest.TestStore(t, func(t *testing.T) backup.Store { return newStore(t) })
+	backuptest.TestStore(t, func(t *testing.T) backuptest.Store { return newStore(t) })
 }
 
 func TestRestoreConformance(t *testing.T) {
-	restoretest.TestStore(t, func(t *testing.T) restore.Store { return newStore(t) })
+	restoretest.TestStore(t, func(t *testing.T) restoretest.Store { return newStore(t) })
+}
+
+func TestScheduleStore(t *testing.T) {
+	scheduletest.TestStore(t, func(t *testing.T) scheduletest.Store { return newStore(t) })
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
@@ -35,14 +37,25 @@ type planItem struct {
 	restore.Plan
 }
 
-// CreatePlan writes a new plan.
-func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan) error {
+// CreatePlan writes a new plan and its audit entry in one transaction.
+func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan, entry *audit.Entry) error {
 	item, err := marshal(planItem{PK: pk(p.AccountID), SK: skPlan + p.ID, TTL: p.ExpiresAt.Add(planKeep).Unix(), Plan: *p})
 	if err != nil {
 		return err
 	}
-	err = s.putIf(ctx, item, expression.AttributeNotExists(expression.Name("PK")))
-	if isConditionFailed(err) {
+	auItem, err := auditPut(s, entry)
+	if err != nil {
+		return err
+	}
+	fresh, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
+		auItem,
+	}})
+	if canceledAt(err, 0) {
 		return apperr.New(apperr.Conflict, "plan %s exists", p.ID)
 	}
 	if err != nil {
@@ -107,16 +120,58 @@ func (it *lockItem) value() *restore.Lock {
 type auditItem struct {
 	PK string `json:"PK"`
 	SK string `json:"SK"`
-	restore.AuditEntry
+	audit.Entry
 }
 
-func (it *auditItem) value() *restore.AuditEntry { return &it.AuditEntry }
+func (it *auditItem) value() *audit.Entry { return &it.Entry }
 
-func auditKey(a *restore.AuditEntry) string { return skAudit + stamp(a.At) + "#" + a.ID }
+// auditPut is the transaction item that writes an audit entry.
+func auditPut(s *Store, e *audit.Entry) (types.TransactWriteItem, error) {
+	item, err := marshal(auditItem{PK: pk(e.AccountID), SK: skAudit + e.ID, Entry: *e})
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, nil
+}
+
+// canceledAt reports whether err is a transaction cancelled by the
+// condition of its item i.
+func canceledAt(err error, i int) bool {
+	var canceled *types.TransactionCanceledException
+	if !errors.As(err, &canceled) {
+		return false
+	}
+	r := canceled.CancellationReasons
+	return i < len(r) && aws.ToString(r[i].Code) == "ConditionalCheckFailed"
+}
+
+// AddAudit stores e once: adding the same id again changes nothing.
+func (s *Store) AddAudit(ctx context.Context, e *audit.Entry) error {
+	item, err := marshal(auditItem{PK: pk(e.AccountID), SK: skAudit + e.ID, Entry: *e})
+	if err != nil {
+		return err
+	}
+	err = s.putIf(ctx, item, expression.AttributeNotExists(expression.Name("PK")))
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("add audit entry %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// AuditLog pages through an account's audit entries (ULIDs of their
+// time), of one action if q says so.
+func (s *Store) AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error) {
+	var filter *expression.ConditionBuilder
+	if q.Action != "" {
+		f := expression.Name("action").Equal(expression.Value(q.Action))
+		filter = &f
+	}
+	return queryPage(ctx, s, accountID, skAudit, q.Query, filter, (*auditItem).value)
+}
 
 // StartImport takes the lock, writes the import, marks the plan EXECUTED
 // and writes the audit entry, in one transaction.
-func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restore.Lock, audit *restore.AuditEntry) error {
+func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restore.Lock, entry *audit.Entry) error {
 	imItem, err := marshal(toImportItem(im))
 	if err != nil {
 		return err
@@ -125,7 +180,7 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 	if err != nil {
 		return err
 	}
-	auItem, err := marshal(auditItem{PK: pk(audit.AccountID), SK: auditKey(audit), AuditEntry: *audit})
+	auItem, err := marshal(auditItem{PK: pk(entry.AccountID), SK: skAudit + entry.ID, Entry: *entry})
 	if err != nil {
 		return err
 	}
@@ -192,9 +247,9 @@ func (s *Store) Import(ctx context.Context, accountID, id string) (*restore.Impo
 	return im, notFound(err, "no import %q", id)
 }
 
-// Imports lists an account's imports, newest first.
-func (s *Store) Imports(ctx context.Context, accountID string, limit int) ([]*restore.Import, error) {
-	return queryItems(ctx, s, accountID, skImport, limit, (*importItem).value)
+// Imports pages through an account's imports (ULIDs sort by time).
+func (s *Store) Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*restore.Import], error) {
+	return queryPage(ctx, s, accountID, skImport, q, nil, (*importItem).value)
 }
 
 // SetImportProgress records the rows a RUNNING import has handled.
@@ -220,12 +275,12 @@ func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, row
 }
 
 // FinishImport writes a RUNNING import's end and its audit entry.
-func (s *Store) FinishImport(ctx context.Context, im *restore.Import, audit *restore.AuditEntry) error {
+func (s *Store) FinishImport(ctx context.Context, im *restore.Import, entry *audit.Entry) error {
 	imItem, err := marshal(toImportItem(im))
 	if err != nil {
 		return err
 	}
-	auItem, err := marshal(auditItem{PK: pk(audit.AccountID), SK: auditKey(audit), AuditEntry: *audit})
+	auItem, err := auditPut(s, entry)
 	if err != nil {
 		return err
 	}
@@ -236,11 +291,9 @@ func (s *Store) FinishImport(ctx context.Context, im *restore.Import, audit *res
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: imItem, ConditionExpression: running.Condition(),
 			ExpressionAttributeNames: running.Names(), ExpressionAttributeValues: running.Values()}},
-		{Put: &types.Put{TableName: &s.table, Item: auItem}},
+		auItem,
 	}})
-	var canceled *types.TransactionCanceledException
-	if errors.As(err, &canceled) && len(canceled.CancellationReasons) > 0 &&
-		aws.ToString(canceled.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+	if canceledAt(err, 0) {
 		return apperr.New(apperr.Conflict, "import %s already ended", im.ID)
 	}
 	if err != nil {
@@ -270,11 +323,6 @@ func (s *Store) RestoreLock(ctx context.Context, accountID string) (*restore.Loc
 		return nil, nil
 	}
 	return l, err
-}
-
-// AuditLog lists an account's audit entries, newest first.
-func (s *Store) AuditLog(ctx context.Context, accountID string, limit int) ([]*restore.AuditEntry, error) {
-	return queryItems(ctx, s, accountID, skAudit, limit, (*auditItem).value)
 }
 
 // get reads one item of an account into v (apperr.NotFound if absent).

@@ -59,7 +59,24 @@ type Access struct {
 	// the backup state machine exports objects side by side, each taking
 	// that share of the portal's rate limit.
 	SplitBudget bool
+	// Schedules is what it may do to the accounts' EventBridge Scheduler
+	// schedules (in the stack's group only).
+	Schedules ScheduleAccess
 }
+
+// ScheduleAccess is a function's access to the schedule group.
+type ScheduleAccess string
+
+// Schedule accesses.
+const (
+	// ScheduleManage reads, creates, updates and deletes schedules, and
+	// passes the scheduler's role to EventBridge Scheduler (the api: a PUT
+	// of an account's schedule derives its trigger).
+	ScheduleManage ScheduleAccess = "manage"
+	// ScheduleRemove deletes schedules (create: a run that finds its
+	// account no longer Enterprise, or its schedule off, removes the trigger).
+	ScheduleRemove ScheduleAccess = "remove"
+)
 
 // Files reports whether the function touches the bucket at all.
 func (a Access) Files() bool { return len(a.Read)+len(a.Write)+len(a.Delete)+len(a.List) > 0 }
@@ -79,9 +96,11 @@ func plus(a []string, b ...string) []string { return append(append([]string{}, a
 var All = []Function{
 	{Name: API, Description: "HTTP API (/v1) behind API Gateway", MemoryMB: 512, TimeoutSec: 29,
 		Access: Access{Table: plus(tableRead, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
-			Read: []blobkey.Kind{blobkey.KindZIP, blobkey.KindErrorFile}, Secrets: true, Start: []string{BackupMachine, RestoreMachine}}},
+			Read: []blobkey.Kind{blobkey.KindZIP, blobkey.KindErrorFile}, Secrets: true, Start: []string{BackupMachine, RestoreMachine},
+			Schedules: ScheduleManage}},
 	{Name: Create, Description: "Scheduled backups (EventBridge Scheduler target)", MemoryMB: 256, TimeoutSec: 60,
-		Access: Access{Table: plus(tableWrite, "dynamodb:TransactWriteItems"), Start: []string{BackupMachine}, Publish: true}},
+		Access: Access{Table: plus(tableWrite, "dynamodb:TransactWriteItems"), Start: []string{BackupMachine}, Publish: true,
+			Schedules: ScheduleRemove}},
 	{Name: Discover, Description: "Backup: discover the portal's objects and properties", Machine: BackupMachine, MemoryMB: 512, TimeoutSec: 300,
 		Access: Access{Table: tableWrite, Write: []blobkey.Kind{blobkey.KindDiscovery}, Secrets: true}},
 	{Name: Export, Description: "Backup: export one object in checkpointed chunks", Machine: BackupMachine, MemoryMB: 1024, TimeoutSec: 900,
@@ -150,6 +169,12 @@ func (f Function) Settings() []string {
 	}
 	if a.SplitBudget {
 		out = append(out, env.BudgetShares)
+	}
+	switch a.Schedules {
+	case ScheduleManage:
+		out = append(out, env.ScheduleGroup, env.ScheduleTarget, env.SchedulerRole)
+	case ScheduleRemove:
+		out = append(out, env.ScheduleGroup)
 	}
 	return out
 }

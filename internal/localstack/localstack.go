@@ -6,6 +6,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -17,16 +18,19 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/connector"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/notify"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
+	"github.com/crmbackup/crmbackup/internal/schedule"
 	"github.com/crmbackup/crmbackup/internal/workflow"
 )
 
@@ -51,7 +55,13 @@ type Config struct {
 	// ExportRun bounds one export invocation (default 20 s): locally, the
 	// checkpoint loop runs as on Lambda, just with a shorter budget.
 	ExportRun time.Duration
-	Log       *slog.Logger
+	// Now is the stack's clock (default: the system's); tests move it and
+	// call RunSchedules.
+	Now func() time.Time
+	// ScheduleTick is how often the stack runs due schedules (default 30
+	// s; negative: never by itself, only through RunSchedules).
+	ScheduleTick time.Duration
+	Log          *slog.Logger
 }
 
 // Bucket and Table are the local resource names.
@@ -68,6 +78,8 @@ type Stack struct {
 	Tokens      *auth.DevTokens
 	Service     *backup.Service
 	Restore     *restore.Service
+	Schedules   *schedule.Service
+	Store       *dynamo.Store
 	Account     backup.Account
 	Runner      *workflow.LocalRunner
 	closers     []func()
@@ -156,14 +168,17 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.Runner.Close)
+	s.Store = store
 	s.Service = &backup.Service{
-		Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log,
+		Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log, Now: cfg.Now,
 	}
-	steps := &workflow.Steps{Svc: s.Service, Budget: workflow.Budget{MaxRun: cfg.ExportRun}}
+	// No triggers: the stack runs due schedules itself (RunSchedules).
+	s.Schedules = &schedule.Service{Store: store, Backups: s.Service, Zones: s.Service, Publisher: notify.Log{Logger: log}, Log: log, Now: cfg.Now}
+	steps := &workflow.Steps{Svc: s.Service, Schedules: s.Schedules, Budget: workflow.Budget{MaxRun: cfg.ExportRun}}
 	if steps.MaxRun == 0 {
 		steps.MaxRun = 20 * time.Second
 	}
-	s.Restore = &restore.Service{Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log}
+	s.Restore = &restore.Service{Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log, Now: cfg.Now}
 	restoreSteps := &workflow.RestoreSteps{Svc: s.Restore, Budget: steps.Budget}
 	invoker := workflow.NewInvoker(log, workflow.Handlers(steps, restoreSteps))
 	invokeMux := http.NewServeMux()
@@ -181,7 +196,8 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Tokens = DevTokens(secret)
-	apiSrv := &api.Server{Auth: api.BearerTokens{Tokens: s.Tokens}, Backups: s.Service, Restores: s.Restore, Notifications: store, Log: log}
+	apiSrv := &api.Server{Auth: api.BearerTokens{Tokens: s.Tokens}, Backups: s.Service, Restores: s.Restore, Schedules: s.Schedules,
+		Notifications: store, Audit: store, Log: log, Now: cfg.Now}
 	addr := cfg.APIAddr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -194,11 +210,58 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	s.APIURL = apiURL
 	s.Service.Link = func(_, id string) string { return apiURL + "/v1/backups/" + id }
 	s.Restore.Link = func(_, id string) string { return apiURL + "/v1/imports/" + id }
+	s.Schedules.Link = s.Service.Link
 
-	sweepCtx, stopSweep := context.WithCancel(context.Background())
-	s.closers = append(s.closers, stopSweep)
-	go s.sweep(sweepCtx, store, blobs, log)
+	bg, stop := context.WithCancel(context.Background())
+	s.closers = append(s.closers, stop)
+	go s.sweep(bg, store, blobs, log)
+	if cfg.ScheduleTick >= 0 {
+		go s.tick(bg, cmp.Or(cfg.ScheduleTick, 30*time.Second), log)
+	}
 	return s, nil
+}
+
+// RunSchedules runs the account's schedule if a run is due on the stack's
+// clock: the local stand-in for EventBridge Scheduler (see
+// schedule.Service.RunDue). The stack calls it every ScheduleTick.
+func (s *Stack) RunSchedules(ctx context.Context) error {
+	return s.Schedules.RunDue(ctx, []string{s.Account.ID})
+}
+
+func (s *Stack) tick(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.RunSchedules(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("scheduled backups", "error", err)
+		}
+	}
+}
+
+// Schedule describes the account's schedule and its next run, for people.
+func (s *Stack) Schedule(ctx context.Context) string {
+	if s.Account.Tier != backup.Enterprise {
+		return "none (recurring backups are an Enterprise feature; the account is " + string(s.Account.Tier) + ")"
+	}
+	sch, err := s.Store.Schedule(ctx, s.Account.ID)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return "off (set one with PUT /v1/backup-schedule)"
+	case err != nil:
+		return "unknown (" + err.Error() + ")"
+	case !sch.Enabled:
+		return "off (" + cmp.Or(sch.DisabledReason, "switched off by "+sch.UpdatedBy) + ")"
+	}
+	now := time.Now()
+	if s.Service.Now != nil {
+		now = s.Service.Now()
+	}
+	return sch.Describe() + ", next run " + sch.Next(now).Local().Format("Mon 2 Jan 2006 15:04 MST")
 }
 
 // DevTokens are the local stack's dev tokens signed with secret.
@@ -236,8 +299,9 @@ func (s *Stack) sweep(ctx context.Context, store *dynamo.Store, blobs *s3store.S
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		list, err := store.Backups(ctx, s.Account.ID, 100)
-		for _, b := range list {
+		// Expired backups are the oldest: the first page, oldest first.
+		list, err := store.Backups(ctx, s.Account.ID, listing.Query{Limit: listing.MaxLimit, Oldest: true})
+		for _, b := range list.Items {
 			if b.Expired(time.Now()) && b.Key != "" {
 				if err := blobs.Delete(ctx, b.Key); err == nil {
 					log.Info("expired backup removed", "backupId", b.ID)

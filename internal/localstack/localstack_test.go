@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,8 +260,12 @@ func TestRestoreThroughTheLocalStack(t *testing.T) {
 	if _, _, m := admin.do("GET", "/v1/imports", ""); len(m["imports"].([]any)) != 0 {
 		t.Fatalf("a refused execute wrote an import: %v", m)
 	}
-	if _, _, m := admin.do("GET", "/v1/audit-log", ""); len(m["entries"].([]any)) != 0 {
-		t.Fatalf("a refused execute wrote an audit entry: %v", m)
+	if _, _, m := admin.do("GET", "/v1/audit-log?action=restore.started", ""); len(m["entries"].([]any)) != 0 {
+		t.Fatalf("a refused execute was audited as started: %v", m)
+	}
+	// The refusals that matter are audited: the two for two-factor.
+	if _, _, m := admin.do("GET", "/v1/audit-log?action=restore.refused", ""); len(m["entries"].([]any)) != 2 {
+		t.Fatalf("refusals for two-factor: %v", m)
 	}
 
 	st.Emulator.SetLatency(300 * time.Millisecond) // keep the restore running a while
@@ -283,11 +288,134 @@ func TestRestoreThroughTheLocalStack(t *testing.T) {
 	if code, _, m := admin.do("GET", "/v1/imports/"+importID+"/errors", ""); code != 404 {
 		t.Fatalf("errors of an import without any: %d %v", code, m)
 	}
-	if _, _, m := admin.do("GET", "/v1/audit-log", ""); len(m["entries"].([]any)) != 2 {
+	// Newest first: the end, the refusal of the second while it ran, the start.
+	var actions []string
+	_, _, m := admin.do("GET", "/v1/audit-log?limit=3", "")
+	for _, e := range m["entries"].([]any) {
+		actions = append(actions, e.(map[string]any)["action"].(string))
+	}
+	if !slices.Equal(actions, []string{"restore.completed", "restore.refused", "restore.started"}) || m["next"] == nil {
 		t.Fatalf("audit log: %v", m)
 	}
 	// The lock is free again: the second plan runs now.
 	if code, m := execute(mfa, second, acks); code != 202 {
 		t.Fatalf("after the first restore ended: %d %v", code, m)
 	}
+}
+
+// clock is a movable clock for the stack.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// TestScheduledBackupsThroughTheLocalStack sets a schedule through the API
+// and moves the stack's clock: the run fires, a scheduled backup runs and
+// is notified; the same run again starts nothing; a run that finds the
+// quota used by a manual backup is skipped and notified.
+func TestScheduledBackupsThroughTheLocalStack(t *testing.T) {
+	clk := &clock{t: time.Now().UTC()}
+	st, err := localstack.Start(context.Background(), localstack.Config{
+		Emulator: emulator.Options{Seed: 5, Sizes: emulator.DefaultSizes(200)},
+		Now:      clk.now, ScheduleTick: -1, // the test runs due schedules itself
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	admin, _ := st.Token("admin@acme.example", auth.SuperAdminRole, true)
+	c := client{t, st.APIURL, admin}
+	ctx := context.Background()
+
+	for _, bad := range []struct{ body, field string }{
+		{`{"enabled":true,"frequency":"monthly"}`, "frequency"},
+		{`{"enabled":true,"frequency":"daily","timeOfDay":"2am"}`, "timeOfDay"},
+		{`{"enabled":true,"frequency":"daily","timezone":"Moon/Base"}`, "timezone"},
+		{`{"enabled":true,"Frequency":"daily"}`, ""},
+	} {
+		code, _, m := c.do("PUT", "/v1/backup-schedule", bad.body)
+		details, _ := m["error"].(map[string]any)["details"].(map[string]any)
+		if code != 400 || (bad.field != "" && details["field"] != bad.field) {
+			t.Fatalf("%s: %d %v", bad.body, code, m)
+		}
+	}
+	code, _, sch := c.do("PUT", "/v1/backup-schedule", `{"enabled":true,"frequency":"daily","timeOfDay":"03:00","timezone":"Europe/Rome"}`)
+	if code != 200 || sch["description"] != "every day at 03:00 (Europe/Rome)" {
+		t.Fatalf("PUT: %d %v", code, sch)
+	}
+	next, _ := time.Parse(time.RFC3339, sch["nextRunAt"].(string))
+	if !strings.Contains(st.Schedule(ctx), "every day at 03:00") {
+		t.Fatalf("the stack shows %q", st.Schedule(ctx))
+	}
+
+	// Not yet due: nothing.
+	clk.set(next.Add(-time.Second))
+	if err := st.RunSchedules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, m := c.do("GET", "/v1/backups", ""); len(m["backups"].([]any)) != 0 {
+		t.Fatalf("a backup before its time: %v", m)
+	}
+	// Due: one scheduled backup, however often the clock ticks.
+	clk.set(next.Add(5 * time.Second))
+	for range 3 {
+		if err := st.RunSchedules(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, m := c.do("GET", "/v1/backups", "")
+	list := m["backups"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["trigger"] != "scheduled" {
+		t.Fatalf("backups %v", m)
+	}
+	id := list[0].(map[string]any)["backupId"].(string)
+	if b := c.wait("/v1/backups/"+id, "QUEUED", "RUNNING"); b["status"] != "COMPLETED" {
+		t.Fatalf("the scheduled backup ended %v", b)
+	}
+	waitFor(t, func() bool {
+		_, _, m := c.do("GET", "/v1/notifications", "")
+		ns := m["notifications"].([]any)
+		return len(ns) == 1 && ns[0].(map[string]any)["kind"] == "backup.completed" && m["unread"] == float64(1)
+	})
+
+	// A manual backup between two runs uses the quota: the next run is
+	// skipped. (The stack is "down" for the second day's run.)
+	clk.set(next.Add(26 * time.Hour))
+	if code, _, m := c.do("POST", "/v1/backups", ""); code != 202 {
+		t.Fatalf("manual backup: %d %v", code, m)
+	}
+	clk.set(next.Add(48*time.Hour + time.Second))
+	if err := st.RunSchedules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _, m = c.do("GET", "/v1/backups", "")
+	if n := len(m["backups"].([]any)); n != 2 {
+		t.Fatalf("%d backups after a skipped run, want 2", n)
+	}
+	_, _, m = c.do("GET", "/v1/notifications", "")
+	first := m["notifications"].([]any)[0].(map[string]any)
+	if first["kind"] != "backup.skipped" || !strings.Contains(first["message"].(string), "next scheduled backup runs") {
+		t.Fatalf("notifications %v", m)
+	}
+	if code, _, m := c.do("POST", "/v1/notifications/read-all", ""); code != 200 || m["unread"] != float64(0) || m["marked"] == float64(0) {
+		t.Fatalf("read-all: %d %v", code, m)
+	}
+	_, _, m = c.do("GET", "/v1/audit-log?action=backup.skipped", "")
+	if len(m["entries"].([]any)) != 1 {
+		t.Fatalf("audit %v", m)
+	}
+}
+
+// waitFor polls cond for up to a minute.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("timed out")
 }

@@ -22,12 +22,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
@@ -46,7 +47,8 @@ type account struct {
 	plans   map[string]*restore.Plan        // PLAN#<id>
 	imports map[string]*restore.Import      // IMPORT#<id>
 	lock    *restoreLock                    // LOCK#RESTORE
-	audit   map[string]*restore.AuditEntry  // AUDIT#<stamp>#<id>, keyed by <stamp>#<id>
+	audit   map[string]*audit.Entry         // AUDIT#<id>
+	sched   *scheduleItem                   // SCHEDULE
 }
 
 // quota is the QUOTA item: the last consumption and the one before it, so a
@@ -82,7 +84,7 @@ func (s *Store) partition(id string) *account {
 			notifs:  map[string]*backup.Notification{},
 			plans:   map[string]*restore.Plan{},
 			imports: map[string]*restore.Import{},
-			audit:   map[string]*restore.AuditEntry{},
+			audit:   map[string]*audit.Entry{},
 		}
 		s.accounts[id] = a
 	}
@@ -115,20 +117,21 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// newest returns up to limit values of m, by key descending (a Query with
-// ScanIndexForward false), each copied by clone; nil if none.
-func newest[T any](m map[string]*T, limit int, clone func(*T) *T) []*T {
-	if limit <= 0 || len(m) == 0 {
-		return nil
-	}
+// pageOf is one page of m (keyed by ULIDs) as the DynamoDB adapter's
+// Query gives it: the keys q selects, in its order, those keep accepts
+// (a FilterExpression: nil keeps all), each copied by clone.
+func pageOf[T any](m map[string]*T, q listing.Query, keep func(*T) bool, clone func(*T) *T) listing.Page[*T] {
 	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	for k, v := range m {
+		if keep == nil || keep(v) {
+			keys = append(keys, k)
+		}
 	}
-	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(b, a) })
-	var out []*T
-	for _, k := range keys[:min(limit, len(keys))] {
-		out = append(out, clone(m[k]))
+	slices.Sort(keys)
+	sel, next := listing.Select(keys, q)
+	out := listing.Page[*T]{Next: next}
+	for _, k := range sel {
+		out.Items = append(out.Items, clone(m[k]))
 	}
 	return out
 }
@@ -152,19 +155,22 @@ func one[T any](ctx context.Context, s *Store, accountID string, pick func(*acco
 	return nil, notFound(format, args...)
 }
 
-// many is the read of a list: copies of the items of accountID's partition
-// that items gives, newest first, at most limit.
-func many[T any](ctx context.Context, s *Store, accountID string, items func(*account) map[string]*T, limit int, clone func(*T) *T) ([]*T, error) {
+// many is the read of a list: a page of the items of accountID's
+// partition that items gives (see pageOf).
+func many[T any](ctx context.Context, s *Store, accountID string, items func(*account) map[string]*T, q listing.Query, keep func(*T) bool, clone func(*T) *T) (listing.Page[*T], error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return listing.Page[*T]{}, err
+	}
+	if err := q.Check(); err != nil {
+		return listing.Page[*T]{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.get(accountID)
 	if a == nil {
-		return nil, nil
+		return listing.Page[*T]{}, nil
 	}
-	return newest(items(a), limit, clone), nil
+	return pageOf(items(a), q, keep, clone), nil
 }
 
 // oneOf is the DynamoDB adapter's statusOneOf: the item exists and, if from
@@ -230,7 +236,7 @@ func copyImport(im *restore.Import) *restore.Import {
 // normalizeAudit copies an entry on its way in. Its details become what
 // DynamoDB gives back for a map[string]any: JSON-like values (numbers as
 // float64, lists as []any, structs as maps keyed by their json tags).
-func normalizeAudit(a *restore.AuditEntry) (*restore.AuditEntry, error) {
+func normalizeAudit(a *audit.Entry) (*audit.Entry, error) {
 	c := *a
 	c.At = utc(a.At)
 	if a.Details != nil {
@@ -247,7 +253,7 @@ func normalizeAudit(a *restore.AuditEntry) (*restore.AuditEntry, error) {
 }
 
 // copyAudit copies a stored (normalized) entry on its way out.
-func copyAudit(a *restore.AuditEntry) *restore.AuditEntry {
+func copyAudit(a *audit.Entry) *audit.Entry {
 	c := *a
 	if a.Details != nil {
 		c.Details = copyJSON(a.Details).(map[string]any)
@@ -275,8 +281,6 @@ func copyJSON(v any) any {
 	}
 }
 
-func auditKey(a *restore.AuditEntry) string { return stamp(a.At) + "#" + a.ID }
-
 // --- accounts ---
 
 // Account returns an account (apperr.NotFound if unknown).
@@ -303,8 +307,12 @@ func (s *Store) PutAccount(ctx context.Context, a *backup.Account) error {
 // --- backups ---
 
 // CreateBackup writes b and consumes the quota in one transaction.
-func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.Duration) error {
+func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.Duration, entry *audit.Entry) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e, err := normalizeAudit(entry)
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -327,6 +335,7 @@ func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.
 	q.prevAt, q.prevBackupID = q.lastAt, q.backupID
 	q.lastAt, q.backupID = stamp(b.CreatedAt), b.ID
 	a.backups[b.ID] = copyBackup(b)
+	s.partition(e.AccountID).audit[e.ID] = e
 	return nil
 }
 
@@ -335,9 +344,9 @@ func (s *Store) Backup(ctx context.Context, accountID, id string) (*backup.Backu
 	return one(ctx, s, accountID, func(a *account) *backup.Backup { return a.backups[id] }, copyBackup, "no backup %q", id)
 }
 
-// Backups lists an account's backups, newest first (ULIDs sort by time).
-func (s *Store) Backups(ctx context.Context, accountID string, limit int) ([]*backup.Backup, error) {
-	return many(ctx, s, accountID, func(a *account) map[string]*backup.Backup { return a.backups }, limit, copyBackup)
+// Backups pages through an account's backups (ULIDs sort by time).
+func (s *Store) Backups(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Backup], error) {
+	return many(ctx, s, accountID, func(a *account) map[string]*backup.Backup { return a.backups }, q, nil, copyBackup)
 }
 
 // UpdateBackup writes b if its stored status is one of from (if from is
@@ -434,7 +443,94 @@ func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) err
 	return nil
 }
 
-// Notifications lists an account's notifications, newest first (by id).
-func (s *Store) Notifications(ctx context.Context, accountID string, limit int) ([]*backup.Notification, error) {
-	return many(ctx, s, accountID, func(a *account) map[string]*backup.Notification { return a.notifs }, limit, copyNotification)
+// Notifications pages through an account's notifications (by id: ULIDs).
+func (s *Store) Notifications(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Notification], error) {
+	return many(ctx, s, accountID, func(a *account) map[string]*backup.Notification { return a.notifs }, q, nil, copyNotification)
+}
+
+// UnreadCount counts the account's notifications without ReadAt.
+func (s *Store) UnreadCount(ctx context.Context, accountID string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	if a := s.get(accountID); a != nil {
+		for _, v := range a.notifs {
+			if v.ReadAt.IsZero() {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// MarkRead sets a notification's ReadAt unless it is set.
+func (s *Store) MarkRead(ctx context.Context, accountID, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n *backup.Notification
+	if a := s.get(accountID); a != nil {
+		n = a.notifs[id]
+	}
+	if n == nil {
+		return notFound("no notification %q", id)
+	}
+	if n.ReadAt.IsZero() {
+		n.ReadAt = unstamp(stamp(at))
+	}
+	return nil
+}
+
+// MarkAllRead marks every unread notification read.
+func (s *Store) MarkAllRead(ctx context.Context, accountID string, at time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	if a := s.get(accountID); a != nil {
+		for _, v := range a.notifs {
+			if v.ReadAt.IsZero() {
+				v.ReadAt = unstamp(stamp(at))
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// --- the audit log ---
+
+// AddAudit stores e once: adding the same id again changes nothing.
+func (s *Store) AddAudit(ctx context.Context, e *audit.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c, err := normalizeAudit(e)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.partition(e.AccountID)
+	if a.audit[e.ID] == nil {
+		a.audit[e.ID] = c
+	}
+	return nil
+}
+
+// AuditLog pages through an account's audit entries (by id: ULIDs of
+// their time), of one action if q says so.
+func (s *Store) AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error) {
+	var keep func(*audit.Entry) bool
+	if q.Action != "" {
+		keep = func(e *audit.Entry) bool { return e.Action == q.Action }
+	}
+	return many(ctx, s, accountID, func(a *account) map[string]*audit.Entry { return a.audit }, q.Query, keep, copyAudit)
 }

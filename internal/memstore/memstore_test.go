@@ -6,21 +6,32 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/memstore"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/restore/restoretest"
+	"github.com/crmbackup/crmbackup/internal/schedule/scheduletest"
 )
 
 // The conformance suites the DynamoDB adapter passes (internal/dynamo).
 
 func TestBackupStore(t *testing.T) {
-	backuptest.TestStore(t, func(t *testing.T) backup.Store { return memstore.New() })
+	backuptest.TestStore(t, func(t *testing.T) backuptest.Store { return memstore.New() })
 }
 
 func TestRestoreStore(t *testing.T) {
-	restoretest.TestStore(t, func(t *testing.T) restore.Store { return memstore.New() })
+	restoretest.TestStore(t, func(t *testing.T) restoretest.Store { return memstore.New() })
+}
+
+func TestScheduleStore(t *testing.T) {
+	scheduletest.TestStore(t, func(t *testing.T) scheduletest.Store { return memstore.New() })
+}
+
+func entry(b *backup.Backup) *audit.Entry {
+	return audit.New(b.AccountID, backup.NewID(b.CreatedAt), b.CreatedAt, audit.Actor{Subject: "u"}, audit.BackupCreated, audit.Succeeded, nil)
 }
 
 // TestIsolation: what a caller passed in or got back is its own copy;
@@ -33,7 +44,7 @@ func TestIsolation(t *testing.T) {
 	t.Run("backups", func(t *testing.T) {
 		b := &backup.Backup{AccountID: "acme", ID: backup.NewID(now), Status: backup.Queued, CreatedAt: now,
 			Progress: map[string]int64{"contacts": 1}, Objects: []backup.ObjectSummary{{Name: "contacts", Rows: 1}}, Key: "backups/acme/x.zip"}
-		if err := s.CreateBackup(ctx, b, time.Hour); err != nil {
+		if err := s.CreateBackup(ctx, b, time.Hour, entry(b)); err != nil {
 			t.Fatal(err)
 		}
 		b.Progress["contacts"], b.Objects[0].Rows, b.Status = 99, 99, backup.Failed
@@ -51,7 +62,8 @@ func TestIsolation(t *testing.T) {
 		got, _ := s.Backup(ctx, "acme", b.ID)
 		got.Progress["contacts"], got.Objects[0].Rows = 7, 7
 		check("one read back")
-		list, _ := s.Backups(ctx, "acme", 10)
+		page, _ := s.Backups(ctx, "acme", listing.Query{})
+		list := page.Items
 		list[0].Progress["contacts"], list[0].Objects[0].Rows = 7, 7
 		check("one listed")
 
@@ -79,17 +91,17 @@ func TestIsolation(t *testing.T) {
 			t.Fatal(err)
 		}
 		n.Subject = "changed"
-		ns, _ := s.Notifications(ctx, "acme", 10)
-		ns[0].Subject = "changed"
-		if again, _ := s.Notifications(ctx, "acme", 10); again[0].Subject != "s" {
-			t.Fatalf("notification %+v", again[0])
+		ns, _ := s.Notifications(ctx, "acme", listing.Query{})
+		ns.Items[0].Subject = "changed"
+		if again, _ := s.Notifications(ctx, "acme", listing.Query{}); again.Items[0].Subject != "s" {
+			t.Fatalf("notification %+v", again.Items[0])
 		}
 	})
 
 	t.Run("plans, imports, audit", func(t *testing.T) {
 		p := &restore.Plan{AccountID: "acme", ID: backup.NewID(now), Properties: []string{"amount"},
 			Excluded: []restore.Excluded{{Name: "x", Reason: "read-only"}}, Status: restore.Planning, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := s.CreatePlan(ctx, p); err != nil {
+		if err := s.CreatePlan(ctx, p, audit.New("acme", backup.NewID(now), now, audit.Actor{}, audit.RestorePlanned, audit.Succeeded, nil)); err != nil {
 			t.Fatal(err)
 		}
 		p.Properties[0], p.Excluded[0].Name = "changed", "changed"
@@ -110,28 +122,28 @@ func TestIsolation(t *testing.T) {
 
 		im := &restore.Import{AccountID: "acme", ID: backup.NewID(now), PlanID: p.ID, Properties: []string{"amount"},
 			Status: restore.ImportRunning, StartedAt: now, Tally: &restore.Tally{Properties: map[string]restore.Counts{"amount": {Set: 1}}}}
-		audit := &restore.AuditEntry{AccountID: "acme", ID: backup.NewID(now), At: now, Action: "restore.started",
-			Details: map[string]any{"importId": im.ID, "properties": []string{"amount"}, "nested": map[string]any{"k": "v"}}}
-		if err := s.StartImport(ctx, im, restore.Lock{ImportID: im.ID, Until: now.Add(time.Hour)}, audit); err != nil {
+		started := audit.New("acme", backup.NewID(now), now, audit.Actor{}, audit.RestoreStarted, audit.Succeeded,
+			map[string]any{"importId": im.ID, "properties": []string{"amount"}, "nested": map[string]any{"k": "v"}})
+		if err := s.StartImport(ctx, im, restore.Lock{ImportID: im.ID, Until: now.Add(time.Hour)}, started); err != nil {
 			t.Fatal(err)
 		}
 		im.Properties[0], im.Tally.Properties["amount"] = "changed", restore.Counts{Set: 9}
-		audit.Details["importId"] = "changed"
-		audit.Details["properties"].([]string)[0] = "changed"
-		audit.Details["nested"].(map[string]any)["k"] = "changed"
+		started.Details["importId"] = "changed"
+		started.Details["properties"].([]string)[0] = "changed"
+		started.Details["nested"].(map[string]any)["k"] = "changed"
 		gi, _ := s.Import(ctx, "acme", im.ID)
 		gi.Properties[0], gi.Tally.Properties["amount"] = "mine", restore.Counts{Set: 8}
-		li, _ := s.Imports(ctx, "acme", 10)
-		li[0].Properties[0] = "mine"
+		li, _ := s.Imports(ctx, "acme", listing.Query{})
+		li.Items[0].Properties[0] = "mine"
 		if again, _ := s.Import(ctx, "acme", im.ID); again.Properties[0] != "amount" || again.Tally.Properties["amount"].Set != 1 {
 			t.Fatalf("import %+v", again)
 		}
-		entries, _ := s.AuditLog(ctx, "acme", 10)
-		entries[0].Details["importId"] = "mine"
-		entries[0].Details["properties"].([]any)[0] = "mine"
-		entries[0].Details["nested"].(map[string]any)["k"] = "mine"
-		entries, _ = s.AuditLog(ctx, "acme", 10)
-		d := entries[0].Details
+		entries, _ := s.AuditLog(ctx, "acme", audit.Query{Action: audit.RestoreStarted})
+		entries.Items[0].Details["importId"] = "mine"
+		entries.Items[0].Details["properties"].([]any)[0] = "mine"
+		entries.Items[0].Details["nested"].(map[string]any)["k"] = "mine"
+		entries, _ = s.AuditLog(ctx, "acme", audit.Query{Action: audit.RestoreStarted})
+		d := entries.Items[0].Details
 		if d["importId"] != im.ID || d["properties"].([]any)[0] != "amount" || d["nested"].(map[string]any)["k"] != "v" {
 			t.Fatalf("audit details %v", d)
 		}
@@ -143,7 +155,7 @@ func TestIsolation(t *testing.T) {
 
 		f, _ := s.Import(ctx, "acme", im.ID)
 		f.Status = restore.ImportCompleted
-		if err := s.FinishImport(ctx, f, &restore.AuditEntry{AccountID: "acme", ID: backup.NewID(now), At: now.Add(time.Second)}); err != nil {
+		if err := s.FinishImport(ctx, f, audit.New("acme", backup.NewID(now.Add(time.Second)), now.Add(time.Second), audit.Actor{}, audit.RestoreCompleted, audit.Succeeded, nil)); err != nil {
 			t.Fatal(err)
 		}
 		f.Properties[0], f.Tally.Properties["amount"] = "changed", restore.Counts{Set: 9}
@@ -159,7 +171,7 @@ func TestTimes(t *testing.T) {
 	s := memstore.New()
 	at := time.Date(2026, 3, 1, 13, 0, 0, 123456789, time.FixedZone("CET", 3600))
 	b := &backup.Backup{AccountID: "acme", ID: backup.NewID(at), Status: backup.Queued, CreatedAt: at}
-	if err := s.CreateBackup(ctx, b, time.Hour); err != nil {
+	if err := s.CreateBackup(ctx, b, time.Hour, entry(b)); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Backup(ctx, "acme", b.ID)
@@ -179,18 +191,18 @@ func TestBeyondTheSuites(t *testing.T) {
 	t.Run("no refund once another backup holds the quota", func(t *testing.T) {
 		s := memstore.New()
 		old := &backup.Backup{AccountID: "acme", ID: backup.NewID(t0), Status: backup.Queued, CreatedAt: t0}
-		if err := s.CreateBackup(ctx, old, week); err != nil {
+		if err := s.CreateBackup(ctx, old, week, entry(old)); err != nil {
 			t.Fatal(err)
 		}
 		cur := &backup.Backup{AccountID: "acme", ID: backup.NewID(t0.Add(week)), Status: backup.Queued, CreatedAt: t0.Add(week)}
-		if err := s.CreateBackup(ctx, cur, week); err != nil {
+		if err := s.CreateBackup(ctx, cur, week, entry(cur)); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.FailBackup(ctx, old); err != nil { // a stale QUEUED backup failing late
 			t.Fatal(err)
 		}
 		next := &backup.Backup{AccountID: "acme", ID: backup.NewID(t0.Add(week + time.Hour)), Status: backup.Queued, CreatedAt: t0.Add(week + time.Hour)}
-		if err := s.CreateBackup(ctx, next, week); !apperr.Is(err, apperr.QuotaUsed) {
+		if err := s.CreateBackup(ctx, next, week, entry(next)); !apperr.Is(err, apperr.QuotaUsed) {
 			t.Fatalf("the old backup's failure refunded the current one's quota: %v", err)
 		}
 	})
@@ -205,7 +217,7 @@ func TestBeyondTheSuites(t *testing.T) {
 		if err := s.AddNotification(ctx, n); err != nil {
 			t.Fatal(err)
 		}
-		if ns, _ := s.Notifications(ctx, "acme", 10); len(ns) != 1 || ns[0].Subject != "first" {
+		if ns, _ := s.Notifications(ctx, "acme", listing.Query{}); len(ns.Items) != 1 || ns.Items[0].Subject != "first" {
 			t.Fatalf("%+v", ns)
 		}
 	})

@@ -4,14 +4,21 @@ import (
 	"context"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
 // --- plans ---
 
-// CreatePlan writes a new plan (apperr.Conflict if its id exists).
-func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan) error {
+// CreatePlan writes a new plan and its audit entry (apperr.Conflict if
+// the plan's id exists).
+func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan, entry *audit.Entry) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e, err := normalizeAudit(entry)
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -21,6 +28,7 @@ func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan) error {
 		return apperr.New(apperr.Conflict, "plan %s exists", p.ID)
 	}
 	a.plans[p.ID] = copyPlan(p)
+	s.partition(e.AccountID).audit[e.ID] = e
 	return nil
 }
 
@@ -61,18 +69,18 @@ func (s *Store) UpdatePlan(ctx context.Context, p *restore.Plan, from ...restore
 // free or expired at im.StartedAt, the import and the audit entry are new,
 // the plan is READY; a held lock wins over a plan no longer ready, which
 // wins over an existing import or audit entry.
-func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restore.Lock, audit *restore.AuditEntry) error {
+func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restore.Lock, e *audit.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	entry, err := normalizeAudit(audit)
+	entry, err := normalizeAudit(e)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.partition(im.AccountID)
-	au := s.partition(audit.AccountID)
+	au := s.partition(e.AccountID)
 	plan := a.plans[im.PlanID]
 	switch {
 	case a.lock != nil && !(a.lock.until <= stamp(im.StartedAt)):
@@ -80,13 +88,13 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 			With("importId", a.lock.importID)
 	case plan == nil || plan.Status != restore.Ready:
 		return apperr.New(apperr.Conflict, "plan %s is no longer ready: it was executed or changed", im.PlanID)
-	case a.imports[im.ID] != nil, au.audit[auditKey(entry)] != nil:
+	case a.imports[im.ID] != nil, au.audit[entry.ID] != nil:
 		return apperr.New(apperr.Conflict, "import %s exists", im.ID)
 	}
 	a.lock = &restoreLock{importID: lock.ImportID, until: stamp(lock.Until)}
 	a.imports[im.ID] = copyImport(im)
 	plan.Status, plan.ImportID = restore.Executed, im.ID
-	au.audit[auditKey(entry)] = entry
+	au.audit[entry.ID] = entry
 	return nil
 }
 
@@ -95,9 +103,9 @@ func (s *Store) Import(ctx context.Context, accountID, id string) (*restore.Impo
 	return one(ctx, s, accountID, func(a *account) *restore.Import { return a.imports[id] }, copyImport, "no import %q", id)
 }
 
-// Imports lists an account's imports, newest first (ULIDs sort by time).
-func (s *Store) Imports(ctx context.Context, accountID string, limit int) ([]*restore.Import, error) {
-	return many(ctx, s, accountID, func(a *account) map[string]*restore.Import { return a.imports }, limit, copyImport)
+// Imports pages through an account's imports (ULIDs sort by time).
+func (s *Store) Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*restore.Import], error) {
+	return many(ctx, s, accountID, func(a *account) map[string]*restore.Import { return a.imports }, q, nil, copyImport)
 }
 
 // SetImportProgress records the rows a RUNNING import has handled.
@@ -121,11 +129,11 @@ func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, row
 // FinishImport writes a RUNNING import's end and its audit entry, all or
 // nothing. The audit entry is written unconditionally (replacing one with
 // the same time and id), as the DynamoDB adapter's Put does.
-func (s *Store) FinishImport(ctx context.Context, im *restore.Import, audit *restore.AuditEntry) error {
+func (s *Store) FinishImport(ctx context.Context, im *restore.Import, e *audit.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	entry, err := normalizeAudit(audit)
+	entry, err := normalizeAudit(e)
 	if err != nil {
 		return err
 	}
@@ -139,7 +147,7 @@ func (s *Store) FinishImport(ctx context.Context, im *restore.Import, audit *res
 		return apperr.New(apperr.Conflict, "import %s already ended", im.ID)
 	}
 	s.partition(im.AccountID).imports[im.ID] = copyImport(im)
-	s.partition(audit.AccountID).audit[auditKey(entry)] = entry
+	s.partition(e.AccountID).audit[entry.ID] = entry
 	return nil
 }
 
@@ -170,10 +178,4 @@ func (s *Store) RestoreLock(ctx context.Context, accountID string) (*restore.Loc
 		return nil, nil
 	}
 	return &restore.Lock{ImportID: a.lock.importID, Until: unstamp(a.lock.until)}, nil
-}
-
-// AuditLog lists an account's audit entries, newest first: by time, then
-// id, as the DynamoDB adapter's sort key AUDIT#<stamp>#<id> orders them.
-func (s *Store) AuditLog(ctx context.Context, accountID string, limit int) ([]*restore.AuditEntry, error) {
-	return many(ctx, s, accountID, func(a *account) map[string]*restore.AuditEntry { return a.audit }, limit, copyAudit)
 }

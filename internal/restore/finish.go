@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/blobkey"
 )
@@ -28,14 +29,14 @@ func (s *Service) Finish(ctx context.Context, in StepInput) error {
 		if err := s.joinErrors(ctx, im); err != nil {
 			return err
 		}
-		action := "restore.completed"
+		action, outcome := audit.RestoreCompleted, audit.Succeeded
 		if im.Status == ImportFailed {
-			action = "restore.failed"
+			action, outcome = audit.RestoreFailed, audit.Failed
 		}
-		audit := &AuditEntry{AccountID: im.AccountID, ID: backup.NewID(im.CompletedAt), At: im.CompletedAt, Actor: im.StartedBy, Action: action,
-			Details: map[string]any{"importId": im.ID, "planId": im.PlanID, "backupId": im.BackupID, "objectType": im.Object,
-				"properties": im.Properties, "counts": im.Counts, "failure": im.Failure}}
-		switch err := s.Store.FinishImport(ctx, im, audit); {
+		entry := audit.New(im.AccountID, backup.NewID(im.CompletedAt), im.CompletedAt, audit.Actor{Subject: im.StartedBy}, action, outcome,
+			map[string]any{"importId": im.ID, "planId": im.PlanID, "backupId": im.BackupID, "objectType": im.Object,
+				"properties": im.Properties, "counts": im.Counts, "failure": im.Failure})
+		switch err := s.Store.FinishImport(ctx, im, entry); {
 		case apperr.Is(err, apperr.Conflict): // an earlier try ended it: use what it wrote
 			if im, err = s.Store.Import(ctx, in.AccountID, in.ImportID); err != nil {
 				return err
@@ -60,7 +61,8 @@ func (s *Service) Finish(ctx context.Context, in StepInput) error {
 }
 
 func (s *Service) notification(im *Import) *backup.Notification {
-	n := &backup.Notification{AccountID: im.AccountID, ID: "import-" + im.ID, ImportID: im.ID, BackupID: im.BackupID, CreatedAt: im.CompletedAt}
+	// One notification per import outcome: a retried Finish writes the same id.
+	n := &backup.Notification{AccountID: im.AccountID, ImportID: im.ID, BackupID: im.BackupID, CreatedAt: im.CompletedAt}
 	if s.Link != nil {
 		n.Link = s.Link(im.AccountID, im.ID)
 	}
@@ -80,5 +82,6 @@ func (s *Service) notification(im *Import) *backup.Notification {
 	if c.Failed > 0 {
 		n.Message += " The import's error file lists the values HubSpot refused."
 	}
+	n.ID = backup.DerivedID(im.CompletedAt, im.ID, n.Kind)
 	return n
 }

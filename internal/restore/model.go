@@ -4,7 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 // PlanStatus is where a restore plan stands.
@@ -102,16 +104,6 @@ type Import struct {
 // ImportName is the name an import of an object gets.
 func ImportName(singular string) string { return "Data restore - " + singular }
 
-// AuditEntry is one line of an account's audit log.
-type AuditEntry struct {
-	AccountID string         `json:"accountId"`
-	ID        string         `json:"id"`
-	At        time.Time      `json:"at"`
-	Actor     string         `json:"actor"`
-	Action    string         `json:"action"` // restore.started, restore.completed, restore.failed
-	Details   map[string]any `json:"details,omitempty"`
-}
-
 // Lock is the account's restore lock: one restore at a time.
 type Lock struct {
 	ImportID string
@@ -126,8 +118,9 @@ type Store interface {
 	Account(ctx context.Context, id string) (*backup.Account, error)
 	Backup(ctx context.Context, accountID, id string) (*backup.Backup, error)
 
-	// CreatePlan writes a new plan (apperr.Conflict if its id exists).
-	CreatePlan(ctx context.Context, p *Plan) error
+	// CreatePlan writes a new plan and its audit entry (apperr.Conflict if
+	// its id exists).
+	CreatePlan(ctx context.Context, p *Plan, entry *audit.Entry) error
 	// Plan returns a plan (apperr.NotFound if unknown or expired).
 	Plan(ctx context.Context, accountID, id string) (*Plan, error)
 	// UpdatePlan writes p if the stored status is one of from.
@@ -137,24 +130,24 @@ type Store interface {
 	// (RUNNING), marks its plan EXECUTED and writes the audit entry, in
 	// one transaction. apperr.Conflict if another restore holds an
 	// unexpired lock (detail importId) or the plan is no longer READY.
-	StartImport(ctx context.Context, im *Import, lock Lock, audit *AuditEntry) error
+	StartImport(ctx context.Context, im *Import, lock Lock, entry *audit.Entry) error
 	Import(ctx context.Context, accountID, id string) (*Import, error)
-	// Imports lists an account's imports, newest first.
-	Imports(ctx context.Context, accountID string, limit int) ([]*Import, error)
+	// Imports pages through an account's imports.
+	Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*Import], error)
 	// SetImportProgress records the rows a RUNNING import has handled.
 	SetImportProgress(ctx context.Context, accountID, id string, rows int64) error
 	// FinishImport writes a RUNNING import's end (COMPLETED or FAILED) and
 	// its audit entry in one transaction. apperr.Conflict if it already
 	// ended.
-	FinishImport(ctx context.Context, im *Import, audit *AuditEntry) error
+	FinishImport(ctx context.Context, im *Import, entry *audit.Entry) error
 	// ReleaseLock releases the lock if importID holds it (and does nothing
 	// otherwise: released already, or taken over after it expired).
 	ReleaseLock(ctx context.Context, accountID, importID string) error
 	// RestoreLock returns the account's lock (nil if free).
 	RestoreLock(ctx context.Context, accountID string) (*Lock, error)
 
-	// AuditLog lists an account's audit entries, newest first.
-	AuditLog(ctx context.Context, accountID string, limit int) ([]*AuditEntry, error)
+	// AddAudit stores an audit entry once (a refusal's).
+	AddAudit(ctx context.Context, e *audit.Entry) error
 	AddNotification(ctx context.Context, n *backup.Notification) error
 }
 

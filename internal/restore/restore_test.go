@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/emulator"
@@ -52,7 +53,7 @@ func newEnvWith(t testing.TB, opts emulator.Options) *env {
 	st := testenv.NewStack(t, opts, backup.Enterprise)
 	e := &env{emu: st.Emulator, s3URL: st.S3URL, crm: st.CRM, blobs: st.Blobs, store: st.Store}
 	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: st.CRM}, Runner: noRunner{}}
-	b, err := svc.Create(ctx, "acme", "admin@acme.example", backup.Manual)
+	b, err := svc.Create(ctx, "acme", audit.Actor{Subject: "admin@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,16 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 // Service plans and executes restores. Its step methods are safe to retry:
@@ -56,7 +59,7 @@ type PlanRequest struct {
 
 // CreatePlan checks a request against the backup and the portal and starts
 // the plan's computation. The plan is returned PLANNING.
-func (s *Service) CreatePlan(ctx context.Context, accountID, by, backupID string, req PlanRequest) (*Plan, error) {
+func (s *Service) CreatePlan(ctx context.Context, accountID string, who audit.Actor, backupID string, req PlanRequest) (*Plan, error) {
 	if req.ObjectType == "" {
 		return nil, apperr.New(apperr.Invalid, "objectType: name the object to restore (companies, contacts, deals, tickets, products, calls, tasks or a custom object)")
 	}
@@ -99,13 +102,15 @@ func (s *Service) CreatePlan(ctx context.Context, accountID, by, backupID string
 		AccountID: accountID, ID: backup.NewID(now), BackupID: b.ID,
 		Object: o.Name, ObjectTypeID: o.ObjectTypeID, Label: o.Singular,
 		Properties: sel.Properties, Excluded: sel.Excluded,
-		Status: Planning, CreatedBy: by, CreatedAt: now, Rows: o.Rows,
+		Status: Planning, CreatedBy: who.Subject, CreatedAt: now, Rows: o.Rows,
 		ExpiresAt: now.Add(orDefault(s.PlanTTL, 24*time.Hour)),
 	}
 	if b.ExpiresAt.Before(p.ExpiresAt) {
 		p.ExpiresAt = b.ExpiresAt
 	}
-	if err := s.Store.CreatePlan(ctx, p); err != nil {
+	entry := audit.New(accountID, backup.NewID(now), now, who, audit.RestorePlanned, audit.Succeeded,
+		map[string]any{"planId": p.ID, "backupId": b.ID, "objectType": p.Object, "properties": p.Properties})
+	if err := s.Store.CreatePlan(ctx, p, entry); err != nil {
 		return nil, err
 	}
 	if err := s.Runner.StartPlan(ctx, accountID, p.ID); err != nil {
@@ -164,6 +169,7 @@ func (s *Service) Execute(ctx context.Context, c *auth.Caller, planID string, ac
 	now := s.now()
 	window := orDefault(s.MFAWindow, 5*time.Minute)
 	if !c.SSO() && !c.FreshMFA(now, window) {
+		s.refused(ctx, c, planID, "two-factor sign-in too old", nil)
 		return nil, apperr.New(apperr.Reauth, "a restore needs a two-factor sign-in within the last %s: sign in again with two-factor authentication", window).
 			With("maxAgeSeconds", int(window.Seconds()))
 	}
@@ -195,9 +201,13 @@ func (s *Service) Execute(ctx context.Context, c *auth.Caller, planID string, ac
 	if p.Tally != nil {
 		details["planned"] = CountsOf(p.Tally)
 	}
-	audit := &AuditEntry{AccountID: p.AccountID, ID: backup.NewID(now), At: now, Actor: c.Subject, Action: "restore.started", Details: details}
+	entry := audit.New(p.AccountID, backup.NewID(now), now, c.Actor(), audit.RestoreStarted, audit.Succeeded, details)
 	lock := Lock{ImportID: im.ID, Until: now.Add(orDefault(s.LockTTL, 25*time.Hour))}
-	if err := s.Store.StartImport(ctx, im, lock, audit); err != nil {
+	if err := s.Store.StartImport(ctx, im, lock, entry); err != nil {
+		var ae *apperr.Error
+		if errors.As(err, &ae) && ae.Details["importId"] != nil {
+			s.refused(ctx, c, planID, "another restore is running", map[string]any{"runningImportId": ae.Details["importId"]})
+		}
 		return nil, err
 	}
 	if err := s.Runner.StartRestore(ctx, im.AccountID, im.ID); err != nil {
@@ -211,12 +221,25 @@ func (s *Service) Execute(ctx context.Context, c *auth.Caller, planID string, ac
 	return im, nil
 }
 
+// refused audits an execute refused for why.
+func (s *Service) refused(ctx context.Context, c *auth.Caller, planID, why string, more map[string]any) {
+	now := s.now()
+	details := map[string]any{"planId": planID, "reason": why}
+	for k, v := range more {
+		details[k] = v
+	}
+	e := audit.New(c.AccountID, backup.NewID(now), now, c.Actor(), audit.RestoreRefused, audit.Refused, details)
+	if err := s.Store.AddAudit(ctx, e); err != nil {
+		s.log().ErrorContext(ctx, "audit entry lost", "action", e.Action, "accountId", e.AccountID, "error", err)
+	}
+}
+
 // fail ends a RUNNING import that did not run, releasing the lock.
 func (s *Service) fail(ctx context.Context, im *Import, why string) error {
 	f := *im
 	f.Status, f.Failure, f.CompletedAt = ImportFailed, why, s.now()
-	err := s.Store.FinishImport(ctx, &f, &AuditEntry{AccountID: im.AccountID, ID: backup.NewID(f.CompletedAt), At: f.CompletedAt,
-		Actor: im.StartedBy, Action: "restore.failed", Details: map[string]any{"importId": im.ID, "failure": why}})
+	err := s.Store.FinishImport(ctx, &f, audit.New(im.AccountID, backup.NewID(f.CompletedAt), f.CompletedAt,
+		audit.Actor{Subject: im.StartedBy}, audit.RestoreFailed, audit.Failed, map[string]any{"importId": im.ID, "failure": why}))
 	if err != nil {
 		return err
 	}
@@ -228,14 +251,9 @@ func (s *Service) Import(ctx context.Context, accountID, id string) (*Import, er
 	return s.Store.Import(ctx, accountID, id)
 }
 
-// Imports lists an account's imports, newest first.
-func (s *Service) Imports(ctx context.Context, accountID string, limit int) ([]*Import, error) {
-	return s.Store.Imports(ctx, accountID, backup.ListLimit(limit))
-}
-
-// AuditLog lists an account's audit entries, newest first.
-func (s *Service) AuditLog(ctx context.Context, accountID string, limit int) ([]*AuditEntry, error) {
-	return s.Store.AuditLog(ctx, accountID, backup.ListLimit(limit))
+// Imports pages through an account's imports.
+func (s *Service) Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*Import], error) {
+	return s.Store.Imports(ctx, accountID, q)
 }
 
 // ErrorsURL returns a short-lived URL of an import's error CSV.

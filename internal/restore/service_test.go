@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/testenv"
 )
@@ -101,7 +103,7 @@ func TestServiceFlow(t *testing.T) {
 
 	runner := &startRecorder{}
 	svc := e.service(runner)
-	p, err := svc.CreatePlan(ctx, "acme", "admin@acme.example", e.backup.ID, restore.PlanRequest{
+	p, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID, restore.PlanRequest{
 		ObjectType: "0-1", Properties: []string{"email", "jobtitle", "hs_analytics_num_visits"}})
 	if err != nil {
 		t.Fatal(err)
@@ -176,12 +178,13 @@ func TestServiceFlow(t *testing.T) {
 	if l, err := e.store.RestoreLock(ctx, "acme"); err != nil || l != nil {
 		t.Fatalf("lock after the end: %+v %v", l, err)
 	}
-	entries, _ := svc.AuditLog(ctx, "acme", 10)
-	if len(entries) != 2 || entries[0].Action != "restore.completed" || entries[1].Action != "restore.started" ||
-		entries[0].Actor != "admin@acme.example" || entries[0].Details["objectType"] != "contacts" {
+	entries := testenv.AuditLog(t, e.store, "acme")
+	if len(entries) != 4 || entries[0].Action != audit.RestoreCompleted || entries[1].Action != audit.RestoreStarted ||
+		entries[2].Action != audit.RestorePlanned || entries[3].Action != audit.BackupCreated ||
+		entries[0].Actor != "admin@acme.example" || entries[0].Details["objectType"] != "contacts" || entries[0].Outcome != audit.Succeeded {
 		t.Fatalf("audit %+v", entries)
 	}
-	notes, _ := e.store.Notifications(ctx, "acme", 10)
+	notes := testenv.Notifications(t, e.store, "acme")
 	var imports []*backup.Notification
 	for _, n := range notes {
 		if n.ImportID == im.ID {
@@ -223,7 +226,7 @@ func TestExecuteGuards(t *testing.T) {
 	svc := e.service(&startRecorder{})
 	ready := func(t *testing.T) *restore.Plan {
 		t.Helper()
-		p, err := svc.CreatePlan(ctx, "acme", "admin@acme.example", e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}})
+		p, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,11 +273,22 @@ func TestExecuteGuards(t *testing.T) {
 			if l, _ := e.store.RestoreLock(ctx, "acme"); l != nil {
 				t.Fatalf("the lock was taken: %+v", l)
 			}
-			if list, _ := svc.Imports(ctx, "acme", 10); len(list) != 0 {
-				t.Fatalf("an import was written: %+v", list[0])
+			if list, _ := svc.Imports(ctx, "acme", listing.Query{}); len(list.Items) != 0 {
+				t.Fatalf("an import was written: %+v", list.Items[0])
 			}
-			if entries, _ := svc.AuditLog(ctx, "acme", 10); len(entries) != 0 {
-				t.Fatalf("an audit entry was written: %+v", entries[0])
+			for _, en := range testenv.AuditLog(t, e.store, "acme") {
+				switch {
+				case en.Action == audit.RestoreStarted:
+					t.Fatalf("a start was audited: %+v", en)
+				case en.Action == audit.RestoreRefused && en.Details["planId"] == p.ID && tc.want != apperr.Reauth:
+					t.Fatalf("a %s refusal was audited as one that matters: %+v", tc.want, en)
+				}
+			}
+			if tc.want == apperr.Reauth {
+				log := testenv.AuditLog(t, e.store, "acme")
+				if log[0].Action != audit.RestoreRefused || log[0].Details["planId"] != p.ID || log[0].Details["reason"] != "two-factor sign-in too old" {
+					t.Fatalf("the refusal for two-factor is not audited: %+v", log[0])
+				}
 			}
 		})
 	}
@@ -295,8 +309,11 @@ func TestExecuteGuards(t *testing.T) {
 			if got, _ := svc.Plan(ctx, "acme", p.ID); got.Status != restore.Ready {
 				t.Fatalf("the refused plan became %s", got.Status)
 			}
-			if list, _ := svc.Imports(ctx, "acme", 10); len(list) != 1 {
-				t.Fatalf("%d imports", len(list))
+			if list, _ := svc.Imports(ctx, "acme", listing.Query{}); len(list.Items) != 1 {
+				t.Fatalf("%d imports", len(list.Items))
+			}
+			if log := testenv.AuditLog(t, e.store, "acme"); log[0].Action != audit.RestoreRefused || log[0].Details["runningImportId"] != im.ID {
+				t.Fatalf("the refusal while a restore runs is not audited: %+v", log[0])
 			}
 		})
 		// Its end frees the lock for the next one.
@@ -347,13 +364,13 @@ func TestPlanRequestErrors(t *testing.T) {
 		{"unknown backup", "01NOPE", restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}}, apperr.NotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := svc.CreatePlan(ctx, "acme", "admin", tc.backupID, tc.req)
+			_, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin"}, tc.backupID, tc.req)
 			if apperr.Code(err) != tc.want {
 				t.Fatalf("got %v, want %s", err, tc.want)
 			}
 		})
 	}
-	if _, err := svc.CreatePlan(ctx, "globex", "admin", e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}}); !apperr.Is(err, apperr.NotFound) {
+	if _, err := svc.CreatePlan(ctx, "globex", audit.Actor{Subject: "admin"}, e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}}); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("another account's backup: %v, want not found", err)
 	}
 	if len(runner.plans) != 0 {
@@ -378,7 +395,7 @@ func TestPlanPreflight(t *testing.T) {
 	}
 	e.emu.SetScopes([]string{"crm.objects.contacts.read"})
 	svc := e.service(&startRecorder{})
-	_, err := svc.CreatePlan(context.Background(), "acme", "admin@acme.example", e.backup.ID,
+	_, err := svc.CreatePlan(context.Background(), "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID,
 		restore.PlanRequest{ObjectType: "contacts", Properties: []string{"email", sensitive}})
 	var ae *apperr.Error
 	if !errors.As(err, &ae) || ae.Code != apperr.Conflict {
@@ -393,7 +410,7 @@ func TestPlanPreflight(t *testing.T) {
 		t.Errorf("refusal details %v", ae.Details)
 	}
 	e.emu.SetScopes(nil)
-	if _, err := svc.CreatePlan(context.Background(), "acme", "admin@acme.example", e.backup.ID,
+	if _, err := svc.CreatePlan(context.Background(), "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID,
 		restore.PlanRequest{ObjectType: "contacts", Properties: []string{"email", sensitive}}); err != nil {
 		t.Fatalf("with every scope: %v", err)
 	}

@@ -18,22 +18,48 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/memstore"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
+	"github.com/crmbackup/crmbackup/internal/schedule"
 )
 
 // Store is the metadata store of both domains, as the DynamoDB and the
 // in-memory adapters implement it.
 type Store interface {
 	backup.Store
+	backup.Inbox
 	restore.Store
+	schedule.Store
+	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
+}
+
+// Notifications is the account's first page of notifications, newest first.
+func Notifications(t testing.TB, s Store, account string) []*backup.Notification {
+	t.Helper()
+	p, err := s.Notifications(context.Background(), account, listing.Query{Limit: listing.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Items
+}
+
+// AuditLog is the account's first page of audit entries, newest first.
+func AuditLog(t testing.TB, s Store, account string) []*audit.Entry {
+	t.Helper()
+	p, err := s.AuditLog(context.Background(), account, audit.Query{Query: listing.Query{Limit: listing.MaxLimit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Items
 }
 
 // Stack is what a backup or a restore runs on in tests, with the account

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/blobkey"
@@ -117,7 +118,7 @@ func TestFunctionsTouchOnlyWhatTheyAreGranted(t *testing.T) {
 	apiBackups, apiRestores := services(lambdas.API)
 
 	// A backup, as the state machine runs it.
-	bk, err := apiBackups.Create(ctx, "acme", "admin@acme.example", backup.Manual)
+	bk, err := apiBackups.Create(ctx, "acme", audit.Actor{Subject: "admin@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestFunctionsTouchOnlyWhatTheyAreGranted(t *testing.T) {
 	invoke(lambdas.Zip, zin, &z)
 	invoke(lambdas.Finalize, backup.FinalizeInput{StepInput: in, Zip: &z}, nil)
 	invoke(lambdas.Notify, backup.NotifyInput{StepInput: in}, nil)
-	if _, err := apiBackups.DownloadURL(ctx, "acme", bk.ID); err != nil {
+	if _, err := apiBackups.DownloadURL(ctx, "acme", bk.ID, audit.Actor{Subject: "u"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -149,7 +150,7 @@ func TestFunctionsTouchOnlyWhatTheyAreGranted(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := apiRestores.CreatePlan(ctx, "acme", "admin@acme.example", bk.ID, restore.PlanRequest{ObjectType: "contacts", Properties: []string{"email"}})
+	p, err := apiRestores.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, bk.ID, restore.PlanRequest{ObjectType: "contacts", Properties: []string{"email"}})
 	if err != nil {
 		t.Fatal(err)
 	}

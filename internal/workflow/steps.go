@@ -13,11 +13,14 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/restore"
+	"github.com/crmbackup/crmbackup/internal/schedule"
 )
 
-// Steps are the backup workflow's task handlers, one per Lambda.
+// Steps are the backup workflow's task handlers, one per Lambda, and the
+// schedules' (the create function).
 type Steps struct {
-	Svc *backup.Service
+	Svc       *backup.Service
+	Schedules *schedule.Service
 	Budget
 }
 
@@ -94,26 +97,41 @@ func (s *Steps) Notify(ctx context.Context, in backup.NotifyInput) (*backup.Noti
 }
 
 // ScheduleEvent is what an EventBridge Scheduler schedule sends the create
-// function.
+// function: the account, and the run's scheduled time (Scheduler fills in
+// <aws.scheduler.scheduled-time>, ISO 8601 in UTC).
 type ScheduleEvent struct {
-	AccountID string `json:"accountId"`
-	Trigger   string `json:"trigger"`
+	AccountID   string `json:"accountId"`
+	Trigger     string `json:"trigger"`
+	ScheduledAt string `json:"scheduledAt"`
 }
 
-// CreateScheduled is the create function's handler for schedule events. A
-// run that finds the quota used is skipped (and notified), not retried.
-func (s *Steps) CreateScheduled(ctx context.Context, ev ScheduleEvent) (*backup.Backup, error) {
+// ScheduleResult is what a scheduled run did.
+type ScheduleResult struct {
+	Outcome  schedule.Outcome `json:"outcome"`
+	BackupID string           `json:"backupId,omitempty"`
+}
+
+// CreateScheduled is the create function's handler for schedule events.
+// The same event delivered twice, or retried (Lambda's asynchronous
+// retries, Scheduler's), queues one backup. A run that finds the quota used
+// is skipped and notified, not retried.
+func (s *Steps) CreateScheduled(ctx context.Context, ev ScheduleEvent) (*ScheduleResult, error) {
 	if ev.AccountID == "" || ev.Trigger != string(backup.Scheduled) {
 		return nil, Permanent(apperr.New(apperr.Invalid, "a schedule event needs accountId and trigger \"scheduled\""))
 	}
-	b, err := s.Svc.Create(ctx, ev.AccountID, "schedule", backup.Scheduled)
-	switch {
-	case apperr.Is(err, apperr.QuotaUsed):
-		return nil, nil
-	case err != nil:
+	at, err := time.Parse(time.RFC3339, ev.ScheduledAt)
+	if err != nil {
+		return nil, Permanent(apperr.New(apperr.Invalid, "a schedule event needs scheduledAt, the run's time in RFC 3339 (the schedule's input passes <aws.scheduler.scheduled-time>)"))
+	}
+	outcome, b, err := s.Schedules.Run(ctx, ev.AccountID, at)
+	if err != nil {
 		return nil, Classify(err)
 	}
-	return b, nil
+	out := &ScheduleResult{Outcome: outcome}
+	if b != nil {
+		out.BackupID = b.ID
+	}
+	return out, nil
 }
 
 // RestoreSteps is the restore workflow's task handler (the restore Lambda):

@@ -3,18 +3,22 @@ package apitest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
 // Backups is an in-memory api.Backups that records what it was asked.
 type Backups struct {
 	mu      sync.Mutex
 	byID    map[string]*backup.Backup
-	Created []string // account IDs Create was called for
+	Created []string      // account IDs Create was called for
+	Actors  []audit.Actor // who called Create
 	// CreateErr, when set, is what Create returns.
 	CreateErr error
 	Now       time.Time
@@ -30,14 +34,15 @@ func New(list ...*backup.Backup) *Backups {
 }
 
 // Create implements api.Backups.
-func (f *Backups) Create(_ context.Context, accountID, requestedBy string, trigger backup.Trigger) (*backup.Backup, error) {
+func (f *Backups) Create(_ context.Context, accountID string, who audit.Actor) (*backup.Backup, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.CreateErr != nil {
 		return nil, f.CreateErr
 	}
 	f.Created = append(f.Created, accountID)
-	b := &backup.Backup{AccountID: accountID, ID: "B" + accountID, Status: backup.Queued, Trigger: trigger, RequestedBy: requestedBy, CreatedAt: f.Now}
+	b := &backup.Backup{AccountID: accountID, ID: backup.NewID(f.Now), Status: backup.Queued, Trigger: backup.Manual, RequestedBy: who.Subject, CreatedAt: f.Now}
+	f.Actors = append(f.Actors, who)
 	f.byID[b.ID] = b
 	return b, nil
 }
@@ -54,20 +59,26 @@ func (f *Backups) Get(_ context.Context, accountID, id string) (*backup.Backup, 
 }
 
 // List implements api.Backups.
-func (f *Backups) List(_ context.Context, accountID string, limit int) ([]*backup.Backup, error) {
+func (f *Backups) List(_ context.Context, accountID string, q listing.Query) (listing.Page[*backup.Backup], error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []*backup.Backup
-	for _, b := range f.byID {
-		if b.AccountID == accountID && len(out) < limit {
-			out = append(out, b)
+	var keys []string
+	for id, b := range f.byID {
+		if b.AccountID == accountID {
+			keys = append(keys, id)
 		}
+	}
+	slices.Sort(keys)
+	sel, next := listing.Select(keys, q)
+	out := listing.Page[*backup.Backup]{Next: next}
+	for _, k := range sel {
+		out.Items = append(out.Items, f.byID[k])
 	}
 	return out, nil
 }
 
 // DownloadURL implements api.Backups with the service's rules.
-func (f *Backups) DownloadURL(ctx context.Context, accountID, id string) (string, error) {
+func (f *Backups) DownloadURL(ctx context.Context, accountID, id string, _ audit.Actor) (string, error) {
 	b, err := f.Get(ctx, accountID, id)
 	if err != nil {
 		return "", err

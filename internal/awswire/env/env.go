@@ -23,4 +23,10 @@ const (
 	// backup state machine's Map concurrency): each takes that share of
 	// the portal's rate limit.
 	BudgetShares = "HUBSPOT_BUDGET_SHARES"
+	// ScheduleGroup is the EventBridge Scheduler group of the accounts'
+	// recurring backups; ScheduleTarget the function a schedule invokes
+	// (create) and SchedulerRole the role Scheduler assumes to invoke it.
+	ScheduleGroup  = "SCHEDULE_GROUP"
+	ScheduleTarget = "SCHEDULE_TARGET_ARN"
+	SchedulerRole  = "SCHEDULER_ROLE_ARN"
 )

@@ -3,20 +3,38 @@ package backuptest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
+// Store is what the suite tests: the backup domain's store, the inbox of
+// notifications and the audit log's reader (one adapter implements all).
+type Store interface {
+	backup.Store
+	backup.Inbox
+	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
+}
+
 // TestStore runs the Store conformance suite; newStore returns an empty store.
-func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
+func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	const week = 7 * 24 * time.Hour
-	setup := func(t *testing.T) backup.Store {
+	created := func(b *backup.Backup) *audit.Entry {
+		return audit.New(b.AccountID, backup.NewID(b.CreatedAt), b.CreatedAt, audit.Actor{Subject: b.RequestedBy, IP: "192.0.2.1", UserAgent: "suite"},
+			audit.BackupCreated, audit.Succeeded, map[string]any{"backupId": b.ID})
+	}
+	create := func(s Store, b *backup.Backup, window time.Duration) error {
+		return s.CreateBackup(ctx, b, window, created(b))
+	}
+	setup := func(t *testing.T) Store {
 		s := newStore(t)
 		for _, a := range []backup.Account{
 			{ID: "acme", PortalID: 1, Name: "Acme", Tier: backup.Professional, TokenRef: "env:ACME_TOKEN"},
@@ -49,7 +67,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 	t.Run("create and read back", func(t *testing.T) {
 		s := setup(t)
 		b := newBackup("acme", t0)
-		if err := s.CreateBackup(ctx, b, week); err != nil {
+		if err := create(s, b, week); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Backup(ctx, "acme", b.ID)
@@ -63,10 +81,10 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 
 	t.Run("quota is consumed in the window", func(t *testing.T) {
 		s := setup(t)
-		if err := s.CreateBackup(ctx, newBackup("acme", t0), week); err != nil {
+		if err := create(s, newBackup("acme", t0), week); err != nil {
 			t.Fatal(err)
 		}
-		err := s.CreateBackup(ctx, newBackup("acme", t0.Add(week-time.Second)), week)
+		err := create(s, newBackup("acme", t0.Add(week-time.Second)), week)
 		if !apperr.Is(err, apperr.QuotaUsed) {
 			t.Fatalf("second backup in the week: %v, want quota exceeded", err)
 		}
@@ -77,10 +95,10 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 		if ae == nil || ae.Details["nextAllowedAt"] != t0.Add(week).Format(time.RFC3339) {
 			t.Fatalf("details %+v, want nextAllowedAt %s", ae, t0.Add(week).Format(time.RFC3339))
 		}
-		if err := s.CreateBackup(ctx, newBackup("globex", t0), 24*time.Hour); err != nil {
+		if err := create(s, newBackup("globex", t0), 24*time.Hour); err != nil {
 			t.Fatalf("another account's quota: %v", err)
 		}
-		if err := s.CreateBackup(ctx, newBackup("acme", t0.Add(week)), week); err != nil {
+		if err := create(s, newBackup("acme", t0.Add(week)), week); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}
 	})
@@ -88,12 +106,12 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 	t.Run("duplicate id", func(t *testing.T) {
 		s := setup(t)
 		b := newBackup("acme", t0)
-		if err := s.CreateBackup(ctx, b, time.Nanosecond); err != nil {
+		if err := create(s, b, time.Nanosecond); err != nil {
 			t.Fatal(err)
 		}
 		c := *b
 		c.CreatedAt = t0.Add(time.Hour)
-		if err := s.CreateBackup(ctx, &c, time.Nanosecond); !apperr.Is(err, apperr.Conflict) {
+		if err := create(s, &c, time.Nanosecond); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("same id again: %v, want conflict", err)
 		}
 	})
@@ -107,7 +125,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := s.CreateBackup(ctx, newBackup("acme", t0.Add(time.Duration(i)*time.Millisecond)), week)
+				err := create(s, newBackup("acme", t0.Add(time.Duration(i)*time.Millisecond)), week)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -125,20 +143,20 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 		if ok != 1 {
 			t.Fatalf("%d creates succeeded, %d refused; want exactly one", ok, quota)
 		}
-		list, _ := s.Backups(ctx, "acme", 10)
-		if len(list) != 1 {
-			t.Fatalf("%d backups stored", len(list))
+		list, _ := s.Backups(ctx, "acme", listing.Query{})
+		if len(list.Items) != 1 {
+			t.Fatalf("%d backups stored", len(list.Items))
 		}
 	})
 
 	t.Run("failure refunds the quota", func(t *testing.T) {
 		s := setup(t)
 		first := newBackup("acme", t0.Add(-2*week))
-		if err := s.CreateBackup(ctx, first, week); err != nil {
+		if err := create(s, first, week); err != nil {
 			t.Fatal(err)
 		}
 		b := newBackup("acme", t0)
-		if err := s.CreateBackup(ctx, b, week); err != nil {
+		if err := create(s, b, week); err != nil {
 			t.Fatal(err)
 		}
 		b.Status, b.StartedAt = backup.Running, t0.Add(time.Minute)
@@ -155,10 +173,10 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 		if got.Status != backup.Failed || got.Failure != "boom" {
 			t.Fatalf("%+v", got)
 		}
-		if err := s.CreateBackup(ctx, newBackup("acme", t0.Add(time.Hour)), week); err != nil {
+		if err := create(s, newBackup("acme", t0.Add(time.Hour)), week); err != nil {
 			t.Fatalf("after a refunded failure: %v", err)
 		}
-		if err := s.CreateBackup(ctx, newBackup("acme", t0.Add(2*time.Hour)), week); !apperr.Is(err, apperr.QuotaUsed) {
+		if err := create(s, newBackup("acme", t0.Add(2*time.Hour)), week); !apperr.Is(err, apperr.QuotaUsed) {
 			t.Fatalf("the refund gave back more than one backup: %v", err)
 		}
 	})
@@ -168,17 +186,17 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 		// backup before the failed one counts again.
 		s := setup(t)
 		day := 24 * time.Hour
-		if err := s.CreateBackup(ctx, newBackup("acme", t0), day); err != nil {
+		if err := create(s, newBackup("acme", t0), day); err != nil {
 			t.Fatal(err)
 		}
 		b := newBackup("acme", t0.Add(25*time.Hour))
-		if err := s.CreateBackup(ctx, b, day); err != nil {
+		if err := create(s, b, day); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.FailBackup(ctx, b); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateBackup(ctx, newBackup("acme", t0.Add(26*time.Hour)), week); !apperr.Is(err, apperr.QuotaUsed) {
+		if err := create(s, newBackup("acme", t0.Add(26*time.Hour)), week); !apperr.Is(err, apperr.QuotaUsed) {
 			t.Fatalf("a week after the first backup: %v, want quota exceeded", err)
 		}
 	})
@@ -186,7 +204,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 	t.Run("a completed backup cannot fail", func(t *testing.T) {
 		s := setup(t)
 		b := newBackup("acme", t0)
-		s.CreateBackup(ctx, b, week)
+		create(s, b, week)
 		b.Status = backup.Running
 		s.UpdateBackup(ctx, b, backup.Queued)
 		b.Status = backup.Completed
@@ -196,7 +214,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 		if err := s.FailBackup(ctx, b); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("failing a completed backup: %v", err)
 		}
-		if err := s.CreateBackup(ctx, newBackup("acme", t0.Add(time.Hour)), week); !apperr.Is(err, apperr.QuotaUsed) {
+		if err := create(s, newBackup("acme", t0.Add(time.Hour)), week); !apperr.Is(err, apperr.QuotaUsed) {
 			t.Fatalf("quota refunded for a completed backup: %v", err)
 		}
 	})
@@ -204,7 +222,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 	t.Run("conditional updates", func(t *testing.T) {
 		s := setup(t)
 		b := newBackup("acme", t0)
-		s.CreateBackup(ctx, b, week)
+		create(s, b, week)
 		b.Status = backup.Completed
 		if err := s.UpdateBackup(ctx, b, backup.Running); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("QUEUED → COMPLETED from RUNNING: %v", err)
@@ -244,25 +262,147 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 		var ids []string
 		for i := range 5 {
 			b := newBackup("acme", t0.Add(time.Duration(i)*week))
-			if err := s.CreateBackup(ctx, b, week); err != nil {
+			if err := create(s, b, week); err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, b.ID)
 		}
-		got, err := s.Backups(ctx, "acme", 3)
-		if err != nil || len(got) != 3 || got[0].ID != ids[4] || got[2].ID != ids[2] {
-			t.Fatalf("%d backups, %v", len(got), err)
+		got, err := s.Backups(ctx, "acme", listing.Query{Limit: 3})
+		if err != nil || len(got.Items) != 3 || got.Items[0].ID != ids[4] || got.Items[2].ID != ids[2] || got.Next != ids[2] {
+			t.Fatalf("%d backups, next %q, %v", len(got.Items), got.Next, err)
 		}
-		if other, _ := s.Backups(ctx, "globex", 10); len(other) != 0 {
+		rest, err := s.Backups(ctx, "acme", listing.Query{Limit: 3, After: got.Next})
+		if err != nil || len(rest.Items) != 2 || rest.Items[0].ID != ids[1] || rest.Next != "" {
+			t.Fatalf("second page: %d backups, next %q, %v", len(rest.Items), rest.Next, err)
+		}
+		if other, _ := s.Backups(ctx, "globex", listing.Query{}); len(other.Items) != 0 {
 			t.Fatal("accounts are not isolated")
 		}
 	})
 
-	t.Run("notifications", func(t *testing.T) {
+	t.Run("a duplicate id is a conflict even when the quota is used", func(t *testing.T) {
+		s := setup(t)
+		b := newBackup("acme", t0)
+		if err := create(s, b, week); err != nil {
+			t.Fatal(err)
+		}
+		again := *b
+		again.CreatedAt = t0.Add(time.Minute)
+		if err := create(s, &again, week); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("the same backup again: %v, want a conflict (a scheduled run delivered twice is not a quota refusal)", err)
+		}
+	})
+
+	t.Run("the audit entry is written with the backup, not without it", func(t *testing.T) {
+		s := setup(t)
+		b := newBackup("acme", t0)
+		if err := create(s, b, week); err != nil {
+			t.Fatal(err)
+		}
+		refused := newBackup("acme", t0.Add(time.Hour))
+		if err := create(s, refused, week); !apperr.Is(err, apperr.QuotaUsed) {
+			t.Fatal(err)
+		}
+		log, err := s.AuditLog(ctx, "acme", audit.Query{})
+		if err != nil || len(log.Items) != 1 {
+			t.Fatalf("%d entries, %v: want the created backup's only", len(log.Items), err)
+		}
+		e := log.Items[0]
+		if e.Action != audit.BackupCreated || e.Details["backupId"] != b.ID || e.IP != "192.0.2.1" || e.UserAgent != "suite" || e.Actor != "u1" || !e.At.Equal(t0) {
+			t.Fatalf("%+v", e)
+		}
+	})
+
+	t.Run("audit entries: once per id, by action, by time", func(t *testing.T) {
+		s := setup(t)
+		actions := []string{audit.BackupCreated, audit.BackupDownloaded, audit.ScheduleUpdated}
+		for i := range 30 {
+			at := t0.Add(time.Duration(i) * time.Hour)
+			e := audit.New("acme", backup.NewID(at), at, audit.Actor{Subject: "u1"}, actions[i%3], audit.Succeeded, map[string]any{"i": i})
+			for range 2 { // a retried write adds nothing
+				if err := s.AddAudit(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		all, err := s.AuditLog(ctx, "acme", audit.Query{Query: listing.Query{Limit: 100}})
+		if err != nil || len(all.Items) != 30 || all.Next != "" {
+			t.Fatalf("%d entries, next %q, %v", len(all.Items), all.Next, err)
+		}
+		downloads, err := s.AuditLog(ctx, "acme", audit.Query{Action: audit.BackupDownloaded, Query: listing.Query{Limit: 4}})
+		if err != nil || len(downloads.Items) != 4 || downloads.Next == "" {
+			t.Fatalf("%d downloads, next %q, %v", len(downloads.Items), downloads.Next, err)
+		}
+		for _, e := range downloads.Items {
+			if e.Action != audit.BackupDownloaded {
+				t.Fatalf("filter let %s through", e.Action)
+			}
+		}
+		more, err := s.AuditLog(ctx, "acme", audit.Query{Action: audit.BackupDownloaded, Query: listing.Query{Limit: 100, After: downloads.Next}})
+		if err != nil || len(more.Items) != 6 {
+			t.Fatalf("the rest of the downloads: %d, %v", len(more.Items), err)
+		}
+		// Hours 10 to 19 inclusive.
+		window, err := s.AuditLog(ctx, "acme", audit.Query{Query: listing.Query{Limit: 100, Oldest: true,
+			From: t0.Add(10 * time.Hour), To: t0.Add(20 * time.Hour)}})
+		if err != nil || len(window.Items) != 10 || !window.Items[0].At.Equal(t0.Add(10*time.Hour)) || !window.Items[9].At.Equal(t0.Add(19*time.Hour)) {
+			t.Fatalf("%d entries in the window, %v", len(window.Items), err)
+		}
+		if got := window.Items[0].Details["i"]; got != float64(10) {
+			t.Fatalf("details come back as JSON values: %#v", got)
+		}
+		if _, err := s.AuditLog(ctx, "acme", audit.Query{Query: listing.Query{After: "not-a-ulid"}}); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("a position that is not a key: %v", err)
+		}
+	})
+
+	t.Run("paging 250 items both ways: no gaps, no repeats", func(t *testing.T) {
+		s := setup(t)
+		var want []string
+		recent := time.Now().UTC().Add(-time.Hour)
+		for i := range 250 {
+			at := recent.Add(time.Duration(i) * time.Second)
+			id := backup.NewID(at)
+			if err := s.AddNotification(ctx, &backup.Notification{AccountID: "acme", ID: id, CreatedAt: at, Kind: "backup.completed"}); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, id)
+		}
+		for _, oldest := range []bool{true, false} {
+			var got []string
+			q := listing.Query{Limit: 37, Oldest: oldest}
+			for pages := 0; ; pages++ {
+				if pages > 10 {
+					t.Fatal("paging does not end")
+				}
+				p, err := s.Notifications(ctx, "acme", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range p.Items {
+					got = append(got, n.ID)
+				}
+				if p.Next == "" {
+					break
+				}
+				q.After = p.Next
+			}
+			exp := slices.Clone(want)
+			if !oldest {
+				slices.Reverse(exp)
+			}
+			if !slices.Equal(got, exp) {
+				t.Fatalf("oldest=%v: %d ids, want the 250 in order", oldest, len(got))
+			}
+		}
+	})
+
+	t.Run("notifications: read, unread, all read", func(t *testing.T) {
 		s := setup(t)
 		// Recent times: notifications carry a TTL, and DynamoDB deletes
 		// expired items at any moment.
 		recent := time.Now().UTC().Truncate(time.Second)
+		var ids []string
 		for i := range 3 {
 			at := recent.Add(time.Duration(i) * time.Minute)
 			n := &backup.Notification{AccountID: "acme", ID: backup.NewID(at), CreatedAt: at, Kind: "backup.completed", Subject: fmt.Sprint(i)}
@@ -272,10 +412,43 @@ func TestStore(t *testing.T, newStore func(t *testing.T) backup.Store) {
 			if err := s.AddNotification(ctx, n); err != nil { // a retried notify
 				t.Fatal(err)
 			}
+			ids = append(ids, n.ID)
 		}
-		got, err := s.Notifications(ctx, "acme", 10)
-		if err != nil || len(got) != 3 || got[0].Subject != "2" {
-			t.Fatalf("%d notifications, first %+v, %v", len(got), got, err)
+		got, err := s.Notifications(ctx, "acme", listing.Query{})
+		if err != nil || len(got.Items) != 3 || got.Items[0].Subject != "2" || !got.Items[0].ReadAt.IsZero() {
+			t.Fatalf("%d notifications, %v", len(got.Items), err)
+		}
+		if n, err := s.UnreadCount(ctx, "acme"); err != nil || n != 3 {
+			t.Fatalf("unread %d, %v", n, err)
+		}
+		readAt := recent.Add(time.Hour)
+		if err := s.MarkRead(ctx, "acme", ids[0], readAt); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkRead(ctx, "acme", ids[0], readAt.Add(time.Hour)); err != nil {
+			t.Fatal(err) // again: keeps the first time
+		}
+		if err := s.MarkRead(ctx, "globex", ids[0], readAt); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("another account's notification: %v", err)
+		}
+		if err := s.MarkRead(ctx, "acme", backup.NewID(recent), readAt); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("an unknown notification: %v", err)
+		}
+		if n, _ := s.UnreadCount(ctx, "acme"); n != 2 {
+			t.Fatalf("unread %d after one read", n)
+		}
+		got, _ = s.Notifications(ctx, "acme", listing.Query{Oldest: true})
+		if !got.Items[0].ReadAt.Equal(readAt) || !got.Items[1].ReadAt.IsZero() {
+			t.Fatalf("read times %v %v", got.Items[0].ReadAt, got.Items[1].ReadAt)
+		}
+		if n, err := s.MarkAllRead(ctx, "acme", readAt); err != nil || n != 2 {
+			t.Fatalf("marked %d, %v", n, err)
+		}
+		if n, _ := s.UnreadCount(ctx, "acme"); n != 0 {
+			t.Fatalf("unread %d after all read", n)
+		}
+		if n, _ := s.MarkAllRead(ctx, "acme", readAt); n != 0 {
+			t.Fatalf("marked %d again", n)
 		}
 	})
 }

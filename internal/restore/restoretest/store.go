@@ -11,24 +11,52 @@ import (
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
+// Store is what the suite tests: the restore domain's store and the audit
+// log's reader.
+type Store interface {
+	restore.Store
+	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
+}
+
 // TestStore runs the conformance suite; newStore returns an empty store.
-func TestStore(t *testing.T, newStore func(t *testing.T) restore.Store) {
+func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
+	// runs is the audit log of starts and ends (plans write entries too).
+	runs := func(t *testing.T, s Store, account string) []*audit.Entry {
+		t.Helper()
+		page, err := s.AuditLog(ctx, account, audit.Query{Query: listing.Query{Limit: listing.MaxLimit}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*audit.Entry
+		for _, e := range page.Items {
+			if e.Action != audit.RestorePlanned {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
 	// Now, not a fixed date: items carry a TTL relative to these times, and
 	// DynamoDB (Local too) deletes expired items at any moment.
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	var n atomic.Int64 // ids stay in order within one instant; starts run concurrently
 	id := func(at time.Time) string { return backup.NewID(at.Add(time.Duration(n.Add(1)) * time.Millisecond)) }
-	newPlan := func(t *testing.T, s restore.Store, account string, status restore.PlanStatus) *restore.Plan {
+	planned := func(p *restore.Plan) *audit.Entry {
+		return audit.New(p.AccountID, id(p.CreatedAt), p.CreatedAt, audit.Actor{Subject: p.CreatedBy}, audit.RestorePlanned, audit.Succeeded,
+			map[string]any{"planId": p.ID})
+	}
+	newPlan := func(t *testing.T, s Store, account string, status restore.PlanStatus) *restore.Plan {
 		t.Helper()
 		p := &restore.Plan{AccountID: account, ID: id(t0), BackupID: "B1", Object: "deals", ObjectTypeID: "0-3", Label: "Deal",
 			Properties: []string{"amount", "dealname"}, Excluded: []restore.Excluded{{Name: "hs_lastmodifieddate", Reason: "read-only"}},
 			Status: restore.Planning, CreatedBy: "u1", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Rows: 3}
-		if err := s.CreatePlan(ctx, p); err != nil {
+		if err := s.CreatePlan(ctx, p, planned(p)); err != nil {
 			t.Fatal(err)
 		}
 		if status != restore.Planning {
@@ -42,25 +70,25 @@ func TestStore(t *testing.T, newStore func(t *testing.T) restore.Store) {
 		}
 		return p
 	}
-	start := func(s restore.Store, p *restore.Plan, at time.Time, until time.Duration) (*restore.Import, error) {
+	start := func(s Store, p *restore.Plan, at time.Time, until time.Duration) (*restore.Import, error) {
 		im := &restore.Import{AccountID: p.AccountID, ID: id(at), Name: restore.ImportName(p.Label), PlanID: p.ID, BackupID: p.BackupID,
 			Object: p.Object, ObjectTypeID: p.ObjectTypeID, Properties: p.Properties, Status: restore.ImportRunning, StartedBy: "u1", StartedAt: at, Rows: p.Rows}
-		audit := &restore.AuditEntry{AccountID: p.AccountID, ID: id(at), At: at, Actor: "u1", Action: "restore.started",
-			Details: map[string]any{"importId": im.ID, "properties": p.Properties}}
-		return im, s.StartImport(ctx, im, restore.Lock{ImportID: im.ID, Until: at.Add(until)}, audit)
+		entry := audit.New(p.AccountID, id(at), at, audit.Actor{Subject: "u1"}, audit.RestoreStarted, audit.Succeeded,
+			map[string]any{"importId": im.ID, "properties": p.Properties})
+		return im, s.StartImport(ctx, im, restore.Lock{ImportID: im.ID, Until: at.Add(until)}, entry)
 	}
-	finish := func(t *testing.T, s restore.Store, im *restore.Import, status restore.ImportStatus, at time.Time) error {
+	finish := func(t *testing.T, s Store, im *restore.Import, status restore.ImportStatus, at time.Time) error {
 		t.Helper()
 		f := *im
 		f.Status, f.CompletedAt, f.Counts, f.ErrorRows, f.ErrorKey = status, at, restore.ImportCounts{Updated: 3, Missing: 1, Failed: 1}, 1, "backups/acme/imports/x/errors.csv"
-		return s.FinishImport(ctx, &f, &restore.AuditEntry{AccountID: im.AccountID, ID: id(at), At: at, Actor: "u1", Action: "restore.completed",
-			Details: map[string]any{"importId": im.ID, "counts": f.Counts}})
+		return s.FinishImport(ctx, &f, audit.New(im.AccountID, id(at), at, audit.Actor{Subject: "u1"}, audit.RestoreCompleted, audit.Succeeded,
+			map[string]any{"importId": im.ID, "counts": f.Counts}))
 	}
 
 	t.Run("plans", func(t *testing.T) {
 		s := newStore(t)
 		p := newPlan(t, s, "acme", restore.Planning)
-		if err := s.CreatePlan(ctx, p); !apperr.Is(err, apperr.Conflict) {
+		if err := s.CreatePlan(ctx, p, planned(p)); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("creating a plan twice: %v, want conflict", err)
 		}
 		got, err := s.Plan(ctx, "acme", p.ID)
@@ -119,10 +147,10 @@ func TestStore(t *testing.T, newStore func(t *testing.T) restore.Store) {
 		if pl, _ := s.Plan(ctx, "acme", p2.ID); pl.Status != restore.Ready {
 			t.Fatalf("a refused start changed the plan: %s", pl.Status)
 		}
-		if list, _ := s.Imports(ctx, "acme", 10); len(list) != 1 {
-			t.Fatalf("a refused start wrote an import: %d imports", len(list))
+		if list, _ := s.Imports(ctx, "acme", listing.Query{}); len(list.Items) != 1 {
+			t.Fatalf("a refused start wrote an import: %d imports", len(list.Items))
 		}
-		if entries, _ := s.AuditLog(ctx, "acme", 10); len(entries) != 1 || entries[0].Action != "restore.started" || entries[0].Details["importId"] != im.ID {
+		if entries := runs(t, s, "acme"); len(entries) != 1 || entries[0].Action != audit.RestoreStarted || entries[0].Details["importId"] != im.ID {
 			t.Fatalf("audit: %+v", entries)
 		}
 		// Another account has a lock of its own.
@@ -221,9 +249,9 @@ func TestStore(t *testing.T, newStore func(t *testing.T) restore.Store) {
 			got.Counts.Failed != 1 || got.ErrorRows != 1 || got.ErrorKey != "backups/acme/imports/x/errors.csv" {
 			t.Fatalf("%+v %v", got, err)
 		}
-		entries, err := s.AuditLog(ctx, "acme", 10)
-		if err != nil || len(entries) != 2 || entries[0].Action != "restore.completed" || entries[1].Action != "restore.started" {
-			t.Fatalf("audit (newest first): %+v %v", entries, err)
+		entries := runs(t, s, "acme")
+		if len(entries) != 2 || entries[0].Action != audit.RestoreCompleted || entries[1].Action != audit.RestoreStarted {
+			t.Fatalf("audit (newest first): %+v", entries)
 		}
 		if err := s.ReleaseLock(ctx, "acme", "someone-else"); err != nil {
 			t.Fatal(err)
@@ -261,12 +289,16 @@ func TestStore(t *testing.T, newStore func(t *testing.T) restore.Store) {
 			}
 			ids = append(ids, im.ID)
 		}
-		list, err := s.Imports(ctx, "acme", 2)
-		if err != nil || len(list) != 2 || list[0].ID != ids[2] || list[1].ID != ids[1] {
+		list, err := s.Imports(ctx, "acme", listing.Query{Limit: 2})
+		if err != nil || len(list.Items) != 2 || list.Items[0].ID != ids[2] || list.Items[1].ID != ids[1] || list.Next != ids[1] {
 			t.Fatalf("%v %v", list, err)
 		}
-		if list, _ := s.Imports(ctx, "globex", 10); len(list) != 0 {
-			t.Fatalf("another account's imports: %d", len(list))
+		rest, err := s.Imports(ctx, "acme", listing.Query{Limit: 2, After: list.Next})
+		if err != nil || len(rest.Items) != 1 || rest.Items[0].ID != ids[0] || rest.Next != "" {
+			t.Fatalf("the second page: %v %v", rest, err)
+		}
+		if list, _ := s.Imports(ctx, "globex", listing.Query{}); len(list.Items) != 0 {
+			t.Fatalf("another account's imports: %d", len(list.Items))
 		}
 	})
 }
