@@ -433,9 +433,20 @@ func TestDownloadURL(t *testing.T) {
 		t.Fatalf("before completion: %v, want conflict", err)
 	}
 	e.run(t, b.ID)
-	url, err := e.svc.DownloadURL(ctx, "acme", b.ID, audit.Actor{Subject: "u"})
+	who := audit.Actor{Subject: "admin@acme.example", IP: "198.51.100.4", UserAgent: "curl/8"}
+	url, err := e.svc.DownloadURL(ctx, "acme", b.ID, who)
 	if err != nil || !strings.Contains(url, "X-Amz-Signature") {
 		t.Fatalf("%q %v", url, err)
+	}
+	// Only the download handed out is audited (not the refusals before and after).
+	var downloads []*audit.Entry
+	for _, en := range testenv.AuditLog(t, e.store, "acme") {
+		if en.Action == audit.BackupDownloaded {
+			downloads = append(downloads, en)
+		}
+	}
+	if len(downloads) != 1 || downloads[0].Details["backupId"] != b.ID || downloads[0].IP != who.IP || downloads[0].UserAgent != who.UserAgent || downloads[0].Actor != who.Subject {
+		t.Fatalf("download audit %+v", downloads)
 	}
 	if _, err := e.svc.DownloadURL(ctx, "globex", b.ID, audit.Actor{Subject: "u"}); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("another account: %v", err)

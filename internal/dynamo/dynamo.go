@@ -191,14 +191,14 @@ func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: item,
 			ConditionExpression: notExists.Condition(), ExpressionAttributeNames: notExists.Names()}},
 		{Update: &types.Update{TableName: &s.table, Key: key(pk(b.AccountID), skQuota),
 			ConditionExpression: quota.Condition(), UpdateExpression: quota.Update(),
 			ExpressionAttributeNames: quota.Names(), ExpressionAttributeValues: quota.Values()}},
 		auItem,
-	}})
+	})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
 		reasons := canceled.CancellationReasons

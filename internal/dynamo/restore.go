@@ -51,10 +51,10 @@ func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan, entry *audit.En
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
 		auItem,
-	}})
+	})
 	if canceledAt(err, 0) {
 		return apperr.New(apperr.Conflict, "plan %s exists", p.ID)
 	}
@@ -201,7 +201,7 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: lkItem, ConditionExpression: free.Condition(),
 			ExpressionAttributeNames: free.Names(), ExpressionAttributeValues: free.Values()}},
 		{Put: &types.Put{TableName: &s.table, Item: imItem, ConditionExpression: fresh.Condition(),
@@ -211,7 +211,7 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 			ExpressionAttributeNames: plan.Names(), ExpressionAttributeValues: plan.Values()}},
 		{Put: &types.Put{TableName: &s.table, Item: auItem, ConditionExpression: fresh.Condition(),
 			ExpressionAttributeNames: fresh.Names()}},
-	}})
+	})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
 		failed := func(i int) bool {
@@ -288,11 +288,11 @@ func (s *Store) FinishImport(ctx context.Context, im *restore.Import, entry *aud
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: imItem, ConditionExpression: running.Condition(),
 			ExpressionAttributeNames: running.Names(), ExpressionAttributeValues: running.Values()}},
 		auItem,
-	}})
+	})
 	if canceledAt(err, 0) {
 		return apperr.New(apperr.Conflict, "import %s already ended", im.ID)
 	}

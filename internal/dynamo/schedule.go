@@ -79,12 +79,12 @@ func (s *Store) PutSchedule(ctx context.Context, sch *schedule.Schedule, entry *
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &s.table, Key: key(pk(sch.AccountID), skSchedule),
 			ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
 			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}},
 		auItem,
-	}})
+	})
 	if canceledAt(err, 0) {
 		return apperr.New(apperr.Conflict, "the schedule of %s is not at version %d", sch.AccountID, sch.Version-1)
 	}
