@@ -366,7 +366,10 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.
 			RemovalPolicy:      p.removal(),
 		})
 		client := pool.AddClient(jsii.String("Web"), &awscognito.UserPoolClientOptions{
-			AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+			AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+			// Sign-in is SRP with TOTP (the CLI); no OAuth flow is used, so
+			// none is on (the CDK's default turns on code and implicit).
+			DisableOAuth:               jsii.Bool(true),
 			GenerateSecret:             jsii.Bool(false),
 			PreventUserExistenceErrors: jsii.Bool(true),
 			IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),

@@ -349,6 +349,15 @@ func TestStack(t *testing.T) {
 		if len(pools) != 1 || props(first(pools))["MfaConfiguration"] != "ON" {
 			t.Errorf("user pools %v", pools)
 		}
+		clients := resources(tpl, "AWS::Cognito::UserPoolClient")
+		if len(clients) != 1 {
+			t.Fatalf("%d user pool clients", len(clients))
+		}
+		c := props(first(clients))
+		if c["AllowedOAuthFlows"] != nil || c["AllowedOAuthScopes"] != nil || c["CallbackURLs"] != nil || c["AllowedOAuthFlowsUserPoolClient"] == true ||
+			js(c["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` {
+			t.Errorf("user pool client %s: want SRP sign-in only, no OAuth flow (implicit least of all)", js(c))
+		}
 		if env := js(props(byName["api"])["Environment"]); !strings.Contains(env, `"MFA_ALWAYS":"true"`) {
 			t.Errorf("api environment %s: Cognito sends no amr", env)
 		}

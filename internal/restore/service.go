@@ -105,8 +105,9 @@ func (s *Service) CreatePlan(ctx context.Context, accountID string, who audit.Ac
 		Status: Planning, CreatedBy: who.Subject, CreatedAt: now, Rows: o.Rows,
 		ExpiresAt: now.Add(orDefault(s.PlanTTL, 24*time.Hour)),
 	}
-	if b.ExpiresAt.Before(p.ExpiresAt) {
-		p.ExpiresAt = b.ExpiresAt
+	// A plan is executable only while a restore could still finish.
+	if last := b.ExpiresAt.Add(-MaxRun); last.Before(p.ExpiresAt) {
+		p.ExpiresAt = last
 	}
 	entry := audit.New(accountID, backup.NewID(now), now, who, audit.RestorePlanned, audit.Succeeded,
 		map[string]any{"planId": p.ID, "backupId": b.ID, "objectType": p.Object, "properties": p.Properties})
@@ -125,17 +126,41 @@ func (s *Service) CreatePlan(ctx context.Context, accountID string, who audit.Ac
 	return p, nil
 }
 
-// restorableBackup returns a completed, unexpired backup of the account.
+// MaxRun is the longest a restore may run: the restore state machine's
+// timeout (a test checks the two agree). A restore starts only while its
+// backup's files are kept at least that long, so that no started restore
+// meets its backup's expiry half-way.
+const MaxRun = 24 * time.Hour
+
+// restorableBackup returns a completed backup of the account that a
+// restore started now can finish from: it expires no sooner than MaxRun
+// from now.
 func (s *Service) restorableBackup(ctx context.Context, accountID, id string) (*backup.Backup, error) {
+	b, err := s.completedBackup(ctx, accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	switch {
+	case b.Expired(now):
+		return nil, apperr.New(apperr.Gone, "backup %s expired at %s: its files are deleted", id, b.ExpiresAt.Format(time.RFC3339))
+	case b.ExpiresAt.Sub(now) < MaxRun:
+		return nil, apperr.New(apperr.Gone, "backup %s expires at %s, sooner than the %s a restore may take: restore from a newer backup",
+			id, b.ExpiresAt.Format(time.RFC3339), MaxRun).With("expiresAt", b.ExpiresAt.Format(time.RFC3339))
+	}
+	return b, nil
+}
+
+// completedBackup returns a completed backup of the account, expired or
+// not: what the chunks of a started restore read (its start made sure the
+// files outlive it).
+func (s *Service) completedBackup(ctx context.Context, accountID, id string) (*backup.Backup, error) {
 	b, err := s.Store.Backup(ctx, accountID, id)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case b.Status != backup.Completed:
+	if b.Status != backup.Completed {
 		return nil, apperr.New(apperr.Conflict, "backup %s is %s: only a completed backup can be restored from", id, b.Status)
-	case b.Expired(s.now()):
-		return nil, apperr.New(apperr.Gone, "backup %s expired at %s: its files are deleted", id, b.ExpiresAt.Format(time.RFC3339))
 	}
 	return b, nil
 }

@@ -419,3 +419,63 @@ func TestPlanPreflight(t *testing.T) {
 		t.Fatalf("with every scope: %v", err)
 	}
 }
+
+// TestExpiry: a restore starts only while its backup's files outlive the
+// longest restore; once started, it finishes even past the backup's expiry.
+func TestExpiry(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"deals": 20})
+	svc := e.service(&startRecorder{})
+	plan := func(t *testing.T, s *restore.Service) (*restore.Plan, error) {
+		t.Helper()
+		p, err := s.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID,
+			restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}})
+		if err != nil {
+			return nil, err
+		}
+		in := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
+		in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return s.PlanChunk(ctx, in, d) }, in)
+		if err := s.PlanDone(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		return p, nil
+	}
+	p, err := plan(t, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := e.backup.ExpiresAt.Add(-restore.MaxRun); p.ExpiresAt.After(want) {
+		t.Fatalf("a plan of a backup 14 days from its end expires at %s, after %s", p.ExpiresAt, want)
+	}
+
+	// Less than a day before the backup's end: no new plan, no execute.
+	late := *svc
+	at := e.backup.ExpiresAt.Add(-restore.MaxRun + time.Minute)
+	late.Now = func() time.Time { return at }
+	if _, err := plan(t, &late); !apperr.Is(err, apperr.Gone) || !strings.Contains(err.Error(), "sooner than the 24h0m0s a restore may take") {
+		t.Fatalf("a plan a day before expiry: %v", err)
+	}
+	caller := admin("mfa")
+	caller.AuthTime = at
+	if _, err := late.Execute(ctx, caller, p.ID, bothAcks); !apperr.Is(err, apperr.Gone) {
+		t.Fatalf("an execute a day before expiry: %v", err)
+	}
+
+	// Started in time, it runs to its end past the backup's expiry.
+	im, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := *svc
+	after.Now = func() time.Time { return e.backup.ExpiresAt.Add(time.Hour) }
+	in := restore.StepInput{Action: restore.ActionExecute, AccountID: "acme", ImportID: im.ID}
+	in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) {
+		return after.ExecuteChunk(ctx, in, d)
+	}, in)
+	if err := after.Finish(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc.Import(ctx, "acme", im.ID); got.Status != restore.ImportCompleted {
+		t.Fatalf("the restore ended %s: %s", got.Status, got.Failure)
+	}
+}

@@ -34,7 +34,7 @@ func (s *Service) open(ctx context.Context, accountID, backupID, object string, 
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.restorableBackup(ctx, accountID, backupID)
+	b, err := s.completedBackup(ctx, accountID, backupID)
 	if err != nil {
 		return nil, err
 	}

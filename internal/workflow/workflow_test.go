@@ -15,9 +15,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/lambdas"
+	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
@@ -165,5 +168,22 @@ func TestInvokerErrorShape(t *testing.T) {
 	}
 	if code, m := post("nope", `{}`); code != 404 || m["errorType"] != "ResourceNotFoundException" {
 		t.Fatalf("%d %v", code, m)
+	}
+}
+
+// TestRestoreMaxRunIsTheMachinesTimeout: a restore is refused when its
+// backup expires sooner than restore.MaxRun, which must be the longest the
+// restore state machine lets one run.
+func TestRestoreMaxRunIsTheMachinesTimeout(t *testing.T) {
+	raw, err := asl.Raw(lambdas.RestoreMachine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def struct{ TimeoutSeconds int }
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(def.TimeoutSeconds) * time.Second; got != restore.MaxRun {
+		t.Fatalf("the restore machine times out after %s, restore.MaxRun is %s", got, restore.MaxRun)
 	}
 }
