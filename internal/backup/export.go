@@ -68,10 +68,21 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	// The portal's budget serves the object whose export began first
 	// first, across invocations too (see hubspot.Budget).
 	ctx = hubspot.WithPriority(ctx, cp.SnapshotStart.UnixNano())
+	// HubSpot's calls (and waits for the budget) end at the step's
+	// deadline, not the invocation's: the margin after it is for saving
+	// the checkpoint, which uses ctx. An invocation that starts past its
+	// deadline may still read one page, so that every invocation makes
+	// progress.
+	calls := deadline
+	if !time.Now().Before(deadline) {
+		calls = time.Now().Add(FirstPageTime)
+	}
+	hctx, cancel := context.WithDeadline(ctx, calls)
+	defer cancel()
 	opts := hubspot.ListOptions{After: cp.After, Properties: names}
-	pages := crm.Pages(ctx, obj.TypeID, opts)
+	pages := crm.Pages(hctx, obj.TypeID, opts)
 	if obj.Name == Conversations {
-		pages = crm.ThreadPages(ctx, opts)
+		pages = crm.ThreadPages(hctx, opts)
 	}
 
 	var state []byte
@@ -111,7 +122,15 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 		rows = 0
 		return nil
 	}
+	next := cp.After // the cursor after the last page read
 	for page, err := range pages {
+		if err != nil && hctx.Err() != nil && ctx.Err() == nil {
+			// The step's time ran out during a call: keep what was read.
+			if err := flush(next); err != nil {
+				return nil, err
+			}
+			break
+		}
 		if err != nil {
 			return nil, fmt.Errorf("export %s after %q: %w", obj.Name, cp.After, err)
 		}
@@ -136,6 +155,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			cp.Done, cp.SnapshotEnd = true, s.now()
 			break
 		}
+		next = page.Next
 		if enc.Len() >= limit || time.Now().After(deadline) {
 			if err := flush(page.Next); err != nil {
 				return nil, err
@@ -156,6 +176,10 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	out.Checkpoint = cp
 	return &out, nil
 }
+
+// FirstPageTime is how long an export invocation that starts past its
+// deadline may wait for its one page.
+const FirstPageTime = 30 * time.Second
 
 // appendRow appends one record of a page as a CSV row: its id, then its
 // first n values (the object's properties, in the order the page has them).

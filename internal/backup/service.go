@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -70,9 +71,20 @@ func ValidID(id string) bool {
 	return err == nil
 }
 
-// NewID returns a ULID: unique, and sorting by time.
+// ids makes the process's ULIDs: within one millisecond they increase, so
+// what one process writes in a row (a plan, then a refusal of its
+// execution) lists in that order.
+var ids = struct {
+	sync.Mutex
+	entropy *ulid.MonotonicEntropy
+}{entropy: ulid.Monotonic(rand.Reader, 0)}
+
+// NewID returns a ULID: unique, and sorting by time (and, within a
+// millisecond, by the order this process made them).
 func NewID(t time.Time) string {
-	return ulid.MustNew(ulid.Timestamp(t), rand.Reader).String()
+	ids.Lock()
+	defer ids.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t), ids.entropy).String()
 }
 
 // DerivedID is the ULID of time t whose random part derives from parts:

@@ -699,3 +699,26 @@ func TestFixtureThreadFields(t *testing.T) {
 		}
 	}
 }
+
+// TestExportCallsEndAtTheStepsDeadline: a page still in flight when the
+// step's deadline passes is abandoned (the invocation's remaining time is
+// for saving the checkpoint), the pages read before it are kept, and the
+// next invocation goes on from there: every record exactly once.
+func TestExportCallsEndAtTheStepsDeadline(t *testing.T) {
+	e := newEnv(t, emulator.Options{Seed: 8, Sizes: map[string]int{"contacts": 1000}}, backup.Enterprise)
+	ctx := context.Background()
+	in, _ := e.discovered(t)
+	e.emu.SetLatency(500 * time.Millisecond)
+	// Pages end at about 0.5 s and 1 s; the third is in flight at 1.25 s.
+	cp, err := e.svc.Export(ctx, backup.ExportInput{StepInput: in, Object: "contacts"}, time.Now().Add(1250*time.Millisecond))
+	if err != nil {
+		t.Fatalf("a step whose time ran out mid-call failed: %v", err)
+	}
+	if cp.Checkpoint.Done || cp.Checkpoint.Rows != 200 || cp.Checkpoint.After == "" {
+		t.Fatalf("checkpoint %+v: want the two pages read before the deadline, and their cursor", cp.Checkpoint)
+	}
+	e.emu.SetLatency(0)
+	if got := e.exportAll(t, *cp); got.Rows != 1000 {
+		t.Fatalf("%d rows in all, want 1000", got.Rows)
+	}
+}

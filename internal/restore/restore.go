@@ -261,7 +261,14 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			return cur, fmt.Errorf("%s: skip to row %d: %w", o.File, cur.Row, err)
 		}
 	}
-	readCtx, stop := context.WithCancel(ctx)
+	// Reads end at the deadline (the invocation's remaining time is for
+	// the batch being written and the checkpoint); a run that starts past
+	// its deadline may still read one batch, so every run makes progress.
+	reads := deadline
+	if !time.Now().Before(deadline) {
+		reads = time.Now().Add(backup.FirstPageTime)
+	}
+	readCtx, stop := context.WithDeadline(ctx, reads)
 	batches := make(chan fetched, Prefetch-1)
 	done := make(chan struct{})
 	go func() {
@@ -272,6 +279,9 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 	defer func() { stop(); <-done }() // the reader is gone before rows closes
 
 	for b := range batches {
+		if b.err != nil && readCtx.Err() != nil && ctx.Err() == nil {
+			return cur, nil // the time for reads ran out: go on next run
+		}
 		if b.err != nil {
 			return cur, b.err
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/crmbackup/crmbackup/internal/lambdas"
 )
 
 type state struct {
@@ -81,5 +83,51 @@ func TestErrorNames(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTaskTimeoutsOutlastTheFunctions: a Task's timeout is above its
+// function's, so Step Functions never starts a retry while the first
+// invocation still runs (and writes).
+func TestTaskTimeoutsOutlastTheFunctions(t *testing.T) {
+	for _, m := range Machines {
+		raw, err := Raw(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(map[string]json.RawMessage)
+		walk = func(states map[string]json.RawMessage) {
+			for name, rawState := range states {
+				var st struct {
+					Type           string
+					Resource       string
+					TimeoutSeconds int
+					ItemProcessor  *struct{ States map[string]json.RawMessage }
+				}
+				if err := json.Unmarshal(rawState, &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.ItemProcessor != nil {
+					walk(st.ItemProcessor.States)
+				}
+				if st.Type != "Task" {
+					continue
+				}
+				fn := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(st.Resource, "${"), "FunctionArn}"))
+				spec, ok := lambdas.Get(fn)
+				if !ok {
+					t.Errorf("%s.%s: resource %q names no function", m, name, st.Resource)
+					continue
+				}
+				if st.TimeoutSeconds <= spec.TimeoutSec {
+					t.Errorf("%s.%s: Task timeout %d s, not above the %s function's %d s", m, name, st.TimeoutSeconds, fn, spec.TimeoutSec)
+				}
+			}
+		}
+		var def struct{ States map[string]json.RawMessage }
+		if err := json.Unmarshal(raw, &def); err != nil {
+			t.Fatal(err)
+		}
+		walk(def.States)
 	}
 }
