@@ -16,7 +16,7 @@ import (
 
 // scheduleManage is what the api does to an account's schedule: read it,
 // create it, replace it, delete it.
-var scheduleManage = []string{"scheduler:GetSchedule", "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"}
+var scheduleManage = []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"}
 
 // scheduleArns is every schedule of the group:
 // arn:<partition>:scheduler:<region>:<account>:schedule/<group>/*.

@@ -431,7 +431,7 @@ func TestStack(t *testing.T) {
 			t.Fatal("no scheduler role")
 		}
 		want := map[string][]string{
-			"api":    {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule"},
+			"api":    {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"},
 			"create": {"scheduler:DeleteSchedule"},
 		}
 		for name, stmts := range policies {

@@ -78,20 +78,34 @@ type routes struct {
 	patterns []string
 }
 
+// handle registers a route that takes no query parameters: any is a 400.
 func (r *routes) handle(pattern string, h http.HandlerFunc) {
+	r.handleQuery(pattern, func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.RawQuery != "" {
+			body := errorBody{}
+			body.Error.Code, body.Error.Message = apperr.Invalid, pattern+" takes no query parameters"
+			writeJSON(w, http.StatusBadRequest, body)
+			return
+		}
+		h(w, req)
+	})
+}
+
+// handleQuery registers a route that reads its own query parameters (a list).
+func (r *routes) handleQuery(pattern string, h http.HandlerFunc) {
 	r.mux.HandleFunc(pattern, h)
 	r.patterns = append(r.patterns, pattern)
 }
 
 func (s *Server) register(r *routes) {
 	r.handle("POST /v1/backups", s.authed(s.createBackup))
-	r.handle("GET /v1/backups", s.authed(list(lister[*backup.Backup]{name: "backups", fetch: s.backups}, s.view)))
+	r.handleQuery("GET /v1/backups", s.authed(list(lister[*backup.Backup]{name: "backups", fetch: s.backups}, s.view)))
 	r.handle("GET /v1/backups/{id}", s.authed(s.getBackup))
 	r.handle("GET /v1/backups/{id}/download", s.authed(redirect(s.downloadURL)))
 	s.scheduleRoutes(r)
 	s.notificationRoutes(r)
 	s.restoreRoutes(r)
-	r.handle("GET /v1/audit-log", s.authed(list(lister[*audit.Entry]{name: "entries", fetch: s.auditLog, filter: "action", filterValues: audit.Actions}, same[*audit.Entry])))
+	r.handleQuery("GET /v1/audit-log", s.authed(list(lister[*audit.Entry]{name: "entries", fetch: s.auditLog, filter: "action", filterValues: audit.Actions}, same[*audit.Entry])))
 }
 
 // Handler returns the API's handler.
@@ -376,8 +390,8 @@ func (s *Server) imports(ctx context.Context, account string, q listing.Query, _
 	return s.Restores.Imports(ctx, account, q)
 }
 
-func (s *Server) errorsURL(ctx context.Context, account, id string, _ audit.Actor) (string, error) {
-	return s.Restores.ErrorsURL(ctx, account, id)
+func (s *Server) errorsURL(ctx context.Context, account, id string, who audit.Actor) (string, error) {
+	return s.Restores.ErrorsURL(ctx, account, id, who)
 }
 
 func (s *Server) auditLog(ctx context.Context, account string, q listing.Query, action string) (listing.Page[*audit.Entry], error) {

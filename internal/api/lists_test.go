@@ -85,7 +85,7 @@ func TestPagingThroughTheAPI(t *testing.T) {
 	for i := range 250 {
 		at := now.Add(-time.Duration(250-i) * time.Minute)
 		id := backup.NewID(at)
-		if err := s.store.AddNotification(ctx, &backup.Notification{AccountID: "acme", ID: id, CreatedAt: at, Kind: "backup.completed"}); err != nil {
+		if _, err := s.store.AddNotification(ctx, &backup.Notification{AccountID: "acme", ID: id, CreatedAt: at, Kind: "backup.completed"}); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, id)
@@ -173,6 +173,12 @@ func TestNotificationReadRoutes(t *testing.T) {
 	}
 	if n, _ := s.store.UnreadCount(ctx, "acme"); n != 2 {
 		t.Fatalf("a refused request changed the unread count: %d", n)
+	}
+	if code, m := s.get(t, "acme", "POST", "/v1/notifications/read-all?before=now", ""); code != 400 {
+		t.Fatalf("a query parameter on a route without any: %d %v", code, m)
+	}
+	if code, m := s.get(t, "acme", "GET", "/v1/backup-schedule?verbose=1", ""); code != 400 {
+		t.Fatalf("a query parameter on a route without any: %d %v", code, m)
 	}
 	if code, m := s.get(t, "acme", "POST", "/v1/notifications/read-all", ""); code != 200 || m["marked"] != float64(2) || m["unread"] != float64(0) {
 		t.Fatalf("read all: %d %v", code, m)

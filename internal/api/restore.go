@@ -17,14 +17,14 @@ type Restores interface {
 	Execute(ctx context.Context, c *auth.Caller, planID string, ack restore.Acknowledgements) (*restore.Import, error)
 	Import(ctx context.Context, accountID, id string) (*restore.Import, error)
 	Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*restore.Import], error)
-	ErrorsURL(ctx context.Context, accountID, id string) (string, error)
+	ErrorsURL(ctx context.Context, accountID, id string, who audit.Actor) (string, error)
 }
 
 func (s *Server) restoreRoutes(r *routes) {
 	r.handle("POST /v1/backups/{id}/restore-plans", s.authed(s.createPlan))
 	r.handle("GET /v1/restore-plans/{id}", s.authed(s.getPlan))
 	r.handle("POST /v1/restore-plans/{id}/execute", s.authed(s.execute))
-	r.handle("GET /v1/imports", s.authed(list(lister[*restore.Import]{name: "imports", fetch: s.imports}, viewImport)))
+	r.handleQuery("GET /v1/imports", s.authed(list(lister[*restore.Import]{name: "imports", fetch: s.imports}, viewImport)))
 	r.handle("GET /v1/imports/{id}", s.authed(s.getImport))
 	r.handle("GET /v1/imports/{id}/errors", s.authed(redirect(s.errorsURL)))
 }

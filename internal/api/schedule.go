@@ -45,7 +45,7 @@ func (s *Server) putSchedule(w http.ResponseWriter, r *http.Request, c *auth.Cal
 }
 
 func (s *Server) notificationRoutes(r *routes) {
-	r.handle("GET /v1/notifications", s.authed(list(lister[*backup.Notification]{name: "notifications", fetch: s.notifications, more: s.unread},
+	r.handleQuery("GET /v1/notifications", s.authed(list(lister[*backup.Notification]{name: "notifications", fetch: s.notifications, more: s.unread},
 		same[*backup.Notification])))
 	r.handle("POST /v1/notifications/{id}/read", s.authed(s.markRead))
 	r.handle("POST /v1/notifications/read-all", s.authed(s.markAllRead))

@@ -24,11 +24,14 @@ const (
 	RestoreRefused   = "restore.refused" // an execute was refused (two-factor, a restore running)
 	RestoreCompleted = "restore.completed"
 	RestoreFailed    = "restore.failed"
+	// ImportErrorsDownloaded: a link to an import's error file (CRM values
+	// HubSpot refused) was handed out.
+	ImportErrorsDownloaded = "import.errors_downloaded"
 )
 
 // Actions lists every action, for filters and their validation.
 var Actions = []string{BackupCreated, BackupRefused, BackupSkipped, BackupDownloaded, ScheduleUpdated, ScheduleDisabled,
-	RestorePlanned, RestoreStarted, RestoreRefused, RestoreCompleted, RestoreFailed}
+	RestorePlanned, RestoreStarted, RestoreRefused, RestoreCompleted, RestoreFailed, ImportErrorsDownloaded}
 
 // Outcomes.
 const (

@@ -187,8 +187,14 @@ func (w *Wiring) API() *api.Server {
 }
 
 // ConsoleLink is the admin console's page of a backup or an import (kind
-// "backups" or "imports"), for the links in notifications.
-func ConsoleLink(app, kind, id string) string { return app + "/#/" + kind + "/" + id }
+// "backups" or "imports"), or of all of them when id is "", for the links
+// in notifications.
+func ConsoleLink(app, kind, id string) string {
+	if id == "" {
+		return app + "/#/" + kind
+	}
+	return app + "/#/" + kind + "/" + id
+}
 
 // settings reads the environment, collecting every problem.
 type settings struct {

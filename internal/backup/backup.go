@@ -133,6 +133,8 @@ type Notification struct {
 	Link      string    `json:"link,omitempty"`
 	// ReadAt is when an admin marked it read (zero: unread).
 	ReadAt time.Time `json:"readAt,omitzero"`
+	// PublishedAt is when it went out by e-mail (SNS); zero: not yet.
+	PublishedAt time.Time `json:"-"`
 }
 
 // Store keeps accounts, backups, quotas, notifications and the audit log.
@@ -158,7 +160,10 @@ type Store interface {
 	// transaction, if it is not already finished.
 	FailBackup(ctx context.Context, b *Backup) error
 	// AddNotification stores n once: adding an id again changes nothing.
-	AddNotification(ctx context.Context, n *Notification) error
+	// published says whether the stored one was published already.
+	AddNotification(ctx context.Context, n *Notification) (published bool, err error)
+	// MarkPublished records that a notification went out.
+	MarkPublished(ctx context.Context, accountID, id string, at time.Time) error
 	// AddAudit stores an audit entry once: adding an id again changes nothing.
 	AddAudit(ctx context.Context, e *audit.Entry) error
 }

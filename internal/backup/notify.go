@@ -127,12 +127,14 @@ type Inbox interface {
 // Notifier records notifications in-app and publishes them.
 type Notifier struct {
 	Store interface {
-		AddNotification(ctx context.Context, n *Notification) error
+		AddNotification(ctx context.Context, n *Notification) (bool, error)
+		MarkPublished(ctx context.Context, accountID, id string, at time.Time) error
 	}
 	Publisher Publisher // nil: in-app only
 }
 
-// Notify records n (once per id: a retry adds nothing) and publishes it.
+// Notify records n (once per id: a retry adds nothing) and publishes it
+// (once per id, unless a crash comes between publishing and noting it).
 func (nt Notifier) Notify(ctx context.Context, n *Notification) error {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = Clock(nil)
@@ -140,14 +142,20 @@ func (nt Notifier) Notify(ctx context.Context, n *Notification) error {
 	if n.ID == "" {
 		n.ID = NewID(n.CreatedAt)
 	}
-	if err := nt.Store.AddNotification(ctx, n); err != nil {
+	published, err := nt.Store.AddNotification(ctx, n)
+	if err != nil {
 		return fmt.Errorf("in-app notification: %w", err)
 	}
-	if nt.Publisher == nil {
+	// A retry publishes only what no earlier try published: at least once
+	// (a crash between the two writes sends it again), not on every retry.
+	if nt.Publisher == nil || published {
 		return nil
 	}
 	if err := nt.Publisher.Publish(ctx, n); err != nil {
 		return fmt.Errorf("publish notification: %w", err)
+	}
+	if err := nt.Store.MarkPublished(ctx, n.AccountID, n.ID, Clock(nil)); err != nil {
+		return fmt.Errorf("mark notification %s published: %w", n.ID, err)
 	}
 	return nil
 }

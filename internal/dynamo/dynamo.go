@@ -340,26 +340,59 @@ type notificationItem struct {
 	ImportID  string `json:"importId,omitempty"`
 	Link      string `json:"link,omitempty"`
 	ReadAt    string `json:"readAt,omitempty"`
+	Published string `json:"publishedAt,omitempty"`
 }
 
-// AddNotification stores n once: adding the same id again changes nothing.
-func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) error {
+// AddNotification stores n once: adding the same id again changes
+// nothing, and says whether the stored one was published.
+func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) (bool, error) {
 	item, err := marshal(notificationItem{PK: pk(n.AccountID), SK: skNotif + n.ID, TTL: n.CreatedAt.Add(s.NotificationTTL).Unix(),
 		AccountID: n.AccountID, ID: n.ID, CreatedAt: stamp(n.CreatedAt), Kind: n.Kind, Subject: n.Subject, Message: n.Message,
-		BackupID: n.BackupID, ImportID: n.ImportID, Link: n.Link, ReadAt: stamp(n.ReadAt)})
+		BackupID: n.BackupID, ImportID: n.ImportID, Link: n.Link, ReadAt: stamp(n.ReadAt), Published: stamp(n.PublishedAt)})
+	if err != nil {
+		return false, err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("PK"))).Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		var old notificationItem
+		if err := unmarshal(ccf.Item, &old); err != nil {
+			return false, err
+		}
+		return old.Published != "", nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("add notification %s: %w", n.ID, err)
+	}
+	return !n.PublishedAt.IsZero(), nil
+}
+
+// MarkPublished records that a notification went out.
+func (s *Store) MarkPublished(ctx context.Context, accountID, id string, at time.Time) error {
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name("PK"))).
+		WithUpdate(expression.Set(expression.Name("publishedAt"), expression.Value(stamp(at)))).Build()
 	if err != nil {
 		return err
 	}
-	err = s.putIf(ctx, item, expression.AttributeNotExists(expression.Name("PK")))
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(pk(accountID), skNotif+id),
+		ConditionExpression: expr.Condition(), UpdateExpression: expr.Update(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
 	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("add notification %s: %w", n.ID, err)
+		return fmt.Errorf("mark notification %s published: %w", id, err)
 	}
 	return nil
 }
 
 func (it *notificationItem) value() *backup.Notification {
 	return &backup.Notification{AccountID: it.AccountID, ID: it.ID, CreatedAt: unstamp(it.CreatedAt), Kind: it.Kind,
-		Subject: it.Subject, Message: it.Message, BackupID: it.BackupID, ImportID: it.ImportID, Link: it.Link, ReadAt: unstamp(it.ReadAt)}
+		Subject: it.Subject, Message: it.Message, BackupID: it.BackupID, ImportID: it.ImportID, Link: it.Link, ReadAt: unstamp(it.ReadAt),
+		PublishedAt: unstamp(it.Published)}
 }
 
 // Notifications pages through an account's notifications (by id: ULIDs).

@@ -13,6 +13,9 @@ import (
 	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
+// maxFilteredCalls bounds the Queries of one filtered page.
+const maxFilteredCalls = 8
+
 // queryPage reads one page of an account's items whose SK is prefix + a
 // ULID in q's range, in q's order, after q.After, keeping those filter
 // accepts (nil: all), each decoded as an I and turned into a *T by value.
@@ -38,15 +41,21 @@ func queryPage[I, T any](ctx context.Context, s *Store, accountID, prefix string
 	in := &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(q.Oldest), Limit: aws.Int32(int32(n + 1)),
+		ScanIndexForward: aws.Bool(q.Oldest),
 	}
+	if filter == nil {
+		in.Limit = aws.Int32(int32(n + 1))
+	}
+	// With a filter, DynamoDB's Limit counts items before the filter: a
+	// Query reads up to 1 MB instead, and a request stops after
+	// maxFilteredCalls of them, with a page that may hold fewer items than
+	// asked and a next position where it stopped.
 	if q.After != "" {
 		in.ExclusiveStartKey = key(pk(accountID), prefix+q.After)
 	}
 	var keys []string
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() && len(keys) <= n {
-		page, err := p.NextPage(ctx)
+	for calls := 1; ; calls++ {
+		page, err := s.db.Query(ctx, in)
 		if err != nil {
 			return out, fmt.Errorf("query %s of %s: %w", strings.TrimSuffix(prefix, "#"), accountID, err)
 		}
@@ -65,9 +74,21 @@ func queryPage[I, T any](ctx context.Context, s *Store, accountID, prefix string
 			keys = append(keys, strings.TrimPrefix(sk.Value, prefix))
 			out.Items = append(out.Items, value(&it))
 		}
-	}
-	if len(out.Items) > n {
-		out.Items, out.Next = out.Items[:n], keys[n-1]
+		if len(out.Items) > n {
+			out.Items, out.Next = out.Items[:n], keys[n-1]
+			break
+		}
+		if page.LastEvaluatedKey == nil {
+			break
+		}
+		if filter != nil && calls == maxFilteredCalls {
+			last, _ := page.LastEvaluatedKey["SK"].(*types.AttributeValueMemberS)
+			if last != nil {
+				out.Next = strings.TrimPrefix(last.Value, prefix)
+			}
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
 	return out, nil
 }

@@ -69,7 +69,7 @@ type ScheduleAccess string
 
 // Schedule accesses.
 const (
-	// ScheduleManage reads, creates, updates and deletes schedules, and
+	// ScheduleManage creates, updates and deletes schedules, and
 	// passes the scheduler's role to EventBridge Scheduler (the api: a PUT
 	// of an account's schedule derives its trigger).
 	ScheduleManage ScheduleAccess = "manage"

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/api"
@@ -208,7 +209,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	}
 	s.closers = append(s.closers, closeAPI)
 	s.APIURL = apiURL
-	s.Service.Link = func(_, id string) string { return apiURL + "/v1/backups/" + id }
+	s.Service.Link = func(_, id string) string { return strings.TrimSuffix(apiURL+"/v1/backups/"+id, "/") }
 	s.Restore.Link = func(_, id string) string { return apiURL + "/v1/imports/" + id }
 	s.Schedules.Link = s.Service.Link
 

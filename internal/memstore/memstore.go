@@ -197,7 +197,7 @@ func copyBackup(b *backup.Backup) *backup.Backup {
 
 func copyNotification(n *backup.Notification) *backup.Notification {
 	c := *n
-	c.CreatedAt = utc(n.CreatedAt)
+	c.CreatedAt, c.ReadAt, c.PublishedAt = utc(n.CreatedAt), utc(n.ReadAt), utc(n.PublishedAt)
 	return &c
 }
 
@@ -430,15 +430,29 @@ func (s *Store) FailBackup(ctx context.Context, b *backup.Backup) error {
 // --- notifications ---
 
 // AddNotification stores n once: adding the same id again changes nothing.
-func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) error {
+func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.partition(n.AccountID)
+	if cur := a.notifs[n.ID]; cur != nil {
+		return !cur.PublishedAt.IsZero(), nil
+	}
+	a.notifs[n.ID] = copyNotification(n)
+	return !n.PublishedAt.IsZero(), nil
+}
+
+// MarkPublished records that a notification went out.
+func (s *Store) MarkPublished(ctx context.Context, accountID, id string, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.partition(n.AccountID)
-	if a.notifs[n.ID] == nil {
-		a.notifs[n.ID] = copyNotification(n)
+	if a := s.get(accountID); a != nil && a.notifs[id] != nil {
+		a.notifs[id].PublishedAt = unstamp(stamp(at))
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func TestIsolation(t *testing.T) {
 			t.Fatalf("account %+v", again)
 		}
 		n := &backup.Notification{AccountID: "acme", ID: backup.NewID(now), CreatedAt: now, Subject: "s"}
-		if err := s.AddNotification(ctx, n); err != nil {
+		if _, err := s.AddNotification(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 		n.Subject = "changed"
@@ -210,11 +210,11 @@ func TestBeyondTheSuites(t *testing.T) {
 	t.Run("a notification is added once", func(t *testing.T) {
 		s := memstore.New()
 		n := &backup.Notification{AccountID: "acme", ID: backup.NewID(t0), CreatedAt: t0, Subject: "first"}
-		if err := s.AddNotification(ctx, n); err != nil {
+		if _, err := s.AddNotification(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 		n.Subject = "second"
-		if err := s.AddNotification(ctx, n); err != nil {
+		if _, err := s.AddNotification(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 		if ns, _ := s.Notifications(ctx, "acme", listing.Query{}); len(ns.Items) != 1 || ns.Items[0].Subject != "first" {

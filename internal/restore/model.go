@@ -148,7 +148,8 @@ type Store interface {
 
 	// AddAudit stores an audit entry once (a refusal's).
 	AddAudit(ctx context.Context, e *audit.Entry) error
-	AddNotification(ctx context.Context, n *backup.Notification) error
+	AddNotification(ctx context.Context, n *backup.Notification) (bool, error)
+	MarkPublished(ctx context.Context, accountID, id string, at time.Time) error
 }
 
 // Runner starts the restore state machine: a plan's computation, or an

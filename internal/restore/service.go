@@ -281,8 +281,9 @@ func (s *Service) Imports(ctx context.Context, accountID string, q listing.Query
 	return s.Store.Imports(ctx, accountID, q)
 }
 
-// ErrorsURL returns a short-lived URL of an import's error CSV.
-func (s *Service) ErrorsURL(ctx context.Context, accountID, id string) (string, error) {
+// ErrorsURL returns a short-lived URL of an import's error CSV, audited
+// before it is handed out.
+func (s *Service) ErrorsURL(ctx context.Context, accountID, id string, who audit.Actor) (string, error) {
 	im, err := s.Store.Import(ctx, accountID, id)
 	if err != nil {
 		return "", err
@@ -295,5 +296,14 @@ func (s *Service) ErrorsURL(ctx context.Context, accountID, id string) (string, 
 	case !s.now().Before(im.CompletedAt.Add(backup.Retention)):
 		return "", apperr.New(apperr.Gone, "the error file of import %s expired", id)
 	}
-	return s.Blobs.PresignGet(ctx, im.ErrorKey, fmt.Sprintf("restore-errors-%s.csv", im.ID), orDefault(s.DownloadTTL, 5*time.Minute))
+	url, err := s.Blobs.PresignGet(ctx, im.ErrorKey, fmt.Sprintf("restore-errors-%s.csv", im.ID), orDefault(s.DownloadTTL, 5*time.Minute))
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	if err := s.Store.AddAudit(ctx, audit.New(accountID, backup.NewID(now), now, who, audit.ImportErrorsDownloaded, audit.Succeeded,
+		map[string]any{"importId": im.ID, "errorRows": im.ErrorRows})); err != nil {
+		return "", fmt.Errorf("audit the error file of %s: %w", im.ID, err)
+	}
+	return url, nil
 }

@@ -179,10 +179,14 @@ func TestServiceFlow(t *testing.T) {
 		t.Fatalf("lock after the end: %+v %v", l, err)
 	}
 	entries := testenv.AuditLog(t, e.store, "acme")
-	if len(entries) != 4 || entries[0].Action != audit.RestoreCompleted || entries[1].Action != audit.RestoreStarted ||
-		entries[2].Action != audit.RestorePlanned || entries[3].Action != audit.BackupCreated ||
-		entries[0].Actor != "admin@acme.example" || entries[0].Details["objectType"] != "contacts" || entries[0].Outcome != audit.Succeeded {
-		t.Fatalf("audit %+v", entries)
+	if len(entries) != 5 || entries[0].Action != audit.ImportErrorsDownloaded || entries[0].Details["importId"] != im.ID ||
+		entries[1].Action != audit.RestoreCompleted || entries[2].Action != audit.RestoreStarted ||
+		entries[3].Action != audit.RestorePlanned || entries[4].Action != audit.BackupCreated ||
+		entries[1].Actor != "admin@acme.example" || entries[1].Details["objectType"] != "contacts" || entries[1].Outcome != audit.Succeeded {
+		for _, en := range entries {
+			t.Logf("%s %s %v", en.Action, en.Actor, en.Details)
+		}
+		t.Fatal("audit log")
 	}
 	notes := testenv.Notifications(t, e.store, "acme")
 	var imports []*backup.Notification
@@ -201,7 +205,7 @@ func TestServiceFlow(t *testing.T) {
 
 func errorCSV(t *testing.T, svc *restore.Service, importID string) [][]string {
 	t.Helper()
-	url, err := svc.ErrorsURL(context.Background(), "acme", importID)
+	url, err := svc.ErrorsURL(context.Background(), "acme", importID, audit.Actor{Subject: "admin@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,10 +73,10 @@ func invalid(field, format string, args ...any) error {
 	return apperr.New(apperr.Invalid, field+": "+format, args...).With("field", field)
 }
 
-// clock reads HH:MM.
+// clock reads HH:MM (digits only).
 func clock(s string) (h, m int, ok bool) {
 	hs, ms, found := strings.Cut(s, ":")
-	if !found || len(hs) != 2 || len(ms) != 2 {
+	if !found || len(hs) != 2 || len(ms) != 2 || strings.Trim(hs+ms, "0123456789") != "" {
 		return 0, 0, false
 	}
 	h, err1 := strconv.Atoi(hs)
@@ -84,9 +84,9 @@ func clock(s string) (h, m int, ok bool) {
 	return h, m, err1 == nil && err2 == nil && h >= 0 && h < 24 && m >= 0 && m < 60
 }
 
-// Location loads an IANA zone by name, refusing "" and "Local".
+// Location loads an IANA zone by name, refusing "", "Local" and "Factory".
 func Location(name string) (*time.Location, error) {
-	if name == "" || name == "Local" || len(name) > 64 {
+	if name == "" || name == "Local" || name == "Factory" || len(name) > 64 {
 		return nil, fmt.Errorf("not a zone name")
 	}
 	return time.LoadLocation(name)
@@ -182,12 +182,15 @@ func (s *Schedule) runsOn(d date) bool {
 	return false
 }
 
-// at is the run time on local date d. A time the clocks skip that day (a
-// run at 02:30 when clocks go from 02:00 to 03:00) is the same wall time
-// an hour later, as Go's time.Date resolves it.
-func (s *Schedule) at(d date, loc *time.Location) time.Time {
+// at is the run time on local date d; ok is false when that time does not
+// exist that day (clocks go forward across it): EventBridge Scheduler skips
+// such a run, and so does the schedule. When clocks go back across it, the
+// time exists twice and runs once (Go's time.Date picks one of the two;
+// AWS does not document which it picks).
+func (s *Schedule) at(d date, loc *time.Location) (t time.Time, ok bool) {
 	h, m, _ := clock(s.TimeOfDay)
-	return time.Date(d.y, d.m, d.d, h, m, 0, 0, loc).UTC()
+	t = time.Date(d.y, d.m, d.d, h, m, 0, 0, loc)
+	return t.UTC(), t.Hour() == h && t.Minute() == m
 }
 
 func (s *Schedule) location() *time.Location {
@@ -205,9 +208,9 @@ func (s *Schedule) Next(t time.Time) time.Time {
 	}
 	loc := s.location()
 	d := dateOf(t.In(loc)).add(-1)
-	for i := 0; i < 17; i++ {
+	for i := 0; i < 31; i++ {
 		if day := d.add(i); s.runsOn(day) {
-			if r := s.at(day, loc); r.After(t) {
+			if r, ok := s.at(day, loc); ok && r.After(t) {
 				return r
 			}
 		}
@@ -222,9 +225,9 @@ func (s *Schedule) Last(t time.Time) time.Time {
 	}
 	loc := s.location()
 	d := dateOf(t.In(loc)).add(1)
-	for i := 0; i < 17; i++ {
+	for i := 0; i < 31; i++ {
 		if day := d.add(-i); s.runsOn(day) {
-			if r := s.at(day, loc); !r.After(t) {
+			if r, ok := s.at(day, loc); ok && !r.After(t) {
 				return r
 			}
 		}
@@ -244,9 +247,9 @@ func (s *Schedule) anchorFrom(t time.Time) {
 	loc := s.location()
 	d := dateOf(t.In(loc))
 	want := weekday(s.DayOfWeek)
-	for i := 0; i < 9; i++ {
+	for i := 0; i < 16; i++ {
 		day := d.add(i)
-		if (s.Frequency == Daily || day.weekday() == want) && s.at(day, loc).After(t) {
+		if r, ok := s.at(day, loc); ok && (s.Frequency == Daily || day.weekday() == want) && r.After(t) {
 			s.Anchor = day.String()
 			return
 		}

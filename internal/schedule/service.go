@@ -41,7 +41,8 @@ type Store interface {
 	ClaimRun(ctx context.Context, accountID string, at time.Time) (Claim, error)
 	// FinishRun marks the run of at finished (if it is still the last).
 	FinishRun(ctx context.Context, accountID string, at time.Time) error
-	AddNotification(ctx context.Context, n *backup.Notification) error
+	AddNotification(ctx context.Context, n *backup.Notification) (bool, error)
+	MarkPublished(ctx context.Context, accountID, id string, at time.Time) error
 	AddAudit(ctx context.Context, e *audit.Entry) error
 }
 
@@ -64,7 +65,8 @@ type Service struct {
 	Triggers  Triggers
 	Zones     Zones
 	Publisher backup.Publisher
-	// Link is the console's link to a backup, for notifications.
+	// Link is the console's link to a backup ("": the account's backups),
+	// for notifications.
 	Link func(accountID, backupID string) string
 	Now  func() time.Time
 	Log  *slog.Logger
@@ -127,18 +129,26 @@ func (s *Service) Get(ctx context.Context, accountID string) (*View, error) {
 // defaults is the schedule of an account that never set one: off, weekly
 // at 02:00 in the portal's time zone (UTC if HubSpot does not say).
 func (s *Service) defaults(ctx context.Context, acct *backup.Account) *Schedule {
-	sch := &Schedule{AccountID: acct.ID, Settings: Settings{Frequency: DefaultFrequency, TimeOfDay: DefaultTime, Timezone: "UTC"}}
-	if s.Zones != nil {
-		if tz, err := s.Zones.TimeZone(ctx, acct); err == nil {
-			if _, err := Location(tz); err == nil {
-				sch.Timezone = tz
-			}
-		} else {
-			s.log().WarnContext(ctx, "portal time zone", "accountId", acct.ID, "error", err)
-		}
-	}
+	sch := &Schedule{AccountID: acct.ID, Settings: Settings{Frequency: DefaultFrequency, TimeOfDay: DefaultTime, Timezone: s.portalZone(ctx, acct)}}
 	sch.DayOfWeek = firstDay(sch.Settings, s.now())
 	return sch
+}
+
+// portalZone is the portal's own time zone, UTC when HubSpot does not say
+// (or cannot be asked): the schedule's description shows which it is.
+func (s *Service) portalZone(ctx context.Context, acct *backup.Account) string {
+	if s.Zones == nil {
+		return "UTC"
+	}
+	tz, err := s.Zones.TimeZone(ctx, acct)
+	if err != nil {
+		s.log().WarnContext(ctx, "the portal's time zone: using UTC", "accountId", acct.ID, "error", err)
+		return "UTC"
+	}
+	if _, err := Location(tz); err != nil {
+		return "UTC"
+	}
+	return tz
 }
 
 // firstDay is the weekday (monday …) of the first time of day of st after now.
@@ -192,20 +202,16 @@ func (s *Service) Put(ctx context.Context, accountID string, who audit.Actor, re
 		next.TimeOfDay = *req.TimeOfDay
 	}
 	if req.Timezone != nil {
+		if *req.Timezone == "" {
+			return nil, invalid("timezone", "want an IANA time zone name (Europe/Rome), or leave timezone out for the portal's own")
+		}
 		next.Timezone = *req.Timezone
 	}
 	if req.DayOfWeek != nil {
 		next.DayOfWeek = *req.DayOfWeek
 	}
 	if next.Timezone == "" {
-		tz, err := s.Zones.TimeZone(ctx, acct)
-		if err != nil {
-			return nil, fmt.Errorf("the portal's time zone (give timezone to choose one): %w", err)
-		}
-		if _, err := Location(tz); err != nil {
-			tz = "UTC"
-		}
-		next.Timezone = tz
+		next.Timezone = s.portalZone(ctx, acct)
 	}
 	now := s.now()
 	if next.Frequency != Daily && next.DayOfWeek == "" {
@@ -243,8 +249,30 @@ func (s *Service) Put(ctx context.Context, accountID string, who audit.Actor, re
 	return s.view(&next), nil
 }
 
-// derive makes the trigger match the schedule.
+// derive makes the trigger match the stored schedule: it derives from sch,
+// then reads the schedule again, and derives once more if another write
+// came in between — two PUTs racing each derive in turn, and the last
+// trigger written is the newest schedule's whichever order their calls
+// land in.
 func (s *Service) derive(ctx context.Context, sch *Schedule) error {
+	for range 3 {
+		if err := s.deriveOne(ctx, sch); err != nil {
+			return err
+		}
+		cur, err := s.Store.Schedule(ctx, sch.AccountID)
+		if err != nil {
+			return err
+		}
+		if cur.Version == sch.Version {
+			return nil
+		}
+		sch = cur
+	}
+	return nil
+}
+
+// deriveOne makes the trigger match sch.
+func (s *Service) deriveOne(ctx context.Context, sch *Schedule) error {
 	if s.Triggers == nil {
 		return nil
 	}
@@ -349,32 +377,40 @@ func (s *Service) skip(ctx context.Context, sch *Schedule, at time.Time, quota e
 	}
 	msg += fmt.Sprintf(". Nothing was queued. The next scheduled backup runs %s.", local(next, loc))
 	return s.notify(ctx, &backup.Notification{AccountID: sch.AccountID, ID: backup.DerivedID(at, sch.AccountID, "skipped"),
-		CreatedAt: at, Kind: "backup.skipped", Subject: "Scheduled CRM backup skipped", Message: msg})
+		CreatedAt: at, Kind: "backup.skipped", Subject: "Scheduled CRM backup skipped", Message: msg, Link: s.link(sch.AccountID)})
 }
 
-// disable switches off the schedule of an account no longer Enterprise.
+// disable switches off the schedule of an account no longer Enterprise:
+// the notice first, then the trigger, then the item, so that a retry
+// after a failure at any step (the item still on) does all of it again
+// (the notice is written once, by its derived id).
 func (s *Service) disable(ctx context.Context, sch *Schedule, acct *backup.Account, at time.Time) error {
-	now := s.now()
 	reason := fmt.Sprintf("the account is now on HubSpot %s: recurring backups are an Enterprise feature", acct.Tier)
-	if sch.Enabled {
-		off := *sch
-		off.Enabled, off.DisabledReason, off.Version = false, reason, sch.Version+1
-		off.UpdatedAt, off.UpdatedBy = now, audit.System.Subject
-		entry := audit.New(sch.AccountID, backup.DerivedID(at, sch.AccountID, "disabled", "audit"), now, audit.System,
-			audit.ScheduleDisabled, audit.Succeeded, map[string]any{"reason": reason, "tier": string(acct.Tier), "old": sch.Settings})
-		if err := s.Store.PutSchedule(ctx, &off, entry); err != nil {
-			return err
-		}
+	if err := s.notify(ctx, &backup.Notification{AccountID: sch.AccountID, ID: backup.DerivedID(at, sch.AccountID, "disabled"),
+		CreatedAt: at, Kind: "schedule.disabled", Subject: "Recurring CRM backups switched off", Link: s.link(sch.AccountID),
+		Message: "The backup schedule (" + sch.Describe() + ") was switched off and the scheduled backup of " +
+			local(at, sch.location()) + " did not run: " + reason + ". Manual backups still work, once a week."}); err != nil {
+		return err
 	}
 	if s.Triggers != nil {
 		if err := s.Triggers.Delete(ctx, sch.AccountID); err != nil {
 			return err
 		}
 	}
-	return s.notify(ctx, &backup.Notification{AccountID: sch.AccountID, ID: backup.DerivedID(at, sch.AccountID, "disabled"),
-		CreatedAt: at, Kind: "schedule.disabled", Subject: "Recurring CRM backups switched off",
-		Message: "The backup schedule (" + sch.Describe() + ") was switched off and the scheduled backup of " +
-			local(at, sch.location()) + " did not run: " + reason + ". Manual backups still work, once a week."})
+	off := *sch
+	off.Enabled, off.DisabledReason, off.Version = false, reason, sch.Version+1
+	off.UpdatedAt, off.UpdatedBy = at, audit.System.Subject
+	entry := audit.New(sch.AccountID, backup.DerivedID(at, sch.AccountID, "disabled", "audit"), at, audit.System,
+		audit.ScheduleDisabled, audit.Succeeded, map[string]any{"reason": reason, "tier": string(acct.Tier), "old": sch.Settings})
+	return s.Store.PutSchedule(ctx, &off, entry)
+}
+
+// link is the console's page of the account's backups.
+func (s *Service) link(accountID string) string {
+	if s.Link == nil {
+		return ""
+	}
+	return s.Link(accountID, "")
 }
 
 func (s *Service) notify(ctx context.Context, n *backup.Notification) error {

@@ -174,7 +174,7 @@ func TestFunctionsTouchOnlyWhatTheyAreGranted(t *testing.T) {
 	if im, err = apiRestores.Import(ctx, "acme", im.ID); err != nil || im.Counts.Failed == 0 {
 		t.Fatalf("import %+v %v: want a refused value, so that the error files are written", im, err)
 	}
-	if _, err := apiRestores.ErrorsURL(ctx, "acme", im.ID); err != nil {
+	if _, err := apiRestores.ErrorsURL(ctx, "acme", im.ID, audit.Actor{Subject: "u"}); err != nil {
 		t.Fatal(err)
 	}
 

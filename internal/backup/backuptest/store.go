@@ -363,7 +363,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		for i := range 250 {
 			at := recent.Add(time.Duration(i) * time.Second)
 			id := backup.NewID(at)
-			if err := s.AddNotification(ctx, &backup.Notification{AccountID: "acme", ID: id, CreatedAt: at, Kind: "backup.completed"}); err != nil {
+			if _, err := s.AddNotification(ctx, &backup.Notification{AccountID: "acme", ID: id, CreatedAt: at, Kind: "backup.completed"}); err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, id)
@@ -406,11 +406,17 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		for i := range 3 {
 			at := recent.Add(time.Duration(i) * time.Minute)
 			n := &backup.Notification{AccountID: "acme", ID: backup.NewID(at), CreatedAt: at, Kind: "backup.completed", Subject: fmt.Sprint(i)}
-			if err := s.AddNotification(ctx, n); err != nil {
-				t.Fatal(err)
+			if published, err := s.AddNotification(ctx, n); err != nil || published {
+				t.Fatal(published, err)
 			}
-			if err := s.AddNotification(ctx, n); err != nil { // a retried notify
-				t.Fatal(err)
+			if i == 0 { // sent
+				if err := s.MarkPublished(ctx, "acme", n.ID, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A retried notify: the first is not sent again, the others are.
+			if published, err := s.AddNotification(ctx, n); err != nil || published != (i == 0) {
+				t.Fatal(published, err)
 			}
 			ids = append(ids, n.ID)
 		}
