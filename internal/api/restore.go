@@ -52,7 +52,7 @@ func viewPlan(p *restore.Plan) planView {
 			"acknowledgeDataChange: the values of these properties will change in the portal",
 			"acknowledgeIrreversible: the restore cannot be undone",
 		}}
-	if p.Tally != nil {
+	if p.Tally != nil && p.Status != restore.Planning { // while planning, it holds samples only
 		c := restore.CountsOf(p.Tally)
 		v.Counts = &c
 	}

@@ -125,7 +125,7 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	switch a.Schedules {
 	case lambdas.ScheduleManage:
 		sched.Triggers = scheduler.EventBridge{Client: awsscheduler.NewFromConfig(cfg), Group: set.required(env.ScheduleGroup),
-			TargetARN: set.arn(env.ScheduleTarget), RoleARN: set.arn(env.SchedulerRole)}
+			TargetARN: set.arn(env.ScheduleTarget), RoleARN: set.arn(env.SchedulerRole), DeadLetterARN: set.arn(env.ScheduleDeadLetter)}
 	case lambdas.ScheduleRemove:
 		sched.Triggers = scheduler.EventBridge{Client: awsscheduler.NewFromConfig(cfg), Group: set.required(env.ScheduleGroup)}
 	}

@@ -18,9 +18,10 @@ func complete(fn lambdas.Function) map[string]string {
 		env.StateMachine:   "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-backup",
 		env.RestoreMachine: "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-restore",
 		env.Topic:          "arn:aws:sns:eu-west-1:123456789012:crmbackup-test", env.BudgetShares: "3",
-		env.ScheduleGroup:  "crmbackup-test",
-		env.ScheduleTarget: "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-test-create",
-		env.SchedulerRole:  "arn:aws:iam::123456789012:role/crmbackup-test-scheduler",
+		env.ScheduleGroup:      "crmbackup-test",
+		env.ScheduleTarget:     "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-test-create",
+		env.SchedulerRole:      "arn:aws:iam::123456789012:role/crmbackup-test-scheduler",
+		env.ScheduleDeadLetter: "arn:aws:sqs:eu-west-1:123456789012:crmbackup-test-schedule-dlq",
 	}
 	out := map[string]string{}
 	for _, name := range fn.Settings() {

@@ -172,7 +172,7 @@ func (f Function) Settings() []string {
 	}
 	switch a.Schedules {
 	case ScheduleManage:
-		out = append(out, env.ScheduleGroup, env.ScheduleTarget, env.SchedulerRole)
+		out = append(out, env.ScheduleGroup, env.ScheduleTarget, env.SchedulerRole, env.ScheduleDeadLetter)
 	case ScheduleRemove:
 		out = append(out, env.ScheduleGroup)
 	}

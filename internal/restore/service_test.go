@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -486,5 +487,47 @@ func TestExpiry(t *testing.T) {
 	}
 	if got, _ := svc.Import(ctx, "acme", im.ID); got.Status != restore.ImportCompleted {
 		t.Fatalf("the restore ended %s: %s", got.Status, got.Failure)
+	}
+}
+
+// TestPlanStateHoldsNoCRMValues: the cursor each plan chunk hands Step
+// Functions (kept in the execution's history) carries counts only; the
+// samples of values before → after reach the plan's item, and the plan.
+func TestPlanStateHoldsNoCRMValues(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"deals": 250})
+	svc := e.service(&startRecorder{})
+	// Values in the portal differ from the backup's: there is something to sample.
+	ids, _ := e.backedUp(t, "deals")
+	for _, id := range ids[:40] {
+		e.update(t, "deals", id, map[string]string{"dealname": "changed since the backup"})
+	}
+	p, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
+	in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) {
+		cur, err := svc.PlanChunk(ctx, in, d)
+		if err == nil {
+			if raw, _ := json.Marshal(cur); strings.Contains(string(raw), "changed since the backup") || len(cur.Tally.Samples) > 0 {
+				t.Fatalf("a plan chunk's cursor carries CRM values: %s", raw)
+			}
+		}
+		return cur, err
+	}, in)
+	if err := svc.PlanDone(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := svc.Plan(ctx, "acme", p.ID)
+	if got.Status != restore.Ready || len(got.Tally.Samples) == 0 || len(got.Tally.Samples) > restore.MaxSamples || got.Tally.Values.Set == 0 {
+		t.Fatalf("plan %s, %d samples, tally %+v", got.Status, len(got.Tally.Samples), got.Tally.Values)
+	}
+	seen := map[string]bool{}
+	for _, s := range got.Tally.Samples {
+		if seen[s.RecordID+"/"+s.Property] {
+			t.Fatalf("sample %s/%s twice (a redone chunk)", s.RecordID, s.Property)
+		}
+		seen[s.RecordID+"/"+s.Property] = true
 	}
 }

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
@@ -71,11 +72,35 @@ func (s *Service) PlanChunk(ctx context.Context, in StepInput, deadline time.Tim
 	if err != nil {
 		return nil, err
 	}
+	// Samples are CRM values: they go to the plan's item (encrypted at
+	// rest, read by admins), never into the cursor that Step Functions
+	// keeps in the execution's history.
 	p.RowsPlanned = cur.Row
+	if len(cur.Tally.Samples) > 0 {
+		if p.Tally == nil {
+			p.Tally = &Tally{}
+		}
+		p.Tally.Samples = mergeSamples(p.Tally.Samples, cur.Tally.Samples)
+		cur.Tally.Samples = nil
+	}
 	if err := s.Store.UpdatePlan(ctx, p, Planning); err != nil {
 		return nil, err
 	}
 	return &cur, nil
+}
+
+// mergeSamples adds the samples of a chunk to the plan's, once each (a
+// redone chunk finds the same ones), up to MaxSamples.
+func mergeSamples(have, more []Sample) []Sample {
+	for _, m := range more {
+		if len(have) == MaxSamples {
+			break
+		}
+		if !slices.ContainsFunc(have, func(h Sample) bool { return h.RecordID == m.RecordID && h.Property == m.Property }) {
+			have = append(have, m)
+		}
+	}
+	return have
 }
 
 // PlanDone makes a computed plan READY.
@@ -83,6 +108,9 @@ func (s *Service) PlanDone(ctx context.Context, in StepInput) error {
 	return s.endPlan(ctx, in, func(p *Plan) {
 		p.Status, p.ComputedAt, p.RowsPlanned = Ready, s.now(), in.Cursor.Row
 		tally := in.Cursor.Tally
+		if p.Tally != nil { // the samples the chunks kept on the plan
+			tally.Samples = mergeSamples(p.Tally.Samples, tally.Samples)
+		}
 		p.Tally = &tally
 	})
 }

@@ -33,6 +33,9 @@ type EventBridge struct {
 	// RoleARN is the ARN of the role EventBridge Scheduler assumes to
 	// invoke the create Lambda.
 	RoleARN string
+	// DeadLetterARN is the SQS queue where Scheduler puts a run it could
+	// not deliver within its retry policy ("": none).
+	DeadLetterARN string
 }
 
 var _ schedule.Triggers = EventBridge{}
@@ -163,7 +166,7 @@ func (e EventBridge) definition(t schedule.Trigger) (definition, error) {
 	if err != nil {
 		return definition{}, fmt.Errorf("scheduler: encode schedule input for account %s: %w", t.AccountID, err)
 	}
-	return definition{
+	d := definition{
 		expression: t.Expression,
 		timezone:   t.Timezone,
 		target: &types.Target{
@@ -175,7 +178,11 @@ func (e EventBridge) definition(t schedule.Trigger) (definition, error) {
 				MaximumRetryAttempts:     aws.Int32(maxRetryAttempts),
 			},
 		},
-	}, nil
+	}
+	if e.DeadLetterARN != "" {
+		d.target.DeadLetterConfig = &types.DeadLetterConfig{Arn: aws.String(e.DeadLetterARN)}
+	}
+	return d, nil
 }
 
 // encodeEvent writes the event as JSON without HTML escaping. json.Marshal

@@ -132,8 +132,10 @@ func setup(t *testing.T, script ...reply) (scheduler.EventBridge, *fake) {
 			t.Errorf("%d scripted replies were not used", len(f.script))
 		}
 	})
-	return scheduler.EventBridge{Client: client, Group: group, TargetARN: targetARN, RoleARN: roleARN}, f
+	return scheduler.EventBridge{Client: client, Group: group, TargetARN: targetARN, RoleARN: roleARN, DeadLetterARN: dlqARN}, f
 }
+
+const dlqARN = "arn:aws:sqs:eu-west-1:123456789012:crmbackup-test-schedule-dlq"
 
 // body is the JSON document of a CreateSchedule or UpdateSchedule request.
 type body struct {
@@ -145,10 +147,11 @@ type body struct {
 	State                      string
 	FlexibleTimeWindow         map[string]any
 	Target                     struct {
-		Arn         string
-		RoleArn     string
-		Input       string
-		RetryPolicy map[string]any
+		Arn              string
+		RoleArn          string
+		Input            string
+		RetryPolicy      map[string]any
+		DeadLetterConfig map[string]any
 	}
 }
 
@@ -209,6 +212,9 @@ func checkDefinition(t *testing.T, r request, tr schedule.Trigger) string {
 	}
 	if want := map[string]any{"MaximumEventAgeInSeconds": 3600.0, "MaximumRetryAttempts": 3.0}; !reflect.DeepEqual(b.Target.RetryPolicy, want) {
 		t.Errorf("%s: Target.RetryPolicy = %v, want %v", r.call(), b.Target.RetryPolicy, want)
+	}
+	if want := map[string]any{"Arn": dlqARN}; !reflect.DeepEqual(b.Target.DeadLetterConfig, want) {
+		t.Errorf("%s: Target.DeadLetterConfig = %v, want %v (a run Scheduler cannot deliver is kept)", r.call(), b.Target.DeadLetterConfig, want)
 	}
 
 	var input map[string]any

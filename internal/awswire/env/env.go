@@ -29,4 +29,6 @@ const (
 	ScheduleGroup  = "SCHEDULE_GROUP"
 	ScheduleTarget = "SCHEDULE_TARGET_ARN"
 	SchedulerRole  = "SCHEDULER_ROLE_ARN"
+	// ScheduleDeadLetter is the SQS queue a schedule's undeliverable runs go to.
+	ScheduleDeadLetter = "SCHEDULE_DLQ_ARN"
 )
