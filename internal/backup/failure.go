@@ -24,6 +24,13 @@ type StepError struct {
 // restore", …) ended: the failed function's reason, or a plain sentence for
 // failures no function of ours reported (the full cause is in the execution
 // history and the functions' logs).
+// The errors of an execution that ended without running its Catch (as the
+// "ended" function reports them).
+const (
+	ExecutionTimedOut = "Execution.TimedOut"
+	ExecutionAborted  = "Execution.Aborted"
+)
+
 func (e *StepError) Reason(what string) string {
 	if e == nil {
 		return what + " failed"
@@ -40,6 +47,10 @@ func (e *StepError) Reason(what string) string {
 		return what + " failed"
 	case e.Error == "States.Timeout":
 		return what + " timed out"
+	case e.Error == ExecutionTimedOut:
+		return what + " ran longer than the 24 hours its workflow allows, and was stopped"
+	case e.Error == ExecutionAborted:
+		return what + " was stopped: its workflow execution was aborted"
 	case strings.HasPrefix(e.Error, "Lambda.") || strings.HasPrefix(e.Error, "Runtime.") ||
 		strings.HasPrefix(e.Error, "Sandbox.") || e.Error == "States.TaskFailed":
 		return what + " stopped: one of its functions failed (" + e.Error + "); the functions' logs have the details"

@@ -24,6 +24,7 @@ const (
 	Finalize = "finalize"
 	Notify   = "notify"
 	Restore  = "restore"
+	Ended    = "ended"
 )
 
 // State machine names (their definitions are internal/workflow/asl/<name>.asl.json).
@@ -117,6 +118,15 @@ var All = []Function{
 			Read:  []blobkey.Kind{blobkey.KindZIP, blobkey.KindErrorChunk},
 			Write: []blobkey.Kind{blobkey.KindErrorChunk, blobkey.KindErrorFile}, Delete: []blobkey.Kind{blobkey.KindErrorChunk},
 			List: []string{blobkey.Work + "*/imports/*"}, Secrets: true, Publish: true}},
+	// Step Functions runs no Catch when an execution times out or is
+	// stopped; an EventBridge rule on the machines' status changes
+	// (TIMED_OUT, ABORTED, FAILED) invokes this function, which ends the
+	// backup or the import as the Catch would have.
+	{Name: Ended, Description: "Ends a backup or restore whose execution timed out, was stopped or failed", MemoryMB: 256, TimeoutSec: 300,
+		Access: Access{Table: plus(tableWrite, "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
+			Read: []blobkey.Kind{blobkey.KindErrorChunk}, Write: []blobkey.Kind{blobkey.KindErrorFile},
+			Delete: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk, blobkey.KindErrorChunk},
+			List: []string{blobkey.Work + "*"}, Publish: true}},
 }
 
 // Names lists every function's name, in the table's order.

@@ -25,6 +25,10 @@ func (s *Service) Finish(ctx context.Context, in StepInput) error {
 		im.CompletedAt, im.Status = s.now(), ImportCompleted
 		if in.Error != nil {
 			im.Status, im.Failure = ImportFailed, in.Error.Reason("the restore")
+			if in.Error.Error == backup.ExecutionTimedOut || in.Error.Error == backup.ExecutionAborted {
+				// Its counts were in the execution's state, which is gone.
+				im.Failure += fmt.Sprintf("; it had handled %d of %d rows, and the values it wrote are not counted", im.RowsDone, im.Rows)
+			}
 		}
 		if err := s.joinErrors(ctx, im); err != nil {
 			return err

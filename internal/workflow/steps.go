@@ -194,6 +194,7 @@ func Handlers(steps *Steps, rs *RestoreSteps) map[string]any {
 		lambdas.Finalize: lambdaFunc(log, lambdas.Finalize, steps.Finalize),
 		lambdas.Notify:   lambdaFunc(log, lambdas.Notify, steps.Notify),
 		lambdas.Restore:  lambdaFunc(rlog, lambdas.Restore, rs.Restore),
+		lambdas.Ended:    lambdaFunc(log, lambdas.Ended, (&Ends{Backups: steps.Svc, Restores: rs.Svc}).Ended),
 	}
 }
 

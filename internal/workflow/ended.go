@@ -1,0 +1,130 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/restore"
+)
+
+// ExecutionEnd is Step Functions' "Step Functions Execution Status Change"
+// event, as EventBridge delivers it, of an execution that ended.
+type ExecutionEnd struct {
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+	Detail     struct {
+		ExecutionArn    string `json:"executionArn"`
+		StateMachineArn string `json:"stateMachineArn"`
+		Name            string `json:"name"`
+		Status          string `json:"status"` // SUCCEEDED, FAILED, TIMED_OUT, ABORTED
+		// Input is the execution's input, as a JSON string.
+		Input string  `json:"input"`
+		Error *string `json:"error"`
+		Cause *string `json:"cause"`
+	} `json:"detail"`
+}
+
+// executionInput is what our executions are started with (SFNRunner).
+type executionInput struct {
+	Mode      string `json:"mode"` // restore: plan, execute
+	AccountID string `json:"accountId"`
+	BackupID  string `json:"backupId"`
+	PlanID    string `json:"planId"`
+	ImportID  string `json:"importId"`
+}
+
+// Ends is the ended function's handler: it ends the backup or the restore
+// of an execution that timed out, was stopped or failed, as the state
+// machine's Catch would have (Step Functions runs no Catch for the first
+// two). Everything it calls is idempotent and leaves alone what the Catch
+// already ended.
+type Ends struct {
+	Backups  *backup.Service
+	Restores *restore.Service
+}
+
+// EndResult says what Ended did.
+type EndResult struct {
+	Ended string `json:"ended,omitempty"` // "backup 01…", "import 01…", "plan 01…"; "" if nothing was left to end
+}
+
+// Ended handles one execution status change.
+func (e *Ends) Ended(ctx context.Context, ev ExecutionEnd) (*EndResult, error) {
+	d := ev.Detail
+	var fail *backup.StepError
+	switch d.Status {
+	case "SUCCEEDED", "RUNNING", "PENDING_REDRIVE":
+		return &EndResult{}, nil
+	case "TIMED_OUT":
+		fail = &backup.StepError{Error: backup.ExecutionTimedOut}
+	case "ABORTED":
+		fail = &backup.StepError{Error: backup.ExecutionAborted}
+	case "FAILED":
+		fail = &backup.StepError{Error: "States.TaskFailed"}
+		if d.Error != nil {
+			fail.Error = *d.Error
+		}
+		if d.Cause != nil {
+			fail.Cause = *d.Cause
+		}
+	default:
+		return nil, Permanent(apperr.New(apperr.Invalid, "execution %s: unknown status %q", d.Name, d.Status))
+	}
+	var in executionInput
+	if err := json.Unmarshal([]byte(d.Input), &in); err != nil || in.AccountID == "" {
+		return nil, Permanent(apperr.New(apperr.Invalid, "execution %s: its input names no account", d.Name))
+	}
+	var err error
+	out := &EndResult{}
+	switch {
+	case in.BackupID != "":
+		out.Ended, err = e.endBackup(ctx, in, fail)
+	case in.Mode == "execute" && in.ImportID != "":
+		out.Ended, err = e.endImport(ctx, in, fail)
+	case in.Mode == "plan" && in.PlanID != "":
+		out.Ended = "plan " + in.PlanID
+		err = e.Restores.PlanFailedStep(ctx, restore.StepInput{Action: restore.ActionPlanFailed, AccountID: in.AccountID, PlanID: in.PlanID, Error: fail})
+	default:
+		return nil, Permanent(apperr.New(apperr.Invalid, "execution %s: its input is neither a backup's nor a restore's", d.Name))
+	}
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return out, nil
+}
+
+func (e *Ends) endBackup(ctx context.Context, in executionInput, fail *backup.StepError) (string, error) {
+	step := backup.StepInput{AccountID: in.AccountID, BackupID: in.BackupID}
+	b, err := e.Backups.Get(ctx, in.AccountID, in.BackupID)
+	if err != nil {
+		return "", err
+	}
+	if b.Status != backup.Completed {
+		if _, err := e.Backups.Finalize(ctx, backup.FinalizeInput{StepInput: step, Error: fail}); err != nil {
+			return "", fmt.Errorf("fail backup %s: %w", in.BackupID, err)
+		}
+	}
+	// Completed or failed: its notice (written once, whoever wrote it first).
+	if err := e.Backups.Notify(ctx, backup.NotifyInput{StepInput: step}); err != nil {
+		return "", err
+	}
+	return "backup " + in.BackupID, nil
+}
+
+func (e *Ends) endImport(ctx context.Context, in executionInput, fail *backup.StepError) (string, error) {
+	im, err := e.Restores.Import(ctx, in.AccountID, in.ImportID)
+	if err != nil {
+		return "", err
+	}
+	// The execution's cursor (its counts) lived in the execution's state:
+	// what the import recorded of its progress is what is known.
+	step := restore.StepInput{Action: restore.ActionFinish, AccountID: in.AccountID, ImportID: in.ImportID, Error: fail,
+		Cursor: restore.Cursor{Row: im.RowsDone}}
+	if err := e.Restores.Finish(ctx, step); err != nil {
+		return "", fmt.Errorf("end import %s: %w", in.ImportID, err)
+	}
+	return "import " + in.ImportID, nil
+}
