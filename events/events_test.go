@@ -54,6 +54,12 @@ func TestStepEventsDecode(t *testing.T) {
 				t.Errorf("schedule event %+v: scheduledAt %v", ev, err)
 			}
 		}},
+		{"ended-timed-out.json", &workflow.ExecutionEnd{}, func(t *testing.T, v any) {
+			ev := v.(*workflow.ExecutionEnd)
+			if ev.Source != "aws.states" || ev.Detail.Status != "TIMED_OUT" || !strings.Contains(ev.Detail.Input, `"backupId"`) || ev.Detail.Error != nil {
+				t.Errorf("execution status change %+v", ev)
+			}
+		}},
 		{"discover.json", &backup.StepInput{}, func(t *testing.T, v any) {
 			if in := v.(*backup.StepInput); in.AccountID == "" || in.BackupID == "" {
 				t.Errorf("discover input %+v lacks ids", in)
@@ -146,7 +152,7 @@ func TestEveryEventIsTested(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := map[string]bool{}
-	for _, f := range []string{"create-schedule.json", "discover.json", "export-first.json", "export-resume.json", "zip.json", "finalize.json", "finalize-failed.json", "notify.json",
+	for _, f := range []string{"create-schedule.json", "ended-timed-out.json", "discover.json", "export-first.json", "export-resume.json", "zip.json", "finalize.json", "finalize-failed.json", "notify.json",
 		"restore-plan.json", "restore-plan-done.json", "restore-execute-resume.json", "restore-finish.json", "restore-finish-failed.json"} {
 		known[f] = true
 	}

@@ -181,6 +181,8 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	}
 	s.Restore = &restore.Service{Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log, Now: cfg.Now}
 	restoreSteps := &workflow.RestoreSteps{Svc: s.Restore, Budget: steps.Budget}
+	// What EventBridge's rule on the machines' status changes does on AWS.
+	s.Runner.Ended = (&workflow.Ends{Backups: s.Service, Restores: s.Restore}).Ended
 	invoker := workflow.NewInvoker(log, workflow.Handlers(steps, restoreSteps))
 	invokeMux := http.NewServeMux()
 	invokeMux.Handle("POST /invoke/{function}", invoker)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
@@ -13,17 +14,28 @@ import (
 // ExecutionEnd is Step Functions' "Step Functions Execution Status Change"
 // event, as EventBridge delivers it, of an execution that ended.
 type ExecutionEnd struct {
-	Source     string `json:"source"`
-	DetailType string `json:"detail-type"`
+	Version    string    `json:"version"`
+	ID         string    `json:"id"`
+	Source     string    `json:"source"`
+	DetailType string    `json:"detail-type"`
+	Account    string    `json:"account"`
+	Time       time.Time `json:"time"`
+	Region     string    `json:"region"`
+	Resources  []string  `json:"resources"`
 	Detail     struct {
 		ExecutionArn    string `json:"executionArn"`
 		StateMachineArn string `json:"stateMachineArn"`
 		Name            string `json:"name"`
 		Status          string `json:"status"` // SUCCEEDED, FAILED, TIMED_OUT, ABORTED
+		StartDate       int64  `json:"startDate"`
+		StopDate        *int64 `json:"stopDate"`
 		// Input is the execution's input, as a JSON string.
-		Input string  `json:"input"`
-		Error *string `json:"error"`
-		Cause *string `json:"cause"`
+		Input         string          `json:"input"`
+		InputDetails  json.RawMessage `json:"inputDetails"`
+		Output        *string         `json:"output"`
+		OutputDetails json.RawMessage `json:"outputDetails"`
+		Error         *string         `json:"error"`
+		Cause         *string         `json:"cause"`
 	} `json:"detail"`
 }
 

@@ -94,6 +94,10 @@ type LocalRunner struct {
 	Log           *slog.Logger
 	// Done, if set, is called when an execution ends.
 	Done func(name string, r Result)
+	// Ended, if set, is called with the Step Functions status change of an
+	// execution that failed (not one the runner stopped at Close), as the
+	// EventBridge rule on AWS invokes the ended function.
+	Ended func(ctx context.Context, ev ExecutionEnd) (*EndResult, error)
 
 	mu      sync.Mutex
 	started map[string]bool
@@ -150,6 +154,10 @@ func (r *LocalRunner) Start(machine, name string, input any) error {
 	if err != nil {
 		return err
 	}
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return err
+	}
 	r.started[name] = true
 	r.wg.Add(1)
 	go func() {
@@ -158,6 +166,14 @@ func (r *LocalRunner) Start(machine, name string, input any) error {
 		r.log().Info("execution ended", "machine", machine, "name", name, "status", res.Status, "error", res.Error, "cause", res.Cause)
 		if r.Done != nil {
 			r.Done(name, res)
+		}
+		if r.Ended != nil && res.Status != "SUCCEEDED" && r.ctx.Err() == nil {
+			ev := ExecutionEnd{Source: "aws.states", DetailType: "Step Functions Execution Status Change"}
+			ev.Detail.Name, ev.Detail.Status, ev.Detail.Input = name, res.Status, string(raw)
+			ev.Detail.Error, ev.Detail.Cause = &res.Error, &res.Cause
+			if _, err := r.Ended(r.ctx, ev); err != nil {
+				r.log().Error("ending a failed execution", "machine", machine, "name", name, "error", err)
+			}
 		}
 	}()
 	return nil
