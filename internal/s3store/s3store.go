@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -48,13 +50,22 @@ func New(client *s3.Client, bucket string) *Store {
 
 var _ backup.Blobs = (*Store)(nil)
 
-// notFound maps S3's missing-key errors to apperr.NotFound.
+// notFound maps S3's missing-key errors to apperr.NotFound. A read of a
+// missing key by a caller without s3:ListBucket on the bucket (every
+// function but those that list) is answered 403 AccessDenied, not 404
+// (S3 does not tell a caller what it may not list): the functions' grants
+// cover every key their code reads (a test checks it), so a 403 on a read
+// is a missing file too, not a passing fault to retry.
 func notFound(err error, key string) error {
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
 	var api smithy.APIError
-	if errors.As(err, &nsk) || errors.As(err, &nf) || errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound") {
+	var resp *awshttp.ResponseError
+	switch {
+	case errors.As(err, &nsk) || errors.As(err, &nf) || errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound"):
 		return &apperr.Error{Code: apperr.NotFound, Message: "no file " + key}
+	case errors.As(err, &resp) && resp.HTTPStatusCode() == http.StatusForbidden:
+		return &apperr.Error{Code: apperr.NotFound, Message: "no file " + key + " (S3 answered 403: it is missing, or this function may not read it)"}
 	}
 	return fmt.Errorf("s3 %s: %w", key, err)
 }
