@@ -111,8 +111,9 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	if a.Secrets {
 		conn := &connector.Connector{
 			BaseURL: set.url(env.HubSpotBaseURL),
-			Secrets: connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
-			Log:     log,
+			Secrets:      connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
+			SecretPrefix: getenv(env.SecretPrefix),
+			Log:          log,
 		}
 		if a.SplitBudget {
 			conn.Shares = set.positive(env.BudgetShares, true)

@@ -4,13 +4,16 @@
 package connector
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
@@ -38,9 +41,25 @@ type Connector struct {
 	// container, so each takes 1/Shares of the limit (Shares is the backup
 	// state machine's Map concurrency). 0 or 1: this process has it all.
 	Shares int
+	// SecretPrefix, when set (on AWS: the stack's), makes a Secrets
+	// Manager secret whose name starts with it the only credential
+	// reference accepted, in any partition.
+	SecretPrefix string
+	// TTL is how long a credential read is used before it is read again
+	// (default 15 minutes); a 401 re-reads it at once.
+	TTL time.Duration
+	Now func() time.Time
 
 	mu      sync.Mutex
-	clients map[string]*hubspot.Client
+	clients map[string]*cached
+}
+
+// cached is an account's client and when its credential was read.
+type cached struct {
+	client *hubspot.Client
+	ref    string
+	token  string
+	read   time.Time
 }
 
 var (
@@ -62,24 +81,65 @@ func (c *Connector) RestoreCRM(ctx context.Context, a *backup.Account) (restore.
 func (c *Connector) client(ctx context.Context, a *backup.Account) (*hubspot.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := c.clients[a.ID]; ok {
-		return cl, nil
+	now := c.now()
+	if e, ok := c.clients[a.ID]; ok {
+		if e.ref == a.TokenRef && now.Sub(e.read) < cmp.Or(c.TTL, 15*time.Minute) {
+			return e.client, nil
+		}
+		// Read again: it may have been rotated (or the account points
+		// at another secret now). The client and its budget stay.
+		token, err := c.token(ctx, a.TokenRef)
+		if err != nil {
+			return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
+		}
+		if token != e.token {
+			e.client.SetToken(token)
+		}
+		e.ref, e.token, e.read = a.TokenRef, token, now
+		return e.client, nil
 	}
 	token, err := c.token(ctx, a.TokenRef)
 	if err != nil {
 		return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
 	}
+	ref := a.TokenRef
 	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: c.share(a.RequestsPer10s),
-		Shares: c.Shares, APIVersion: a.APIVersion, Logger: c.Log})
+		Shares: c.Shares, APIVersion: a.APIVersion, Logger: c.Log,
+		Refresh: func(ctx context.Context) (string, error) { return c.reread(ctx, a.ID, ref) }})
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "account %s: %v", a.ID, err)
 	}
 	if c.clients == nil {
-		c.clients = map[string]*hubspot.Client{}
+		c.clients = map[string]*cached{}
 	}
-	c.clients[a.ID] = cl
+	c.clients[a.ID] = &cached{client: cl, ref: ref, token: token, read: now}
 	return cl, nil
 }
+
+// reread reads an account's credential again after HubSpot refused it.
+func (c *Connector) reread(ctx context.Context, accountID, ref string) (string, error) {
+	token, err := c.token(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.clients[accountID]; ok && e.ref == ref {
+		e.token, e.read = token, c.now()
+	}
+	return token, nil
+}
+
+func (c *Connector) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// secretARN matches a Secrets Manager secret's ARN in any partition; its
+// last group is the secret's name (with its random suffix).
+var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:(.+)$`)
 
 // share is this process's part of a portal's limit (HubSpot's smallest,
 // 100 per 10 s, when the account does not say).
@@ -96,6 +156,12 @@ func (c *Connector) share(limit int) int {
 // token resolves a reference: env:NAME, file:PATH or a Secrets Manager ARN
 // whose value is the token or JSON {"token": "..."}.
 func (c *Connector) token(ctx context.Context, ref string) (string, error) {
+	if c.SecretPrefix != "" {
+		m := secretARN.FindStringSubmatch(ref)
+		if m == nil || !strings.HasPrefix(m[1], c.SecretPrefix) {
+			return "", apperr.New(apperr.Invalid, "the account's credential must be a Secrets Manager secret named %s…, not %q", c.SecretPrefix, clip(ref))
+		}
+	}
 	var tok string
 	switch {
 	case strings.HasPrefix(ref, "env:"):
@@ -108,7 +174,7 @@ func (c *Connector) token(ctx context.Context, ref string) (string, error) {
 			return "", err
 		}
 		tok = string(b)
-	case strings.HasPrefix(ref, "arn:aws:secretsmanager:"):
+	case secretARN.MatchString(ref):
 		if c.Secrets == nil {
 			return "", apperr.New(apperr.Invalid, "token reference %s needs Secrets Manager", ref)
 		}
@@ -131,4 +197,11 @@ func (c *Connector) token(ctx context.Context, ref string) (string, error) {
 		return "", apperr.New(apperr.Invalid, "token reference %s resolves to nothing", ref)
 	}
 	return tok, nil
+}
+
+func clip(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
 }

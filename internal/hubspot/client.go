@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,6 +43,10 @@ const (
 type Config struct {
 	BaseURL string // default DefaultBaseURL
 	Token   string // service key or private-app token; never logged
+	// Refresh, if set, is asked for the credential again when HubSpot
+	// answers 401 (it was rotated): a different one is used from then on,
+	// and the request is sent once more.
+	Refresh func(ctx context.Context) (string, error)
 	// APIVersion is HubSpot's API version: a dated one (default
 	// DefaultAPIVersion) or LegacyAPIVersion.
 	APIVersion string
@@ -109,7 +114,8 @@ func (p RetryPolicy) Backoff(n int) time.Duration {
 // Client talks to one HubSpot portal. It is safe for concurrent use.
 type Client struct {
 	base      *url.URL
-	token     string
+	token     atomic.Pointer[string]
+	refresh   func(ctx context.Context) (string, error)
 	budget    *Budget
 	retry     RetryPolicy
 	maxURL    int
@@ -156,9 +162,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "crmbackup"
 	}
-	return &Client{
+	c := &Client{
 		base:      base,
-		token:     cfg.Token,
+		refresh:   cfg.Refresh,
 		budget:    cfg.Budget,
 		retry:     cfg.Retry.withDefaults(),
 		maxURL:    cfg.MaxURLLength,
@@ -166,8 +172,14 @@ func New(cfg Config) (*Client, error) {
 		log:       cfg.Logger,
 		userAgent: cfg.UserAgent,
 		paths:     ps,
-	}, nil
+	}
+	c.SetToken(cfg.Token)
+	return c, nil
 }
+
+// SetToken makes the client use token from its next request on (a
+// rotated credential); the portal's budget stays the client's.
+func (c *Client) SetToken(token string) { c.token.Store(&token) }
 
 // Budget returns the rate budget the client draws from.
 func (c *Client) Budget() *Budget { return c.budget }
@@ -192,6 +204,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	target := c.endpoint(path, query)
 	var failures, limited int
+	refreshed := false
 	for attempt := 1; ; attempt++ {
 		if err := c.budget.Wait(ctx); err != nil {
 			return fmt.Errorf("hubspot: %s %s: waiting for rate budget: %w", method, path, err)
@@ -228,6 +241,15 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			c.budget.Throttled(pause)
 			c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot rate limited; backing off",
 				slog.String("path", path), slog.String("policy", apiErr.Policy), slog.Duration("pause", pause))
+			continue
+		case apiErr != nil && apiErr.StatusCode == http.StatusUnauthorized && c.refresh != nil && !refreshed:
+			refreshed = true
+			tok, rerr := c.refresh(ctx)
+			if rerr != nil || tok == "" || tok == *c.token.Load() {
+				return apiErr // the same credential: HubSpot's answer stands
+			}
+			c.SetToken(tok)
+			c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot credential re-read after a 401", slog.String("path", path))
 			continue
 		case apiErr != nil && retryLater(apiErr.StatusCode):
 			// Retried below, after at least HubSpot's documented wait.
@@ -295,7 +317,7 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte, o
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+*c.token.Load())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if body != nil {

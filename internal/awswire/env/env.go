@@ -5,13 +5,16 @@ package env
 
 // The variables. A function gets only those it needs.
 const (
-	Table           = "TABLE_NAME"
-	Bucket          = "BUCKET_NAME"
-	StateMachine    = "BACKUP_STATE_MACHINE_ARN"
-	RestoreMachine  = "RESTORE_STATE_MACHINE_ARN"
-	MFAWindowSec    = "MFA_MAX_AGE_SECONDS" // how fresh a two-factor sign-in must be to restore
-	Topic           = "NOTIFICATION_TOPIC_ARN"
-	HubSpotBaseURL  = "HUBSPOT_BASE_URL"
+	Table          = "TABLE_NAME"
+	Bucket         = "BUCKET_NAME"
+	StateMachine   = "BACKUP_STATE_MACHINE_ARN"
+	RestoreMachine = "RESTORE_STATE_MACHINE_ARN"
+	MFAWindowSec   = "MFA_MAX_AGE_SECONDS" // how fresh a two-factor sign-in must be to restore
+	Topic          = "NOTIFICATION_TOPIC_ARN"
+	HubSpotBaseURL = "HUBSPOT_BASE_URL"
+	// SecretPrefix is the name prefix of the accounts' credentials in
+	// Secrets Manager: the only references a function accepts.
+	SecretPrefix    = "HUBSPOT_SECRET_PREFIX"
 	AppURL          = "APP_URL" // links in notifications
 	ClaimAccount    = "CLAIM_ACCOUNT"
 	ClaimRole       = "CLAIM_ROLE"
