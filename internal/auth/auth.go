@@ -30,15 +30,27 @@ type ClaimNames struct {
 	// Cognito user pool with MFA required): its tokens carry no amr claim,
 	// and every session counts as two-factor; auth_time still says when.
 	MFAAlways bool
+	// SSO says how the issuer marks a sign-in through single sign-on:
+	// the claim SSO holds one of SSOValues. The claim name IdentitiesClaim
+	// is Cognito's: an ID token of a user who signed in through a
+	// federated SAML or OIDC provider carries an "identities" list.
+	SSO       string
+	SSOValues []string
 }
 
-// DefaultClaims are the claim names used unless configured otherwise.
-var DefaultClaims = ClaimNames{Account: "custom:account_id", Role: "custom:role", AMR: "amr", AuthTime: "auth_time"}
+// IdentitiesClaim is the claim of a Cognito ID token that lists the
+// federated identities (SAML, OIDC, social) a user signed in through.
+const IdentitiesClaim = "identities"
+
+// DefaultClaims are the claim names used unless configured otherwise (the
+// local dev tokens mark SSO in amr).
+var DefaultClaims = ClaimNames{Account: "custom:account_id", Role: "custom:role", AMR: "amr", AuthTime: "auth_time",
+	SSO: "amr", SSOValues: []string{SSOMethod}}
 
 // SuperAdminRole is the role value of a HubSpot Super Admin.
 const SuperAdminRole = "super_admin"
 
-// SSOMethod marks a session signed in through SSO in the amr claim.
+// SSOMethod marks a session signed in through SSO in the dev tokens' amr.
 const SSOMethod = "sso"
 
 // Caller is an authenticated user.
@@ -48,6 +60,9 @@ type Caller struct {
 	Role      string
 	AMR       []string
 	AuthTime  time.Time
+	// SSOSignIn: the caller signed in through single sign-on (as the
+	// issuer says it, ClaimNames.SSO).
+	SSOSignIn bool
 	// IP and UserAgent are the request's, for the audit log (set by the
 	// API, not read from the token).
 	IP        string
@@ -63,7 +78,13 @@ func (c *Caller) Actor() audit.Actor {
 func (c *Caller) SuperAdmin() bool { return c.Role == SuperAdminRole }
 
 // SSO reports whether the caller signed in with SSO.
-func (c *Caller) SSO() bool { return slices.Contains(c.AMR, SSOMethod) }
+func (c *Caller) SSO() bool { return c.SSOSignIn }
+
+// FreshSSO reports whether the caller's SSO sign-in happened within maxAge
+// of now (an unknown sign-in time is not fresh).
+func (c *Caller) FreshSSO(now time.Time, maxAge time.Duration) bool {
+	return c.SSOSignIn && !c.AuthTime.IsZero() && now.Sub(c.AuthTime) <= maxAge && !c.AuthTime.After(now.Add(time.Minute))
+}
 
 // FreshMFA reports whether the caller completed two-factor authentication
 // within window of now.
@@ -91,6 +112,12 @@ func FromClaims(claims map[string]any, names ClaimNames) (*Caller, error) {
 		Role:      str(claims[names.Role]),
 		AMR:       list(claims[names.AMR]),
 	}
+	// A Cognito access token passes API Gateway's authorizer too, but it
+	// carries no account or role: say which token to send.
+	if str(claims["token_use"]) == "access" {
+		return nil, apperr.New(apperr.Unauthorized, "this is an access token: send the ID token of the sign-in (it carries your account and role)")
+	}
+	c.SSOSignIn = ssoSignIn(claims, names)
 	if names.MFAAlways && !slices.Contains(c.AMR, "mfa") {
 		c.AMR = append(c.AMR, "mfa")
 	}
@@ -101,6 +128,42 @@ func FromClaims(claims map[string]any, names ClaimNames) (*Caller, error) {
 		c.AuthTime = at
 	}
 	return c, nil
+}
+
+// ssoSignIn reads the issuer's mark of a single sign-on.
+func ssoSignIn(claims map[string]any, names ClaimNames) bool {
+	v, ok := claims[names.SSO]
+	if names.SSO == "" || !ok {
+		return false
+	}
+	if names.SSO == IdentitiesClaim {
+		// A JSON list of objects (API Gateway hands it over as a string).
+		var ids []struct {
+			ProviderType string `json:"providerType"`
+		}
+		switch x := v.(type) {
+		case string:
+			if json.Unmarshal([]byte(x), &ids) != nil {
+				return false
+			}
+		default:
+			raw, _ := json.Marshal(x)
+			if json.Unmarshal(raw, &ids) != nil {
+				return false
+			}
+		}
+		return slices.ContainsFunc(ids, func(id struct {
+			ProviderType string `json:"providerType"`
+		}) bool {
+			return id.ProviderType == "SAML" || id.ProviderType == "OIDC"
+		})
+	}
+	for _, got := range list(v) {
+		if slices.Contains(names.SSOValues, got) {
+			return true
+		}
+	}
+	return false
 }
 
 func str(v any) string {

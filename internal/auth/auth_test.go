@@ -153,3 +153,59 @@ func TestMFAAlways(t *testing.T) {
 		t.Fatal("with MFAAlways an old sign-in is fresh")
 	}
 }
+
+// TestSSOAsTheIssuerSaysIt: with the stack's Cognito pool, a sign-in
+// through a federated SAML or OIDC provider (the ID token's identities);
+// with another issuer, the configured claim and values; never a marker
+// the issuer does not set.
+func TestSSOAsTheIssuerSaysIt(t *testing.T) {
+	cognito := auth.DefaultClaims
+	cognito.MFAAlways, cognito.SSO, cognito.SSOValues = true, auth.IdentitiesClaim, nil
+	okta := auth.DefaultClaims
+	okta.SSO, okta.SSOValues = "idp", []string{"okta", "entra"}
+	base := func(extra map[string]any) map[string]any {
+		m := map[string]any{"sub": "u1", "custom:account_id": "acme", "custom:role": auth.SuperAdminRole, "auth_time": "1764669600"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name   string
+		names  auth.ClaimNames
+		claims map[string]any
+		sso    bool
+	}{
+		{"Cognito, a SAML sign-in (API Gateway's string)", cognito,
+			base(map[string]any{"identities": `[{"userId":"x","providerName":"Okta","providerType":"SAML","primary":"true","dateCreated":"1"}]`}), true},
+		{"Cognito, an OIDC sign-in (a library's list)", cognito,
+			base(map[string]any{"identities": []any{map[string]any{"providerName": "Entra", "providerType": "OIDC"}}}), true},
+		{"Cognito, a social sign-in is not SSO", cognito,
+			base(map[string]any{"identities": `[{"providerName":"Google","providerType":"Google"}]`}), false},
+		{"Cognito, a password sign-in", cognito, base(nil), false},
+		{"Cognito ignores a home-made amr marker", cognito, base(map[string]any{"amr": "[sso]"}), false},
+		{"another issuer, its claim and value", okta, base(map[string]any{"idp": "okta"}), true},
+		{"another issuer, another value", okta, base(map[string]any{"idp": "google"}), false},
+		{"another issuer ignores amr sso", okta, base(map[string]any{"amr": "[sso]"}), false},
+		{"dev tokens: amr sso", auth.DefaultClaims, base(map[string]any{"amr": []any{"sso"}}), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := auth.FromClaims(tt.claims, tt.names)
+			if err != nil || c.SSO() != tt.sso {
+				t.Fatalf("SSO %v (%v), want %v", c.SSO(), err, tt.sso)
+			}
+		})
+	}
+	now := time.Unix(1764669600, 0).Add(7 * time.Hour)
+	c, _ := auth.FromClaims(base(map[string]any{"idp": "okta"}), okta)
+	if !c.FreshSSO(now, 8*time.Hour) || c.FreshSSO(now.Add(2*time.Hour), 8*time.Hour) {
+		t.Error("FreshSSO does not bound the session's age")
+	}
+}
+
+func TestAccessTokensAreRefusedWithAHint(t *testing.T) {
+	_, err := auth.FromClaims(map[string]any{"sub": "u1", "token_use": "access", "client_id": "abc", "scope": "aws.cognito.signin.user.admin"}, auth.DefaultClaims)
+	if !apperr.Is(err, apperr.Unauthorized) || !strings.Contains(err.Error(), "ID token") {
+		t.Fatalf("%v: want a 401 that says to send the ID token", err)
+	}
+}

@@ -151,6 +151,20 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 		}
 	}
 	w.Claims.MFAAlways = set.boolean(env.MFAAlways)
+	if v := getenv(env.ClaimSSO); v != "" {
+		w.Claims.SSO, w.Claims.SSOValues = v, nil
+		for _, s := range strings.Split(getenv(env.ClaimSSOValues), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				w.Claims.SSOValues = append(w.Claims.SSOValues, s)
+			}
+		}
+		if v != auth.IdentitiesClaim && len(w.Claims.SSOValues) == 0 {
+			set.fail("%s=%q needs %s: the values that mark a single sign-on", env.ClaimSSO, v, env.ClaimSSOValues)
+		}
+	}
+	if sec := set.positive(env.SSOMaxAgeSec, false); sec > 0 {
+		rs.SSOMaxAge = time.Duration(sec) * time.Second
+	}
 	if err := set.err(); err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}

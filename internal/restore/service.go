@@ -27,6 +27,11 @@ type Service struct {
 	// MFAWindow is how recent a two-factor sign-in must be to execute a
 	// restore (default 5 minutes). SSO sessions are exempt.
 	MFAWindow time.Duration
+	// SSOMaxAge bounds how old a single sign-on session may be to execute
+	// a restore (default DefaultSSOMaxAge): SSO sessions need no fresh
+	// two-factor sign-in here (the identity provider did it), but not
+	// forever.
+	SSOMaxAge time.Duration
 	// PlanTTL is how long a plan can be executed (default 24 hours, and
 	// never after its backup expires): a plan describes the portal at plan
 	// time, and an old one says little about what a restore will do.
@@ -126,6 +131,10 @@ func (s *Service) CreatePlan(ctx context.Context, accountID string, who audit.Ac
 	return p, nil
 }
 
+// DefaultSSOMaxAge is how old an SSO session may be to execute a restore
+// unless configured (SSO_MAX_AGE_SECONDS).
+const DefaultSSOMaxAge = 8 * time.Hour
+
 // MaxRun is the longest a restore may run: the restore state machine's
 // timeout (a test checks the two agree). A restore starts only while its
 // backup's files are kept at least that long, so that no started restore
@@ -193,6 +202,11 @@ func (s *Service) Execute(ctx context.Context, c *auth.Caller, planID string, ac
 	}
 	now := s.now()
 	window := orDefault(s.MFAWindow, 5*time.Minute)
+	if ssoAge := orDefault(s.SSOMaxAge, DefaultSSOMaxAge); c.SSO() && !c.FreshSSO(now, ssoAge) {
+		s.refused(ctx, c, planID, "single sign-on session too old", nil)
+		return nil, apperr.New(apperr.Reauth, "a restore needs a single sign-on session of at most %s: sign in again", ssoAge).
+			With("maxAgeSeconds", int(ssoAge.Seconds()))
+	}
 	if !c.SSO() && !c.FreshMFA(now, window) {
 		s.refused(ctx, c, planID, "two-factor sign-in too old", nil)
 		return nil, apperr.New(apperr.Reauth, "a restore needs a two-factor sign-in within the last %s: sign in again with two-factor authentication", window).

@@ -44,7 +44,8 @@ func (e *env) service(runner restore.Runner) *restore.Service {
 }
 
 func admin(amr ...string) *auth.Caller {
-	return &auth.Caller{Subject: "admin@acme.example", AccountID: "acme", Role: auth.SuperAdminRole, AMR: amr, AuthTime: time.Now()}
+	return &auth.Caller{Subject: "admin@acme.example", AccountID: "acme", Role: auth.SuperAdminRole, AMR: amr, AuthTime: time.Now(),
+		SSOSignIn: slices.Contains(amr, auth.SSOMethod)}
 }
 
 var bothAcks = restore.Acknowledgements{DataChange: true, Irreversible: true}
@@ -297,6 +298,14 @@ func TestExecuteGuards(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("an SSO session older than its bound", func(t *testing.T) {
+		old := admin(auth.SSOMethod)
+		old.AuthTime = time.Now().Add(-restore.DefaultSSOMaxAge - time.Minute) // a 30-day-old one did, once
+		if _, err := svc.Execute(ctx, old, ready(t).ID, bothAcks); !apperr.Is(err, apperr.Reauth) || !strings.Contains(err.Error(), "single sign-on") {
+			t.Fatalf("%v, want reauthentication_required", err)
+		}
+	})
 
 	t.Run("SSO needs no fresh two-factor", func(t *testing.T) {
 		sso := admin(auth.SSOMethod)

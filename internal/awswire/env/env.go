@@ -14,12 +14,19 @@ const (
 	HubSpotBaseURL = "HUBSPOT_BASE_URL"
 	// SecretPrefix is the name prefix of the accounts' credentials in
 	// Secrets Manager: the only references a function accepts.
-	SecretPrefix    = "HUBSPOT_SECRET_PREFIX"
-	AppURL          = "APP_URL" // links in notifications
-	ClaimAccount    = "CLAIM_ACCOUNT"
-	ClaimRole       = "CLAIM_ROLE"
-	ClaimAMR        = "CLAIM_AMR"
-	ClaimAuthTime   = "CLAIM_AUTH_TIME"
+	SecretPrefix  = "HUBSPOT_SECRET_PREFIX"
+	AppURL        = "APP_URL" // links in notifications
+	ClaimAccount  = "CLAIM_ACCOUNT"
+	ClaimRole     = "CLAIM_ROLE"
+	ClaimAMR      = "CLAIM_AMR"
+	ClaimAuthTime = "CLAIM_AUTH_TIME"
+	// ClaimSSO names the claim that marks a single sign-on ("identities":
+	// Cognito's federated sign-ins), ClaimSSOValues its values that do
+	// (comma-separated), SSOMaxAgeSec how old such a session may be to
+	// restore.
+	ClaimSSO        = "CLAIM_SSO"
+	ClaimSSOValues  = "CLAIM_SSO_VALUES"
+	SSOMaxAgeSec    = "SSO_MAX_AGE_SECONDS"
 	MFAAlways       = "MFA_ALWAYS" // "true": the issuer requires two-factor on every sign-in
 	ExportMarginSec = "EXPORT_MARGIN_SECONDS"
 	// BudgetShares is how many containers call one portal at once (the
