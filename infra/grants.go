@@ -26,6 +26,25 @@ func scheduleArns(stack awscdk.Stack, group string) *string {
 	})
 }
 
+// keyActions is what a function does with the stack's key, read off its
+// access: the bucket, the table and both state machines are encrypted with
+// it. Reading an object decrypts; writing one, or an item, also generates
+// data keys; starting an execution of a machine encrypted with a customer
+// managed key needs kms:GenerateDataKey (Step Functions encrypts the input
+// under the caller's credentials) and kms:Decrypt.
+func keyActions(a lambdas.Access) []string {
+	decrypt := len(a.Read) > 0 || len(a.Write) > 0 || len(a.Table) > 0 || len(a.Start) > 0
+	generate := len(a.Write) > 0 || len(a.Table) > 0 || len(a.Start) > 0
+	var out []string
+	if decrypt {
+		out = append(out, "kms:Decrypt")
+	}
+	if generate {
+		out = append(out, "kms:GenerateDataKey")
+	}
+	return out
+}
+
 // grant gives each function its access and the environment that names
 // the resources.
 func (st *Stack) grant(p *Props) {
@@ -47,7 +66,6 @@ func (st *Stack) grant(p *Props) {
 			add(a.Table, s.Table.TableArn())
 			f.Fn.AddEnvironment(jsii.String(env.Table), s.Table.TableName(), nil)
 		}
-		keyActions := map[string]bool{}
 		objects := func(kinds []blobkey.Kind) []*string {
 			var out []*string
 			for _, k := range kinds {
@@ -57,11 +75,9 @@ func (st *Stack) grant(p *Props) {
 		}
 		if len(a.Read) > 0 {
 			add([]string{"s3:GetObject"}, objects(a.Read)...)
-			keyActions["kms:Decrypt"] = true
 		}
 		if len(a.Write) > 0 {
 			add([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, objects(a.Write)...)
-			keyActions["kms:Decrypt"], keyActions["kms:GenerateDataKey"] = true, true
 		}
 		if len(a.Delete) > 0 {
 			add([]string{"s3:DeleteObject"}, objects(a.Delete)...)
@@ -75,16 +91,7 @@ func (st *Stack) grant(p *Props) {
 		if a.Files() {
 			f.Fn.AddEnvironment(jsii.String(env.Bucket), s.Bucket.BucketName(), nil)
 		}
-		if len(a.Table) > 0 { // the table is encrypted with the same key
-			keyActions["kms:Decrypt"], keyActions["kms:GenerateDataKey"] = true, true
-		}
-		var kms []string
-		for _, k := range []string{"kms:Decrypt", "kms:GenerateDataKey"} {
-			if keyActions[k] {
-				kms = append(kms, k)
-			}
-		}
-		if len(kms) > 0 {
+		if kms := keyActions(a); len(kms) > 0 {
 			add(kms, s.Key.KeyArn())
 		}
 		if a.Secrets {
@@ -112,6 +119,9 @@ func (st *Stack) grant(p *Props) {
 			f.Fn.AddEnvironment(jsii.String(env.ScheduleGroup), jsii.String(group), nil)
 			f.Fn.AddEnvironment(jsii.String(env.ScheduleTarget), st.Functions[lambdas.Create].Fn.FunctionArn(), nil)
 			f.Fn.AddEnvironment(jsii.String(env.SchedulerRole), st.Schedules.Role.RoleArn(), nil)
+			// Each schedule's target names the queue for runs Scheduler
+			// cannot deliver (the scheduler role may send to it).
+			f.Fn.AddEnvironment(jsii.String(env.ScheduleDeadLetter), st.DeadLetters.Schedule.QueueArn(), nil)
 		case lambdas.ScheduleRemove:
 			add([]string{"scheduler:DeleteSchedule"}, schedules)
 			f.Fn.AddEnvironment(jsii.String(env.ScheduleGroup), jsii.String(group), nil)

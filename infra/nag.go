@@ -16,7 +16,7 @@ const cognitoPlus = "Cognito threat protection (advanced security) needs the pai
 // applyNag runs cdk-nag's AwsSolutions rules on the stack at synth. Each
 // suppression is narrow (a rule and, for wildcards, the exact resource
 // pattern) and says why it is acceptable.
-func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string) {
+func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string, deadLetters *DeadLetters) {
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	iam5 := func(reason string, patterns ...string) *cdknag.NagPackSuppression {
 		var applies []any
@@ -44,6 +44,12 @@ func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string)
 	cdknag.NagSuppressions_AddResourceSuppressions(accessLogs, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String("The access-log bucket is the server access logs' destination; logging it into itself would loop.")},
 	}, jsii.Bool(false))
+	for _, q := range deadLetters.All() {
+		cdknag.NagSuppressions_AddResourceSuppressions(q.queue, &[]*cdknag.NagPackSuppression{
+			{Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This queue is itself a dead-letter queue (the " + q.what +
+				" dead letters): nothing consumes it but an operator, who is alarmed of its first message, and what it holds is kept for 14 days.")},
+		}, jsii.Bool(false))
+	}
 	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-COG3"), Reason: jsii.String(cognitoPlus)},
 		{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(cognitoPlus)},

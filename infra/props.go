@@ -36,6 +36,12 @@ type Props struct {
 	// {"acme": ["ops@acme.example"]}, or for -c the string
 	// "acme=ops@acme.example;cto@acme.example,globex=it@globex.example").
 	AccountEmails map[string][]string
+	// OperatorEmails are the operators' addresses (context "operatorEmails":
+	// "ops@example.com,oncall@example.com", or a JSON list in cdk.json),
+	// each subscribed, unfiltered, to the operators' topic that the alarms
+	// publish to. They hear of the stack's trouble, not of the accounts'
+	// backups.
+	OperatorEmails []string
 	// LogRetention of every log group (context "logRetentionDays", default 90).
 	LogRetention awslogs.RetentionDays
 	// Retain keeps the bucket, table, key and user pool when the stack is
@@ -94,6 +100,9 @@ func PropsFromContext(app awscdk.App) (*Props, error) {
 		return nil, fmt.Errorf("accountNotifications: %w", err)
 	}
 	p.AccountEmails = emails
+	if p.OperatorEmails, err = operatorEmails(app.Node().TryGetContext(jsii.String("operatorEmails"))); err != nil {
+		return nil, fmt.Errorf("operatorEmails: %w", err)
+	}
 	days, err := strconv.Atoi(get("logRetentionDays", "90"))
 	if err != nil {
 		return nil, fmt.Errorf("logRetentionDays: %w", err)
@@ -190,8 +199,7 @@ func accountEmails(v any) (map[string][]string, error) {
 			if e == "" {
 				continue // "acme=a@x.example;" and the like
 			}
-			local, domain, _ := strings.Cut(e, "@")
-			if strings.Count(e, "@") != 1 || local == "" || domain == "" || strings.ContainsFunc(e, unicode.IsSpace) {
+			if !emailAddress(e) {
 				return nil, fmt.Errorf("account %q: %q is not an e-mail address (want one @, no spaces)", id, e)
 			}
 			if seen[e] {
@@ -206,6 +214,52 @@ func accountEmails(v any) (map[string][]string, error) {
 		if len(out[id]) == 0 {
 			return nil, fmt.Errorf("account %q: no e-mail address", id)
 		}
+	}
+	return out, nil
+}
+
+// emailAddress reports whether e is what SNS takes for an e-mail
+// subscription, as far as the app checks: one @ with text on either side,
+// no spaces.
+func emailAddress(e string) bool {
+	local, domain, _ := strings.Cut(e, "@")
+	return strings.Count(e, "@") == 1 && local != "" && domain != "" && !strings.ContainsFunc(e, unicode.IsSpace)
+}
+
+// operatorEmails reads context "operatorEmails": nothing; a comma-separated
+// string of addresses (-c); or a JSON list of them (cdk.json). Each address
+// appears once.
+func operatorEmails(v any) ([]string, error) {
+	var raw []string
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		raw = strings.Split(v, ",")
+	case []any:
+		for _, item := range v {
+			e, ok := item.(string)
+			if !ok {
+				return nil, fmt.Errorf("want e-mail addresses as strings, got %v", item)
+			}
+			raw = append(raw, e)
+		}
+	default:
+		return nil, fmt.Errorf("want comma-separated e-mail addresses, or a list of them; got %v", v)
+	}
+	var out []string
+	for _, e := range raw {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue // a trailing comma
+		}
+		if !emailAddress(e) {
+			return nil, fmt.Errorf("%q is not an e-mail address (want one @, no spaces)", e)
+		}
+		if slices.Contains(out, e) {
+			return nil, fmt.Errorf("%s is listed twice", e)
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

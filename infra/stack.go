@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -40,6 +42,12 @@ type Stack struct {
 	Machines  map[string]awsstepfunctions.StateMachine
 	API       awsapigatewayv2.HttpApi
 	Schedules *Schedules
+	// DeadLetters keep what Scheduler, EventBridge or Lambda could not
+	// deliver or run; EndedRule hands executions that ended without
+	// success to the ended function; Ops tells the operators of trouble.
+	DeadLetters *DeadLetters
+	EndedRule   awsevents.Rule
+	Ops         *Operations
 	// AppURL is the stack parameter "AppUrl": the admin console's URL,
 	// which notifications link to ("" for no links).
 	AppURL awscdk.CfnParameter
@@ -55,22 +63,33 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	st.AppURL = NewAppURL(st.Stack)
 	st.Storage = NewStorage(st.Stack, p)
 	st.Notify = NewNotifications(st.Stack, p, st.Storage.Key)
+	st.DeadLetters = NewDeadLetters(st.Stack, p, st.Storage.Key)
 
 	for _, spec := range lambdas.All {
 		st.Functions[spec.Name] = NewFunction(st.Stack, p, spec)
 	}
 	for _, machine := range asl.Machines {
-		st.Machines[machine] = NewStateMachine(st.Stack, p, machine, st.Functions)
+		st.Machines[machine] = NewStateMachine(st.Stack, p, machine, st.Functions, st.Storage.Key)
 	}
-	st.Schedules = NewSchedules(st.Stack, p, st.Functions[lambdas.Create])
+	st.Schedules = NewSchedules(st.Stack, p, st.Functions[lambdas.Create], st.DeadLetters.Schedule, st.Storage.Key)
 	st.grant(p)
 	st.API = NewAPI(st.Stack, p, st.Functions[lambdas.API])
+
+	// Scheduler invokes create, and EventBridge ended, asynchronously:
+	// what Lambda gives up on is kept.
+	async := constructs.NewConstruct(st.Stack, jsii.String("AsyncFailures"))
+	asyncFailures(async, "Create", st.Functions[lambdas.Create], st.DeadLetters.Create, st.Storage.Key, createRetries, createMaxEventAge)
+	asyncFailures(async, "Ended", st.Functions[lambdas.Ended], st.DeadLetters.Ended, st.Storage.Key, endedRetries, endedMaxEventAge)
+	st.EndedRule = NewEndedRule(st.Stack, p, st.Machines, st.Functions[lambdas.Ended], st.DeadLetters.Ended, st.Storage.Key)
+	st.Ops = NewOperations(st, p)
 
 	awscdk.NewCfnOutput(st.Stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: st.API.ApiEndpoint()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: st.Storage.Bucket.BucketName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: st.Storage.Table.TableName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("HubSpotSecretPrefix"), &awscdk.CfnOutputProps{Value: jsii.String(p.HubSpotSecretPrefix)})
-	applyNag(st.Stack, st.Storage.Logs, *st.Schedules.Group.Name())
+	awscdk.NewCfnOutput(st.Stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{Value: st.Ops.Dashboard.DashboardName()})
+	awscdk.NewCfnOutput(st.Stack, jsii.String("OperatorsTopicArn"), &awscdk.CfnOutputProps{Value: st.Ops.Topic.TopicArn()})
+	applyNag(st.Stack, st.Storage.Logs, *st.Schedules.Group.Name(), st.DeadLetters)
 	return st
 }
 
@@ -219,10 +238,11 @@ func NewNotifications(scope constructs.Construct, p *Props, key awskms.IKey) *No
 	return &Notifications{Topic: t}
 }
 
-// Function is a Lambda with a role of its own.
+// Function is a Lambda with a role and a log group of its own.
 type Function struct {
 	Fn   awslambda.Function
 	Role awsiam.Role
+	Logs awslogs.LogGroup
 }
 
 // NewFunction builds one function: provided.al2023 on arm64 from
@@ -259,15 +279,20 @@ func NewFunction(scope constructs.Construct, p *Props, spec lambdas.Function) *F
 		Tracing:       awslambda.Tracing_ACTIVE,
 		Environment:   &vars,
 	})
-	return &Function{Fn: fn, Role: role}
+	return &Function{Fn: fn, Role: role, Logs: logs}
 }
 
 func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 // NewStateMachine builds a state machine from the repository's ASL file,
 // each ${XFunctionArn} replaced by function x's ARN, with logging (not of
-// execution data: cursors carry sample values) and tracing.
-func NewStateMachine(scope constructs.Construct, p *Props, machine string, fns map[string]*Function) awsstepfunctions.StateMachine {
+// execution data: cursors carry sample values) and tracing, its definition
+// and execution history encrypted with the stack's key. The CDK gives the
+// machine's role kms:Decrypt and kms:GenerateDataKey for this machine's
+// encryption context, and kms:GenerateDataKey for log delivery, and lets
+// delivery.logs.amazonaws.com decrypt with the key; who starts an
+// execution needs kms:GenerateDataKey too (grants.go).
+func NewStateMachine(scope constructs.Construct, p *Props, machine string, fns map[string]*Function, key awskms.IKey) awsstepfunctions.StateMachine {
 	c := constructs.NewConstruct(scope, jsii.String(title(machine)+"Workflow"))
 	def, err := asl.Raw(machine)
 	if err != nil {
@@ -297,7 +322,8 @@ func NewStateMachine(scope constructs.Construct, p *Props, machine string, fns m
 		Logs: &awsstepfunctions.LogOptions{
 			Destination: logs, Level: awsstepfunctions.LogLevel_ALL, IncludeExecutionData: jsii.Bool(false),
 		},
-		TracingEnabled: jsii.Bool(true),
+		TracingEnabled:          jsii.Bool(true),
+		EncryptionConfiguration: awsstepfunctions.NewCustomerManagedEncryptionConfiguration(key, awscdk.Duration_Seconds(jsii.Number(dataKeyReuseSec))),
 	})
 	for _, name := range used {
 		fns[name].Fn.GrantInvoke(sm)
@@ -305,9 +331,14 @@ func NewStateMachine(scope constructs.Construct, p *Props, machine string, fns m
 	return sm
 }
 
+// dataKeyReuseSec is how long Step Functions reuses a data key of the
+// stack's key (its default).
+const dataKeyReuseSec = 300
+
 // Schedules is where per-account recurring backups live: the schedule
 // group and the role EventBridge Scheduler assumes, which may only invoke
-// the create function, and only Scheduler may assume, for this account's
+// the create function and put the runs it cannot deliver on the schedule
+// dead-letter queue, and only Scheduler may assume, for this account's
 // group (aws:SourceAccount and aws:SourceArn: Scheduler gives the schedule
 // group's ARN as the source, not the schedule's).
 type Schedules struct {
@@ -315,8 +346,10 @@ type Schedules struct {
 	Role  awsiam.Role
 }
 
-// NewSchedules builds the group and the scheduler's role.
-func NewSchedules(scope constructs.Construct, p *Props, create *Function) *Schedules {
+// NewSchedules builds the group and the scheduler's role. Scheduler sends
+// to the dead-letter queue with that role: sqs:SendMessage, and the key
+// for the encrypted queue.
+func NewSchedules(scope constructs.Construct, p *Props, create *Function, dlq awssqs.Queue, key awskms.IKey) *Schedules {
 	c := constructs.NewConstruct(scope, jsii.String("Schedules"))
 	group := awsscheduler.NewCfnScheduleGroup(c, jsii.String("Group"), &awsscheduler.CfnScheduleGroupProps{
 		Name: jsii.String("crmbackup-" + p.Stage),
@@ -334,8 +367,12 @@ func NewSchedules(scope constructs.Construct, p *Props, create *Function) *Sched
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
 		Resources: &[]*string{create.Fn.FunctionArn()},
 	}))
+	grantSendTo(role, dlq, key)
 	return &Schedules{Group: group, Role: role}
 }
+
+// apiStage is the HTTP API's one stage.
+const apiStage = "$default"
 
 // NewAPI builds the HTTP API: every route of the api package, each behind
 // the JWT authorizer (a Cognito user pool with two-factor required, or an
@@ -404,7 +441,7 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.
 	})
 	stage := awsapigatewayv2.NewHttpStage(c, jsii.String("Stage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    httpAPI,
-		StageName:  jsii.String("$default"),
+		StageName:  jsii.String(apiStage),
 		AutoDeploy: jsii.Bool(true),
 		Throttle:   &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(20), BurstLimit: jsii.Number(40)},
 	})

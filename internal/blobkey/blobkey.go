@@ -89,6 +89,18 @@ func ErrorChunk(accountID, importID string, row int64) string {
 	return fmt.Sprintf("%s%012d.csv", ErrorChunks(accountID, importID), row)
 }
 
+// Journals is the folder of an import's journal: per batch, what a try of
+// the batch meant to write (ids and property names, no values), so that a
+// retry counts what an earlier try wrote.
+func Journals(accountID, importID string) string {
+	return Work + accountID + "/imports/" + importID + "/journal/"
+}
+
+// Journal is the journal entry of the batch that begins at row.
+func Journal(accountID, importID string, row int64) string {
+	return fmt.Sprintf("%s%012d.json", Journals(accountID, importID), row)
+}
+
 // ErrorFile is an import's error CSV, joined from its chunks.
 func ErrorFile(accountID, importID string) string {
 	return Backups + accountID + "/imports/" + importID + "/errors.csv"
@@ -114,11 +126,12 @@ var (
 	KindZIP        = Kind{"backup ZIP", Backups + "*.zip", ZIP("acme", "01B", "crm-backup-1-20261101T000000Z.zip"), "application/zip"}
 	KindErrorChunk = Kind{"error chunk", Work + "*/imports/*/errors/*.csv", ErrorChunk("acme", "01I", 0), "text/csv; charset=utf-8"}
 	KindErrorFile  = Kind{"error CSV", Backups + "*/imports/*/errors.csv", ErrorFile("acme", "01I"), "text/csv; charset=utf-8"}
+	KindJournal    = Kind{"restore journal", Work + "*/imports/*/journal/*.json", Journal("acme", "01I", 0), "application/json"}
 )
 
 // Kinds lists every kind of file.
 func Kinds() []Kind {
-	return []Kind{KindDiscovery, KindChunk, KindZIP, KindErrorChunk, KindErrorFile}
+	return []Kind{KindDiscovery, KindChunk, KindZIP, KindErrorChunk, KindErrorFile, KindJournal}
 }
 
 // KindOf returns the kind of a key (false if the key is of no kind: a key the

@@ -115,9 +115,10 @@ var All = []Function{
 		Access: Access{Table: []string{"dynamodb:GetItem", "dynamodb:PutItem"}, Publish: true}},
 	{Name: Restore, Description: "Restore: plan and execute in checkpointed chunks, finish", Machine: RestoreMachine, MemoryMB: 1024, TimeoutSec: 900,
 		Access: Access{Table: plus(tableWrite, "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
-			Read:  []blobkey.Kind{blobkey.KindZIP, blobkey.KindErrorChunk},
-			Write: []blobkey.Kind{blobkey.KindErrorChunk, blobkey.KindErrorFile}, Delete: []blobkey.Kind{blobkey.KindErrorChunk},
-			List: []string{blobkey.Work + "*/imports/*"}, Secrets: true, Publish: true}},
+			Read:   []blobkey.Kind{blobkey.KindZIP, blobkey.KindErrorChunk, blobkey.KindJournal},
+			Write:  []blobkey.Kind{blobkey.KindErrorChunk, blobkey.KindErrorFile, blobkey.KindJournal},
+			Delete: []blobkey.Kind{blobkey.KindErrorChunk, blobkey.KindJournal},
+			List:   []string{blobkey.Work + "*/imports/*"}, Secrets: true, Publish: true}},
 	// Step Functions runs no Catch when an execution times out or is
 	// stopped; an EventBridge rule on the machines' status changes
 	// (TIMED_OUT, ABORTED, FAILED) invokes this function, which ends the
@@ -125,8 +126,8 @@ var All = []Function{
 	{Name: Ended, Description: "Ends a backup or restore whose execution timed out, was stopped or failed", MemoryMB: 256, TimeoutSec: 300,
 		Access: Access{Table: plus(tableWrite, "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
 			Read: []blobkey.Kind{blobkey.KindErrorChunk}, Write: []blobkey.Kind{blobkey.KindErrorFile},
-			Delete: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk, blobkey.KindErrorChunk},
-			List: []string{blobkey.Work + "*"}, Publish: true}},
+			Delete: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk, blobkey.KindErrorChunk, blobkey.KindJournal},
+			List:   []string{blobkey.Work + "*"}, Publish: true}},
 }
 
 // Names lists every function's name, in the table's order.

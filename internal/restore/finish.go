@@ -53,9 +53,11 @@ func (s *Service) Finish(ctx context.Context, in StepInput) error {
 	if err := s.Store.ReleaseLock(ctx, im.AccountID, im.ID); err != nil {
 		return err
 	}
-	if keys, err := s.Blobs.List(ctx, blobkey.ErrorChunks(im.AccountID, im.ID)); err == nil && len(keys) > 0 {
-		if err := s.Blobs.Delete(ctx, keys...); err != nil {
-			s.log().WarnContext(ctx, "deleting error chunks", "importId", im.ID, "error", err)
+	for _, dir := range []string{blobkey.ErrorChunks(im.AccountID, im.ID), blobkey.Journals(im.AccountID, im.ID)} {
+		if keys, err := s.Blobs.List(ctx, dir); err == nil && len(keys) > 0 {
+			if err := s.Blobs.Delete(ctx, keys...); err != nil {
+				s.log().WarnContext(ctx, "deleting an import's work files", "importId", im.ID, "error", err)
+			}
 		}
 	}
 	s.log().InfoContext(ctx, "restore ended", "accountId", im.AccountID, "importId", im.ID, "status", im.Status,

@@ -225,6 +225,23 @@ type Pass struct {
 	Write bool
 	// Errors receives the values HubSpot refused (execute only).
 	Errors func(ErrorRow) error
+	// Journal remembers, per batch, what a try meant to write (execute
+	// only; nil: no retry is counted for).
+	Journal Journal
+}
+
+// Journal keeps, per batch (by the row it begins at), the values a try of
+// the batch meant to write — record ids and property names, never values.
+// A retry of the batch (its step crashed after writing, before its
+// checkpoint was kept) finds those values already restored: they count
+// as the earlier try wrote them, not as unchanged, so an import's counts
+// are exact however often its steps were retried.
+type Journal interface {
+	// Intended is what earlier tries of the batch at row meant to write
+	// (nil when none did).
+	Intended(ctx context.Context, row int64) (map[string][]string, error)
+	// Intend records what this try of the batch at row is about to write.
+	Intend(ctx context.Context, row int64, writes map[string][]string) error
 }
 
 // Prefetch is how many batches a pass reads ahead of the one it writes:
@@ -286,7 +303,7 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			return cur, b.err
 		}
 		if len(b.recs) > 0 {
-			if err := p.apply(ctx, b, &cur.Tally); err != nil {
+			if err := p.apply(ctx, cur.Row, b, &cur.Tally); err != nil {
 				return cur, err
 			}
 			cur.Row += int64(len(b.recs))
@@ -395,13 +412,21 @@ func (p *Pass) columns(rows *backup.CSVReader) ([]int, error) {
 	return cols, nil
 }
 
-// apply judges (and, writing, restores) one batch of records.
-func (p *Pass) apply(ctx context.Context, b fetched, t *Tally) error {
+// apply judges (and, writing, restores) one batch of records, the batch
+// that begins at row.
+func (p *Pass) apply(ctx context.Context, row int64, b fetched, t *Tally) error {
 	o, props, batch, current := p.Sel.Object, p.Sel.Properties, b.recs, b.current
 	type change struct {
 		rec      *record
 		verdicts []Verdict
 		input    hubspot.UpdateInput
+	}
+	var earlier map[string][]string // what an earlier try of this batch wrote
+	if p.Write && p.Journal != nil {
+		var err error
+		if earlier, err = p.Journal.Intended(ctx, row); err != nil {
+			return fmt.Errorf("restore %s: the journal of row %d: %w", o.Name, row, err)
+		}
 	}
 	var changes []change
 	for i := range batch {
@@ -415,8 +440,18 @@ func (p *Pass) apply(ctx context.Context, b fetched, t *Tally) error {
 			continue
 		}
 		c := change{rec: r, verdicts: make([]Verdict, len(props))}
+		before := false
 		for j, name := range props {
 			c.verdicts[j] = Judge(r.values[j], now[name])
+			if c.verdicts[j] == Unchanged && slices.Contains(earlier[r.id], name) {
+				// Restored by an earlier try of this batch: counted as it
+				// wrote it, and not written again.
+				c.verdicts[j], before = Set, true
+				if r.values[j] == "" {
+					c.verdicts[j] = Clear
+				}
+				continue
+			}
 			if c.verdicts[j] == Unchanged {
 				continue
 			}
@@ -428,10 +463,17 @@ func (p *Pass) apply(ctx context.Context, b fetched, t *Tally) error {
 				t.Samples = append(t.Samples, Sample{RecordID: r.id, Property: name, Now: clip(now[name]), After: clip(r.values[j])})
 			}
 		}
-		if c.input.Properties == nil {
+		if c.input.Properties == nil && !before {
 			t.Records.Unchanged++
 			for _, name := range props {
 				t.value(name, Unchanged)
+			}
+			continue
+		}
+		if c.input.Properties == nil { // nothing left to write: all restored before
+			t.Records.Set++
+			for j, name := range props {
+				t.value(name, c.verdicts[j])
 			}
 			continue
 		}
@@ -442,6 +484,22 @@ func (p *Pass) apply(ctx context.Context, b fetched, t *Tally) error {
 		inputs := make([]hubspot.UpdateInput, len(changes))
 		for i, c := range changes {
 			inputs[i] = c.input
+		}
+		if p.Journal != nil {
+			writes := make(map[string][]string, len(earlier)+len(changes))
+			for id, names := range earlier {
+				writes[id] = slices.Clone(names)
+			}
+			for _, c := range changes {
+				for name := range c.input.Properties {
+					if !slices.Contains(writes[c.rec.id], name) {
+						writes[c.rec.id] = append(writes[c.rec.id], name)
+					}
+				}
+			}
+			if err := p.Journal.Intend(ctx, row, writes); err != nil {
+				return fmt.Errorf("restore %s: the journal of row %d: %w", o.Name, row, err)
+			}
 		}
 		var err error
 		if failed, err = p.update(ctx, o.ObjectTypeID, inputs); err != nil {
@@ -457,7 +515,7 @@ func (p *Pass) apply(ctx context.Context, b fetched, t *Tally) error {
 		}
 		for j, name := range props {
 			v := c.verdicts[j]
-			if refused && v != Unchanged {
+			if _, writing := c.input.Properties[name]; refused && writing {
 				v = Failed
 				if err := p.reportError(c.rec.id, name, c.rec.values[j], errs); err != nil {
 					return err

@@ -2,6 +2,9 @@ package restore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"path"
 	"slices"
 	"time"
 
@@ -154,7 +157,11 @@ func (s *Service) ExecuteChunk(ctx context.Context, in StepInput, deadline time.
 		return nil, err
 	}
 	errs := &errorChunk{ctx: ctx, blobs: s.Blobs, key: blobkey.ErrorChunk(im.AccountID, im.ID, in.Cursor.Row)}
-	pass.Write, pass.Errors = true, errs.add
+	journal, err := s.journal(ctx, im.AccountID, im.ID)
+	if err != nil {
+		return nil, err
+	}
+	pass.Write, pass.Errors, pass.Journal = true, errs.add, journal
 	cur, err := pass.Run(ctx, in.Cursor, deadline)
 	if err != nil {
 		errs.abort()
@@ -167,4 +174,55 @@ func (s *Service) ExecuteChunk(ctx context.Context, in StepInput, deadline time.
 		return nil, err
 	}
 	return &cur, nil
+}
+
+// blobJournal is an import's journal in the blob store: one small JSON
+// file per batch that wrote anything, listed once per execute step.
+type blobJournal struct {
+	blobs               backup.Blobs
+	accountID, importID string
+	rows                map[int64]bool
+}
+
+func (s *Service) journal(ctx context.Context, accountID, importID string) (*blobJournal, error) {
+	j := &blobJournal{blobs: s.Blobs, accountID: accountID, importID: importID, rows: map[int64]bool{}}
+	keys, err := s.Blobs.List(ctx, blobkey.Journals(accountID, importID))
+	if err != nil {
+		return nil, fmt.Errorf("list the journal of import %s: %w", importID, err)
+	}
+	for _, k := range keys {
+		var row int64
+		if _, err := fmt.Sscanf(path.Base(k), "%012d.json", &row); err == nil {
+			j.rows[row] = true
+		}
+	}
+	return j, nil
+}
+
+func (j *blobJournal) Intended(ctx context.Context, row int64) (map[string][]string, error) {
+	if !j.rows[row] {
+		return nil, nil
+	}
+	rc, err := j.blobs.Get(ctx, blobkey.Journal(j.accountID, j.importID, row))
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var w map[string][]string
+	if err := json.NewDecoder(rc).Decode(&w); err != nil {
+		return nil, fmt.Errorf("decode the journal of row %d: %w", row, err)
+	}
+	return w, nil
+}
+
+func (j *blobJournal) Intend(ctx context.Context, row int64, writes map[string][]string) error {
+	body, err := json.Marshal(writes)
+	if err != nil {
+		return err
+	}
+	if err := j.blobs.Put(ctx, blobkey.Journal(j.accountID, j.importID, row), body); err != nil {
+		return err
+	}
+	j.rows[row] = true
+	return nil
 }
