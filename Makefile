@@ -7,7 +7,7 @@ PKGS    ?= ./...
 # The race detector guards the shared rate budget and the emulator's store.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: all test vet fmt-check fmt bench demo local emulator build lambdas node-check synth deploy destroy tools clean
+.PHONY: all test vet fmt-check fmt bench fuzz demo local emulator build lambdas node-check synth deploy destroy tools clean
 
 # The CDK CLI (aws-cdk, pinned in package-lock.json) runs the Go app of infra/
 # (cdk.json). Under a Node release past its end of life, jsii prints a
@@ -52,6 +52,15 @@ fmt:
 ## bench: the benchmarks (figures go into issue closing notes)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: each request decoder's fuzz target for FUZZTIME (default 1m) each;
+## their seed corpora (testdata/fuzz/) run with every `make test`
+FUZZTIME ?= 1m
+FUZZ_TARGETS := internal/api:FuzzRequests internal/api:FuzzDecode internal/listing:FuzzCursor
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "$$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
 
 ## demo: the main job on this machine: a real backup through the local stack,
 ## downloaded into ./backups and verified (flags: make demo ARGS='-records 50000')

@@ -1,8 +1,9 @@
 // Command infra is crmbackup's CDK app: one stack with the backups bucket,
 // the metadata table, one Lambda per function, the backup and restore state
-// machines, the HTTP API with its JWT authorizer, the scheduler group and
-// the notifications topic, checked by cdk-nag's AwsSolutions rules at
-// synth. `make synth` runs it offline; `make deploy` deploys it.
+// machines, the HTTP API with its JWT authorizer, the scheduler group, the
+// notifications topic, and the operators' side (dead-letter queues, the
+// ended rule, alarms, a dashboard), checked by cdk-nag's AwsSolutions rules
+// at synth. `make synth` runs it offline; `make deploy` deploys it.
 package main
 
 import (

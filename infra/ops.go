@@ -354,7 +354,7 @@ func NewOperations(st *Stack, p *Props) *Operations {
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{perDay(lambdas.BackupMachine), perDay(lambdas.RestoreMachine)},
 			{graph("Execution time (ms, per day)", durations...),
-				graph("HubSpot 429s and retries (per hour)", hubspot(rateLimitedMetric, "429, backing off"), hubspot(retriesMetric, "retries (5xx, 423, transport)"))},
+				graph("HubSpot 429s and retries (per hour)", hubspot(rateLimitedMetric, "429, backing off"), hubspot(retriesMetric, "retries (5xx, 423/477, transport)"))},
 			{graph("Dead-letter queues (messages waiting)", depth...),
 				awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("Alarms"),
 					Alarms: &alarms, Width: jsii.Number(12), Height: jsii.Number(6)})},

@@ -3,6 +3,7 @@ package main
 import (
 	"debug/elf"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -241,6 +242,14 @@ func TestStack(t *testing.T) {
 			{"create", "scheduler:CreateSchedule", false},
 			{"create", "iam:PassRole", false},
 			{"notify", "scheduler:DeleteSchedule", false},
+			// ended ends backups and imports as the Catch would have: the
+			// table, its files, notices; it starts nothing and calls no CRM.
+			{"ended", "dynamodb:TransactWriteItems", true},
+			{"ended", "s3:DeleteObject", true},
+			{"ended", "sns:Publish", true},
+			{"ended", "states:StartExecution", false},
+			{"ended", "secretsmanager:GetSecretValue", false},
+			{"ended", "scheduler:DeleteSchedule", false},
 		} {
 			if got := has(policies[tc.fn], tc.action); got != tc.allowed {
 				t.Errorf("%s %s: %v, want %v", tc.fn, tc.action, got, tc.allowed)
@@ -391,17 +400,29 @@ func TestStack(t *testing.T) {
 		}
 	})
 
-	t.Run("scheduler: a group, and a role that may only invoke create", func(t *testing.T) {
+	queues := queuesByName(tpl)
+	t.Run("scheduler: a group, and a role that may only invoke create and send to its dead-letter queue", func(t *testing.T) {
 		if len(resources(tpl, "AWS::Scheduler::ScheduleGroup")) != 1 {
 			t.Error("no schedule group")
+		}
+		dlq := queues["crmbackup-test-schedule-dlq"]
+		if dlq == "" {
+			t.Fatalf("no schedule dead-letter queue among %v", queues)
 		}
 		for id, r := range resources(tpl, "AWS::IAM::Role") {
 			if !strings.Contains(js(props(r)["AssumeRolePolicyDocument"]), "scheduler.amazonaws.com") {
 				continue
 			}
-			stmts := statementsOf(tpl, id)
-			if len(stmts) != 1 || js(stmts[0].Actions) != `["lambda:InvokeFunction"]` || !strings.Contains(js(stmts[0].Resources), logicalID["create"]) {
-				t.Errorf("scheduler role policy %+v", stmts)
+			wantPolicy := []statement{
+				{Effect: "Allow", Actions: []string{"lambda:InvokeFunction"}, Resources: []string{getAtt(logicalID["create"], "Arn")}},
+				{Effect: "Allow", Actions: []string{"sqs:SendMessage"}, Resources: []string{getAtt(dlq, "Arn")}},
+				// The queue is encrypted: SQS uses the sender's KMS rights,
+				// for that queue's encryption context only.
+				{Effect: "Allow", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resources: []string{getAtt(keyID(tpl), "Arn")},
+					Condition: `{"StringEquals":{"kms:EncryptionContext:aws:sqs:arn":` + getAtt(dlq, "Arn") + `}}`},
+			}
+			if stmts := statementsOf(tpl, id); js(stmts) != js(wantPolicy) {
+				t.Errorf("scheduler role policy\n%+v, want\n%+v", stmts, wantPolicy)
 			}
 			// Only Scheduler, for this account's group (Scheduler's source
 			// is the group's ARN), may assume it.
@@ -476,13 +497,14 @@ func TestStack(t *testing.T) {
 		}
 		want := map[string]map[string]string{
 			"api": {"SCHEDULE_GROUP": `"crmbackup-test"`, "SCHEDULE_TARGET_ARN": `{"Fn::GetAtt":["` + logicalID["create"] + `","Arn"]}`,
-				"SCHEDULER_ROLE_ARN": `{"Fn::GetAtt":["` + schedulerRole + `","Arn"]}`},
+				"SCHEDULER_ROLE_ARN": `{"Fn::GetAtt":["` + schedulerRole + `","Arn"]}`,
+				"SCHEDULE_DLQ_ARN":   getAtt(queues["crmbackup-test-schedule-dlq"], "Arn")},
 			"create": {"SCHEDULE_GROUP": `"crmbackup-test"`},
 		}
 		publishers := 0
 		for _, spec := range lambdas.All {
 			v := vars(spec.Name)
-			for _, k := range []string{"SCHEDULE_GROUP", "SCHEDULE_TARGET_ARN", "SCHEDULER_ROLE_ARN"} {
+			for _, k := range []string{"SCHEDULE_GROUP", "SCHEDULE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DLQ_ARN"} {
 				got, ok := v[k]
 				w, wanted := want[spec.Name][k]
 				if ok != wanted || (ok && js(got) != w) {
@@ -777,5 +799,583 @@ func TestFunctionsBuildForLambda(t *testing.T) {
 			}
 		}
 		f.Close()
+	}
+}
+
+// getAtt is a Fn::GetAtt as the template writes it (JSON).
+func getAtt(id, attr string) string { return `{"Fn::GetAtt":["` + id + `","` + attr + `"]}` }
+
+// ref is a Ref as the template writes it (JSON).
+func ref(id string) string { return `{"Ref":"` + id + `"}` }
+
+// keyID is the logical id of the stack's one KMS key.
+func keyID(tpl map[string]any) string {
+	for id := range resources(tpl, "AWS::KMS::Key") {
+		return id
+	}
+	return ""
+}
+
+// queuesByName maps each SQS queue's name to its logical id.
+func queuesByName(tpl map[string]any) map[string]string {
+	out := map[string]string{}
+	for id, q := range resources(tpl, "AWS::SQS::Queue") {
+		name, _ := props(q)["QueueName"].(string)
+		out[name] = id
+	}
+	return out
+}
+
+// idOf is the logical id of the one resource of a type whose property
+// key is value ("" when none is).
+func idOf(tpl map[string]any, typ, key, value string) string {
+	for id, r := range resources(tpl, typ) {
+		if v, _ := props(r)[key].(string); v == value {
+			return id
+		}
+	}
+	return ""
+}
+
+// flat renders a template value as a string: an Fn::Join joined, a Ref as
+// @Id, an Fn::GetAtt as @Id.Attr, anything else as JSON.
+func flat(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if j, ok := v["Fn::Join"].([]any); ok {
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, flat(p))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+		if r, ok := v["Ref"].(string); ok {
+			return "@" + r
+		}
+		if g, ok := v["Fn::GetAtt"].([]any); ok {
+			return "@" + g[0].(string) + "." + g[1].(string)
+		}
+	}
+	return js(v)
+}
+
+// keyStatements are the key policy's statements for a service principal.
+func keyStatements(tpl map[string]any, service string) []map[string]any {
+	var out []map[string]any
+	for _, k := range resources(tpl, "AWS::KMS::Key") {
+		for _, s := range props(k)["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+			sm := s.(map[string]any)
+			if js(sm["Principal"]) == `{"Service":"`+service+`"}` {
+				out = append(out, sm)
+			}
+		}
+	}
+	return out
+}
+
+// TestEndedRule: the state machines' executions that timed out, were
+// stopped or failed reach the ended function, retried, and what cannot be
+// delivered is kept.
+func TestEndedRule(t *testing.T) {
+	tpl, _ := synth(t, nil)
+	rules := resources(tpl, "AWS::Events::Rule")
+	if len(rules) != 1 {
+		t.Fatalf("%d rules, want the ended rule", len(rules))
+	}
+	var ruleID string
+	for id := range rules {
+		ruleID = id
+	}
+	p := props(rules[ruleID])
+	var pattern struct {
+		Source     []string `json:"source"`
+		DetailType []string `json:"detail-type"`
+		Detail     struct {
+			Status          []string
+			StateMachineArn []any
+		} `json:"detail"`
+	}
+	json.Unmarshal([]byte(js(p["EventPattern"])), &pattern)
+	slices.Sort(pattern.Detail.Status)
+	if js(pattern.Source) != `["aws.states"]` || js(pattern.DetailType) != `["Step Functions Execution Status Change"]` ||
+		js(pattern.Detail.Status) != `["ABORTED","FAILED","TIMED_OUT"]` {
+		t.Errorf("event pattern %s", js(p["EventPattern"]))
+	}
+	var machines, matched []string
+	for id := range resources(tpl, "AWS::StepFunctions::StateMachine") {
+		machines = append(machines, ref(id))
+	}
+	for _, a := range pattern.Detail.StateMachineArn {
+		matched = append(matched, js(a))
+	}
+	slices.Sort(machines)
+	slices.Sort(matched)
+	if len(machines) != len(asl.Machines) || !slices.Equal(matched, machines) {
+		t.Errorf("the rule matches the state machines %v, want this stack's %v", matched, machines)
+	}
+
+	fns := resources(tpl, "AWS::Lambda::Function")
+	ended := idOf(tpl, "AWS::Lambda::Function", "FunctionName", "crmbackup-test-"+lambdas.Ended)
+	dlq := queuesByName(tpl)["crmbackup-test-ended-dlq"]
+	if _, ok := fns[ended]; !ok || dlq == "" {
+		t.Fatalf("ended function %q, ended dead-letter queue %q", ended, dlq)
+	}
+	var targets []struct {
+		Arn              any
+		RetryPolicy      struct{ MaximumRetryAttempts, MaximumEventAgeInSeconds int }
+		DeadLetterConfig struct{ Arn any }
+	}
+	json.Unmarshal([]byte(js(p["Targets"])), &targets)
+	if len(targets) != 1 || js(targets[0].Arn) != getAtt(ended, "Arn") {
+		t.Fatalf("targets %s, want the ended function only", js(p["Targets"]))
+	}
+	if tg := targets[0]; tg.RetryPolicy.MaximumRetryAttempts < 1 || tg.RetryPolicy.MaximumEventAgeInSeconds < 3600 ||
+		js(tg.DeadLetterConfig.Arn) != getAtt(dlq, "Arn") {
+		t.Errorf("target %s: want retries, and the ended dead-letter queue", js(p["Targets"]))
+	}
+
+	// EventBridge may invoke ended for this rule, and send to the queue for it.
+	invokes := false
+	for _, perm := range resources(tpl, "AWS::Lambda::Permission") {
+		pp := props(perm)
+		invokes = invokes || (pp["Principal"] == "events.amazonaws.com" && js(pp["FunctionName"]) == getAtt(ended, "Arn") &&
+			js(pp["SourceArn"]) == getAtt(ruleID, "Arn"))
+	}
+	if !invokes {
+		t.Error("no permission for events.amazonaws.com to invoke ended for the rule")
+	}
+	sends := false
+	for _, qp := range resources(tpl, "AWS::SQS::QueuePolicy") {
+		if js(props(qp)["Queues"]) != `[`+ref(dlq)+`]` {
+			continue
+		}
+		for _, s := range props(qp)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			sm := s.(map[string]any)
+			sends = sends || (sm["Effect"] == "Allow" && js(sm["Principal"]) == `{"Service":"events.amazonaws.com"}` &&
+				sm["Action"] == "sqs:SendMessage" && js(sm["Condition"]) == `{"ArnEquals":{"aws:SourceArn":`+getAtt(ruleID, "Arn")+`}}`)
+		}
+	}
+	if !sends {
+		t.Error("the ended dead-letter queue does not let EventBridge send for the rule")
+	}
+	// The queue is encrypted: EventBridge needs the key, for that queue.
+	want := "arn:@AWS::Partition:sqs:@AWS::Region:@AWS::AccountId:crmbackup-test-ended-dlq"
+	stmts := keyStatements(tpl, "events.amazonaws.com")
+	if len(stmts) != 1 || js(stmts[0]["Action"]) != `["kms:Decrypt","kms:GenerateDataKey"]` ||
+		flat(stmts[0]["Condition"].(map[string]any)["StringEquals"].(map[string]any)["kms:EncryptionContext:aws:sqs:arn"]) != want {
+		t.Errorf("key policy for EventBridge %s, want kms:Decrypt and kms:GenerateDataKey for %s only", js(stmts), want)
+	}
+}
+
+// TestDeadLetters: three encrypted, TLS-only queues that keep their
+// messages 14 days; create's and ended's asynchronous invocations are
+// retried, then kept.
+func TestDeadLetters(t *testing.T) {
+	tpl, _ := synth(t, nil)
+	queues := queuesByName(tpl)
+	names := slices.Sorted(maps.Keys(queues))
+	if want := []string{"crmbackup-test-create-dlq", "crmbackup-test-ended-dlq", "crmbackup-test-schedule-dlq"}; !slices.Equal(names, want) {
+		t.Fatalf("queues %v, want %v", names, want)
+	}
+	key := keyID(tpl)
+	for name, id := range queues {
+		q := props(resources(tpl, "AWS::SQS::Queue")[id])
+		if js(q["KmsMasterKeyId"]) != getAtt(key, "Arn") || q["MessageRetentionPeriod"] != float64(14*24*3600) {
+			t.Errorf("%s: %s, want the stack's key and 14 days", name, js(q))
+		}
+		tls := false
+		for _, qp := range resources(tpl, "AWS::SQS::QueuePolicy") {
+			if s := js(props(qp)); strings.Contains(s, `"Queues":[`+ref(id)+`]`) && strings.Contains(s, `"Effect":"Deny"`) &&
+				strings.Contains(s, `"aws:SecureTransport":"false"`) {
+				tls = true
+			}
+		}
+		if !tls {
+			t.Errorf("%s does not deny plain HTTP", name)
+		}
+	}
+
+	fns := resources(tpl, "AWS::Lambda::Function")
+	policies := policiesByFunction(t, tpl, fns)
+	configs := resources(tpl, "AWS::Lambda::EventInvokeConfig")
+	for _, tc := range []struct {
+		fn, queue       string
+		retries, maxAge int
+	}{
+		{lambdas.Create, "crmbackup-test-create-dlq", 2, 3600},
+		{lambdas.Ended, "crmbackup-test-ended-dlq", 2, 6 * 3600},
+	} {
+		fn := idOf(tpl, "AWS::Lambda::Function", "FunctionName", "crmbackup-test-"+tc.fn)
+		var got map[string]any
+		var deps []any
+		for _, c := range configs {
+			if js(props(c)["FunctionName"]) == ref(fn) {
+				got, deps = props(c), nil
+				if d, ok := c["DependsOn"].([]any); ok {
+					deps = d
+				}
+			}
+		}
+		want := `{"DestinationConfig":{"OnFailure":{"Destination":` + getAtt(queues[tc.queue], "Arn") + `}},"FunctionName":` + ref(fn) +
+			`,"MaximumEventAgeInSeconds":` + strconv.Itoa(tc.maxAge) + `,"MaximumRetryAttempts":` + strconv.Itoa(tc.retries) + `,"Qualifier":"$LATEST"}`
+		if js(got) != want {
+			t.Errorf("%s: asynchronous invocations %s, want %s", tc.fn, js(got), want)
+		}
+		// Lambda sends with the function's role, and checks it can when
+		// the configuration is created.
+		role := props(fns[fn])["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		if !strings.Contains(js(deps), `"`+role+`"`) {
+			t.Errorf("%s: the configuration does not wait for the role %s (depends on %v)", tc.fn, role, deps)
+		}
+		sends, kms := false, false
+		for _, s := range policies[tc.fn] {
+			sends = sends || (js(s.Actions) == `["sqs:SendMessage"]` && js(s.Resources) == js([]string{getAtt(queues[tc.queue], "Arn")}))
+			kms = kms || (js(s.Actions) == `["kms:Decrypt","kms:GenerateDataKey"]` &&
+				s.Condition == `{"StringEquals":{"kms:EncryptionContext:aws:sqs:arn":`+getAtt(queues[tc.queue], "Arn")+`}}`)
+		}
+		if !sends || !kms {
+			t.Errorf("%s: may send to %s: %v, with the key: %v", tc.fn, tc.queue, sends, kms)
+		}
+	}
+	if len(configs) != 2 {
+		t.Errorf("%d asynchronous invocation configurations, want create's and ended's", len(configs))
+	}
+}
+
+// alarmMetric is an alarm's metric: namespace, name, dimensions, period
+// and statistic, whichever form the template uses.
+type alarmMetric struct {
+	Namespace, MetricName, Stat string
+	Dimensions                  string
+	Period                      float64
+}
+
+func metricOf(p map[string]any) alarmMetric {
+	if ms, ok := p["Metrics"].([]any); ok && len(ms) == 1 {
+		stat := ms[0].(map[string]any)["MetricStat"].(map[string]any)
+		m := stat["Metric"].(map[string]any)
+		return alarmMetric{Namespace: m["Namespace"].(string), MetricName: m["MetricName"].(string), Stat: stat["Stat"].(string),
+			Dimensions: js(m["Dimensions"]), Period: stat["Period"].(float64)}
+	}
+	stat, _ := p["Statistic"].(string)
+	period, _ := p["Period"].(float64)
+	ns, _ := p["Namespace"].(string)
+	name, _ := p["MetricName"].(string)
+	return alarmMetric{Namespace: ns, MetricName: name, Stat: stat, Dimensions: js(p["Dimensions"]), Period: period}
+}
+
+// TestOperators: the operators' topic, its unfiltered subscriptions, and
+// the alarms that publish to it.
+func TestOperators(t *testing.T) {
+	tpl, _ := synth(t, func(p *Props) { p.OperatorEmails = []string{"oncall@example.com", "ops@example.com"} })
+	topic := idOf(tpl, "AWS::SNS::Topic", "TopicName", "crmbackup-test-operators")
+	if topic == "" || props(resources(tpl, "AWS::SNS::Topic")[topic])["KmsMasterKeyId"] == nil {
+		t.Fatalf("operators' topic %q: want one, encrypted", topic)
+	}
+	var ops []string
+	for _, sub := range resources(tpl, "AWS::SNS::Subscription") {
+		p := props(sub)
+		if js(p["TopicArn"]) != ref(topic) {
+			if p["FilterPolicy"] == nil {
+				t.Errorf("an unfiltered subscription to the accounts' topic: %s", js(p))
+			}
+			continue
+		}
+		if p["Protocol"] != "email" || p["FilterPolicy"] != nil {
+			t.Errorf("operators' subscription %s: want e-mail, unfiltered", js(p))
+		}
+		ops = append(ops, p["Endpoint"].(string))
+	}
+	slices.Sort(ops)
+	if js(ops) != `["oncall@example.com","ops@example.com"]` {
+		t.Errorf("operators subscribed %v", ops)
+	}
+	// CloudWatch may publish (the stack's alarms) and use the key for it.
+	publishes := false
+	for _, tp := range resources(tpl, "AWS::SNS::TopicPolicy") {
+		if s := js(props(tp)); strings.Contains(s, `"Topics":[`+ref(topic)+`]`) &&
+			strings.Contains(s, `"Action":"sns:Publish","Condition":{"ArnLike":{"aws:SourceArn"`) &&
+			strings.Contains(s, `":alarm:crmbackup-test-*"`) && strings.Contains(s, `"Principal":{"Service":"cloudwatch.amazonaws.com"}`) {
+			publishes = true
+		}
+	}
+	if !publishes {
+		t.Error("the operators' topic does not let the stack's CloudWatch alarms publish")
+	}
+	cw := keyStatements(tpl, "cloudwatch.amazonaws.com")
+	if len(cw) != 1 || flat(cw[0]["Condition"].(map[string]any)["StringEquals"].(map[string]any)["kms:EncryptionContext:aws:sns:topicArn"]) !=
+		"arn:@AWS::Partition:sns:@AWS::Region:@AWS::AccountId:crmbackup-test-operators" {
+		t.Errorf("key policy for CloudWatch %s, want the key for the operators' topic only", js(cw))
+	}
+
+	// One alarm per metric below, each ≥ 1 in 5 minutes, to the topic.
+	want := map[string]bool{}
+	dim := func(name, value string) string { return `[{"Name":"` + name + `","Value":` + value + `}]` }
+	for id := range resources(tpl, "AWS::StepFunctions::StateMachine") {
+		for _, metric := range []string{"ExecutionsFailed", "ExecutionsTimedOut"} {
+			want[js(alarmMetric{"AWS/States", metric, "Sum", dim("StateMachineArn", ref(id)), 300})] = true
+		}
+	}
+	for id := range resources(tpl, "AWS::Lambda::Function") {
+		for _, metric := range []string{"Errors", "Throttles"} {
+			want[js(alarmMetric{"AWS/Lambda", metric, "Sum", dim("FunctionName", ref(id)), 300})] = true
+		}
+	}
+	for id := range resources(tpl, "AWS::ApiGatewayV2::Api") {
+		want[js(alarmMetric{"AWS/ApiGateway", "5xx", "Sum", `[{"Name":"ApiId","Value":` + ref(id) + `},{"Name":"Stage","Value":"$default"}]`, 300})] = true
+	}
+	for _, id := range queuesByName(tpl) {
+		want[js(alarmMetric{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", dim("QueueName", getAtt(id, "QueueName")), 300})] = true
+	}
+	if n := 2*len(asl.Machines) + 2*len(lambdas.All) + 1 + 3; len(want) != n {
+		t.Fatalf("%d alarms expected, want %d: check the test", len(want), n)
+	}
+	got := map[string]bool{}
+	for id, a := range resources(tpl, "AWS::CloudWatch::Alarm") {
+		p := props(a)
+		key := js(metricOf(p))
+		if got[key] {
+			t.Errorf("%s: a second alarm on %s", id, key)
+		}
+		got[key] = true
+		if p["Threshold"] != float64(1) || p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" || p["EvaluationPeriods"] != float64(1) ||
+			p["TreatMissingData"] != "notBreaching" || js(p["AlarmActions"]) != `[`+ref(topic)+`]` {
+			t.Errorf("alarm %s: %s, want ≥ 1 in one period, missing data not breaching, to the operators' topic", id, js(p))
+		}
+		if !strings.HasPrefix(p["AlarmName"].(string), "crmbackup-test-") {
+			t.Errorf("alarm %s is named %v, outside the pattern CloudWatch may publish for", id, p["AlarmName"])
+		}
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("no alarm on %s", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("an alarm on %s, which the test does not expect", k)
+		}
+	}
+}
+
+// TestOperatorEmailsContext reads context "operatorEmails" and refuses bad
+// input.
+func TestOperatorEmailsContext(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value any
+		want  []string
+		err   string
+	}{
+		{name: "unset"},
+		{name: "empty", value: ""},
+		{name: "comma-separated", value: " ops@example.com, oncall@example.com ,", want: []string{"ops@example.com", "oncall@example.com"}},
+		{name: "JSON list (cdk.json)", value: []any{"ops@example.com"}, want: []string{"ops@example.com"}},
+		{name: "not an address", value: "ops.example.com", err: `"ops.example.com" is not an e-mail address`},
+		{name: "space in address", value: []any{"ops @example.com"}, err: `"ops @example.com" is not an e-mail address`},
+		{name: "twice", value: "ops@example.com,ops@example.com", err: "ops@example.com is listed twice"},
+		{name: "a number", value: 7, err: "want comma-separated e-mail addresses"},
+		{name: "a number in the list", value: []any{7}, err: "want e-mail addresses as strings"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := map[string]any{}
+			if tc.value != nil {
+				ctx["operatorEmails"] = tc.value
+			}
+			p, err := PropsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
+			if tc.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), "operatorEmails: ") || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error %v, want operatorEmails: …%s…", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(p.OperatorEmails, tc.want) {
+				t.Errorf("OperatorEmails %v, want %v", p.OperatorEmails, tc.want)
+			}
+		})
+	}
+}
+
+// TestDashboard: executions per day and their durations, HubSpot's 429s
+// and retries (metric filters on the log lines the HubSpot client writes),
+// and the dead-letter queues' depth.
+func TestDashboard(t *testing.T) {
+	tpl, _ := synth(t, nil)
+	boards := resources(tpl, "AWS::CloudWatch::Dashboard")
+	if len(boards) != 1 {
+		t.Fatalf("%d dashboards", len(boards))
+	}
+	var body struct {
+		Widgets []struct {
+			Properties struct {
+				Title   string
+				Metrics [][]any
+			}
+		}
+	}
+	raw := flat(props(first(boards))["DashboardBody"])
+	if err := json.Unmarshal([]byte(raw), &body); err != nil {
+		t.Fatalf("dashboard body: %v\n%s", err, raw)
+	}
+	// namespace metric [dimension value] period stat, for each metric shown.
+	shown := map[string]bool{}
+	for _, w := range body.Widgets {
+		for _, m := range w.Properties.Metrics {
+			var parts []string
+			for _, x := range m {
+				switch x := x.(type) {
+				case string:
+					parts = append(parts, x)
+				case map[string]any:
+					// Left out, they are the dashboard's defaults.
+					stat, _ := x["stat"].(string)
+					if stat == "" {
+						stat = "Average"
+					}
+					period, ok := x["period"].(float64)
+					if !ok {
+						period = 300
+					}
+					parts = append(parts, strconv.Itoa(int(period)), stat)
+				}
+			}
+			shown[strings.Join(parts, " ")] = true
+		}
+	}
+	var want []string
+	for id := range resources(tpl, "AWS::StepFunctions::StateMachine") {
+		for _, m := range []string{"ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed"} {
+			want = append(want, "AWS/States "+m+" StateMachineArn @"+id+" 86400 Sum")
+		}
+		want = append(want, "AWS/States ExecutionTime StateMachineArn @"+id+" 86400 Average")
+	}
+	want = append(want, "crmbackup/test HubSpotRateLimited 3600 Sum", "crmbackup/test HubSpotRetries 3600 Sum")
+	for _, id := range queuesByName(tpl) {
+		want = append(want, "AWS/SQS ApproximateNumberOfMessagesVisible QueueName @"+id+".QueueName 300 Maximum")
+	}
+	for _, w := range want {
+		if !shown[w] {
+			t.Errorf("the dashboard does not show %s; it shows %v", w, slices.Sorted(maps.Keys(shown)))
+		}
+	}
+
+	// The filters match the HubSpot client's log lines, in the logs of
+	// every function that calls HubSpot, and of no other.
+	client, err := os.ReadFile("../internal/hubspot/client.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := map[string]string{"HubSpotRateLimited": hubspotRateLimitedMsg, "HubSpotRetries": hubspotRetryMsg}
+	for metric, msg := range msgs {
+		if !strings.Contains(string(client), `slog.LevelInfo, "`+msg+`"`) {
+			t.Errorf("internal/hubspot/client.go no longer logs %q at Info: the %s filter counts nothing", msg, metric)
+		}
+	}
+	logGroups := map[string]string{} // log group id → function
+	for id, lg := range resources(tpl, "AWS::Logs::LogGroup") {
+		name, _ := props(lg)["LogGroupName"].(string)
+		if fn, ok := strings.CutPrefix(name, "/aws/lambda/crmbackup-test-"); ok {
+			logGroups[id] = fn
+		}
+	}
+	filtered := map[string][]string{} // function → metrics
+	for _, f := range resources(tpl, "AWS::Logs::MetricFilter") {
+		p := props(f)
+		var mt []struct{ MetricName, MetricNamespace, MetricValue string }
+		json.Unmarshal([]byte(js(p["MetricTransformations"])), &mt)
+		if len(mt) != 1 || mt[0].MetricNamespace != "crmbackup/test" || mt[0].MetricValue != "1" {
+			t.Errorf("metric filter %s", js(p))
+			continue
+		}
+		if want := `{ $.msg = "` + msgs[mt[0].MetricName] + `" }`; p["FilterPattern"] != want {
+			t.Errorf("%s filter pattern %v, want %s", mt[0].MetricName, p["FilterPattern"], want)
+		}
+		fn := logGroups[strings.TrimPrefix(flat(p["LogGroupName"]), "@")]
+		filtered[fn] = append(filtered[fn], mt[0].MetricName)
+	}
+	for _, spec := range lambdas.All {
+		got := filtered[spec.Name]
+		slices.Sort(got)
+		if spec.Access.Secrets != (js(got) == `["HubSpotRateLimited","HubSpotRetries"]`) || (!spec.Access.Secrets && len(got) > 0) {
+			t.Errorf("%s (calls HubSpot: %v): metric filters %v", spec.Name, spec.Access.Secrets, got)
+		}
+	}
+}
+
+// TestStateMachineEncryption: both state machines are encrypted with the
+// stack's key; their roles, the log delivery and whoever starts an
+// execution may use it.
+func TestStateMachineEncryption(t *testing.T) {
+	tpl, _ := synth(t, nil)
+	key := keyID(tpl)
+	for id, m := range resources(tpl, "AWS::StepFunctions::StateMachine") {
+		p := props(m)
+		if want := `{"KmsDataKeyReusePeriodSeconds":300,"KmsKeyId":` + getAtt(key, "Arn") + `,"Type":"CUSTOMER_MANAGED_KMS_KEY"}`; js(p["EncryptionConfiguration"]) != want {
+			t.Errorf("%v: encryption %s, want %s", p["StateMachineName"], js(p["EncryptionConfiguration"]), want)
+		}
+		role := p["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		own, logs := false, false
+		for _, s := range statementsOf(tpl, role) {
+			if js(s.Resources) != js([]string{getAtt(key, "Arn")}) {
+				continue
+			}
+			var c map[string]map[string]any
+			json.Unmarshal([]byte(s.Condition), &c)
+			own = own || (js(s.Actions) == `["kms:Decrypt","kms:GenerateDataKey"]` &&
+				flat(c["StringEquals"]["kms:EncryptionContext:aws:states:stateMachineArn"]) ==
+					"arn:@AWS::Partition:states:@AWS::Region:@AWS::AccountId:stateMachine:"+p["StateMachineName"].(string))
+			logs = logs || (js(s.Actions) == `["kms:GenerateDataKey"]` && c["StringEquals"]["kms:EncryptionContext:SourceArn"] != nil)
+		}
+		if !own || !logs {
+			t.Errorf("%s: its role may use the key for its executions: %v, for its logs: %v", id, own, logs)
+		}
+	}
+	if stmts := keyStatements(tpl, "delivery.logs.amazonaws.com"); len(stmts) != 1 || !strings.Contains(js(stmts[0]["Action"]), "kms:Decrypt") {
+		t.Errorf("the key does not let log delivery decrypt: %s", js(stmts))
+	}
+	policies := policiesByFunction(t, tpl, resources(tpl, "AWS::Lambda::Function"))
+	starters := 0
+	for _, spec := range lambdas.All {
+		if len(spec.Access.Start) == 0 {
+			continue
+		}
+		starters++
+		generates := false
+		for _, s := range policies[spec.Name] {
+			generates = generates || (slices.Contains(s.Actions, "kms:GenerateDataKey") && js(s.Resources) == js([]string{getAtt(key, "Arn")}) && s.Condition == "")
+		}
+		if !generates {
+			t.Errorf("%s starts %v, encrypted with the key, but may not generate data keys with it", spec.Name, spec.Access.Start)
+		}
+	}
+	if starters < 2 {
+		t.Errorf("%d functions start executions: the table changed, check this test", starters)
+	}
+}
+
+// TestKeyActions: the key rights a function's access implies, starting an
+// execution included (whatever else it does).
+func TestKeyActions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a    lambdas.Access
+		want []string
+	}{
+		{"nothing", lambdas.Access{}, nil},
+		{"reads a file", lambdas.Access{Read: []blobkey.Kind{blobkey.KindZIP}}, []string{"kms:Decrypt"}},
+		{"writes a file", lambdas.Access{Write: []blobkey.Kind{blobkey.KindZIP}}, []string{"kms:Decrypt", "kms:GenerateDataKey"}},
+		{"deletes a file", lambdas.Access{Delete: []blobkey.Kind{blobkey.KindZIP}}, nil},
+		{"the table", lambdas.Access{Table: []string{"dynamodb:GetItem"}}, []string{"kms:Decrypt", "kms:GenerateDataKey"}},
+		{"starts an execution", lambdas.Access{Start: []string{lambdas.BackupMachine}}, []string{"kms:Decrypt", "kms:GenerateDataKey"}},
+		{"publishes", lambdas.Access{Publish: true}, nil}, // GrantPublish adds the topic's
+	} {
+		if got := keyActions(tc.a); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/restore"
+	"github.com/crmbackup/crmbackup/internal/schedule"
 )
 
 // TestDecodeIsStrict: names match exactly, a name given twice or unknown is
@@ -34,4 +35,28 @@ func TestDecodeIsStrict(t *testing.T) {
 			t.Errorf("%.60s: a message of %d bytes quotes too much", tt.body, len(err.Error()))
 		}
 	}
+}
+
+// FuzzDecode: any body sent to any route's request type is decoded or
+// refused with a 400 of a bounded message; nothing panics.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{}`, ``, `{"acknowledgeDataChange": true, "acknowledgeIrreversible": true}`,
+		`{"objectType":"deals","properties":["dealname","amount"]}`, `{"enabled":true,"frequency":"weekly","timeOfDay":"02:00"}`,
+		`{"AcknowledgeDataChange": true}`, `{"a":1,"a":2}`, `{} {}`, `[`, `{"properties":[1,2]}`, "\xff", `{"enabled":null}`} {
+		f.Add(s)
+	}
+	targets := []func() any{
+		func() any { return &restore.Acknowledgements{} },
+		func() any { return &restore.PlanRequest{} },
+		func() any { return &schedule.Request{} },
+		func() any { return &createRequest{} },
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, target := range targets {
+			err := decode(httptest.NewRequest("POST", "/", strings.NewReader(body)), target())
+			if err != nil && (!apperr.Is(err, apperr.Invalid) || len(err.Error()) > 400) {
+				t.Fatalf("%q: %v", body, err)
+			}
+		}
+	})
 }

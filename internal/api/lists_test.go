@@ -37,7 +37,7 @@ type stored struct {
 	tokens *auth.DevTokens
 }
 
-func newStored(t *testing.T, tier backup.Tier) *stored {
+func newStored(t testing.TB, tier backup.Tier) *stored {
 	t.Helper()
 	store := memstore.New()
 	ctx := context.Background()
