@@ -7,7 +7,7 @@ PKGS    ?= ./...
 # The race detector guards the shared rate budget and the emulator's store.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: all test vet fmt-check fmt bench fuzz demo local emulator build lambdas node-check synth deploy destroy tools clean
+.PHONY: all test vet fmt-check fmt bench fuzz reliability demo local emulator build lambdas node-check synth deploy destroy tools clean
 
 # The CDK CLI (aws-cdk, pinned in package-lock.json) runs the Go app of infra/
 # (cdk.json). Under a Node release past its end of life, jsii prints a
@@ -61,6 +61,17 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "$$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
+
+## reliability: the fault suite of docs/reliability.md at full strength:
+## RELIABILITY_TRIALS crash points per test (`make test` runs 4), the fault
+## and race tests, and each fuzz target for FUZZTIME
+RELIABILITY_TRIALS ?= 50
+reliability: tools
+	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(GO) test -count=1 -v -run . ./internal/reliability/ 2>&1 | grep -E '^(---|ok|FAIL|PASS)|trials'
+	$(GO) test -count=1 -v -run 'TestFullPagingUnderLimitsAndFaults' ./internal/hubspot/ 2>&1 | grep -E '^(---|ok|FAIL)|requests'
+	$(GO) test -count=1 -v -run 'TestBackupThroughTheLocalStack|TestRestoreThroughTheLocalStack' ./internal/localstack/ 2>&1 | grep -E '^(---|ok|FAIL)'
+	$(GO) test -count=1 -v -run 'TestConformance/concurrent|TestRestoreConformance/concurrent' ./internal/memstore/ ./internal/dynamo/ 2>&1 | grep -E '^(---|ok|FAIL)|concurrent'
+	$(MAKE) fuzz
 
 ## demo: the main job on this machine: a real backup through the local stack,
 ## downloaded into ./backups and verified (flags: make demo ARGS='-records 50000')

@@ -96,6 +96,7 @@ func (st *Stack) grant(p *Props) {
 		}
 		if a.Secrets {
 			add([]string{"secretsmanager:GetSecretValue"}, secrets)
+			f.Fn.AddEnvironment(jsii.String(env.SecretPrefix), jsii.String(p.HubSpotSecretPrefix), nil)
 		}
 		for _, m := range a.Start {
 			add([]string{"states:StartExecution"}, st.Machines[m].StateMachineArn())

@@ -30,6 +30,14 @@ type Props struct {
 	// "jwtIssuer", "jwtAudience"); without them the stack creates a
 	// Cognito user pool with two-factor required.
 	JWTIssuer, JWTAudience string
+	// SSOClaim and SSOValues say how the external issuer marks a single
+	// sign-on (context "ssoClaim", "ssoValues" comma-separated): a restore
+	// by an SSO session needs no fresh two-factor sign-in here. Without
+	// them an external issuer's sessions are never SSO. (With the stack's
+	// Cognito pool, SSO is a sign-in through a federated SAML or OIDC
+	// provider: the ID token's identities claim.)
+	SSOClaim  string
+	SSOValues []string
 	// AccountEmails are who hears of each account: account id → the
 	// addresses subscribed to that account's notifications, and to no
 	// other's (context "accountNotifications": a JSON object in cdk.json,
@@ -85,6 +93,7 @@ func PropsFromContext(app awscdk.App) (*Props, error) {
 		Stage:          get("stage", "prod"),
 		JWTIssuer:      get("jwtIssuer", ""),
 		JWTAudience:    get("jwtAudience", ""),
+		SSOClaim:       get("ssoClaim", ""),
 		CodeDir:        get("codeDir", "build"),
 		HubSpotBaseURL: get("hubspotBaseUrl", ""),
 	}
@@ -116,6 +125,17 @@ func PropsFromContext(app awscdk.App) (*Props, error) {
 	case "destroy":
 	default:
 		return nil, fmt.Errorf("removalPolicy %q: want retain or destroy", rp)
+	}
+	for _, v := range strings.Split(get("ssoValues", ""), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			p.SSOValues = append(p.SSOValues, v)
+		}
+	}
+	if (p.SSOClaim == "") != (len(p.SSOValues) == 0) {
+		return nil, fmt.Errorf("ssoClaim and ssoValues go together")
+	}
+	if p.SSOClaim != "" && p.JWTIssuer == "" {
+		return nil, fmt.Errorf("ssoClaim is for an external issuer (jwtIssuer); the Cognito pool marks SSO itself")
 	}
 	if (p.JWTIssuer == "") != (p.JWTAudience == "") {
 		return nil, fmt.Errorf("jwtIssuer and jwtAudience go together")

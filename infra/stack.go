@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/awswire/env"
 	"github.com/crmbackup/crmbackup/internal/blobkey"
 	"github.com/crmbackup/crmbackup/internal/lambdas"
@@ -383,6 +385,11 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.
 	if p.JWTIssuer != "" {
 		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Jwt"), jsii.String(p.JWTIssuer),
 			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(p.JWTAudience)})
+		// The issuer's own mark of SSO, or none: never the dev tokens' amr.
+		fn.Fn.AddEnvironment(jsii.String(env.ClaimSSO), jsii.String(cmp.Or(p.SSOClaim, "-")), nil)
+		if p.SSOClaim != "" {
+			fn.Fn.AddEnvironment(jsii.String(env.ClaimSSOValues), jsii.String(strings.Join(p.SSOValues, ",")), nil)
+		}
 	} else {
 		pool := awscognito.NewUserPool(c, jsii.String("Users"), &awscognito.UserPoolProps{
 			UserPoolName:      jsii.String("crmbackup-" + p.Stage),
@@ -418,6 +425,8 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.
 			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}})
 		// Cognito requires two-factor on every sign-in and sends no amr.
 		fn.Fn.AddEnvironment(jsii.String(env.MFAAlways), jsii.String("true"), nil)
+		// SSO is a sign-in through a federated SAML or OIDC provider.
+		fn.Fn.AddEnvironment(jsii.String(env.ClaimSSO), jsii.String(auth.IdentitiesClaim), nil)
 		awscdk.NewCfnOutput(scope, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
 		awscdk.NewCfnOutput(scope, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
 	}

@@ -367,6 +367,14 @@ func TestStack(t *testing.T) {
 			js(c["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` {
 			t.Errorf("user pool client %s: want SRP sign-in only, no OAuth flow (implicit least of all)", js(c))
 		}
+		if env := js(props(byName["api"])["Environment"]); !strings.Contains(env, `"CLAIM_SSO":"identities"`) {
+			t.Errorf("api environment %s: with Cognito, SSO is a federated sign-in (identities)", env)
+		}
+		for _, name := range []string{"api", "discover", "export", "restore"} {
+			if env := js(props(byName[name])["Environment"]); !strings.Contains(env, `"HUBSPOT_SECRET_PREFIX":"crmbackup/`) {
+				t.Errorf("%s environment %s: no secret prefix", name, env)
+			}
+		}
 		if env := js(props(byName["api"])["Environment"]); !strings.Contains(env, `"MFA_ALWAYS":"true"`) {
 			t.Errorf("api environment %s: Cognito sends no amr", env)
 		}
@@ -686,6 +694,17 @@ func TestExternalIssuer(t *testing.T) {
 	}
 	if subs := resources(tpl, "AWS::SNS::Subscription"); len(subs) != 0 {
 		t.Errorf("no accountNotifications, yet subscriptions %v", subs)
+	}
+	// Without ssoClaim the issuer's sessions are never SSO (not the dev
+	// tokens' amr marker); with it, its claim and values.
+	if env := js(props(functionsByName(tpl)["api"])["Environment"]); !strings.Contains(env, `"CLAIM_SSO":"-"`) {
+		t.Errorf("api environment %s: want CLAIM_SSO -", env)
+	}
+	tpl, _ = synth(t, func(p *Props) {
+		p.JWTIssuer, p.JWTAudience, p.SSOClaim, p.SSOValues = "https://login.example.com/", "crmbackup", "idp", []string{"okta", "entra"}
+	})
+	if env := js(props(functionsByName(tpl)["api"])["Environment"]); !strings.Contains(env, `"CLAIM_SSO":"idp"`) || !strings.Contains(env, `"CLAIM_SSO_VALUES":"okta,entra"`) {
+		t.Errorf("api environment %s: want the configured SSO claim", env)
 	}
 }
 
@@ -1378,4 +1397,15 @@ func TestKeyActions(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// functionsByName are a template's functions by their name without the
+// stack's prefix.
+func functionsByName(tpl map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, f := range resources(tpl, "AWS::Lambda::Function") {
+		name := props(f)["FunctionName"].(string)
+		out[name[strings.LastIndex(name, "-")+1:]] = f
+	}
+	return out
 }

@@ -110,9 +110,9 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	}
 	if a.Secrets {
 		conn := &connector.Connector{
-			BaseURL: set.url(env.HubSpotBaseURL),
+			BaseURL:      set.url(env.HubSpotBaseURL),
 			Secrets:      connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
-			SecretPrefix: getenv(env.SecretPrefix),
+			SecretPrefix: set.required(env.SecretPrefix),
 			Log:          log,
 		}
 		if a.SplitBudget {
@@ -151,7 +151,9 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 		}
 	}
 	w.Claims.MFAAlways = set.boolean(env.MFAAlways)
-	if v := getenv(env.ClaimSSO); v != "" {
+	if v := getenv(env.ClaimSSO); v == "-" { // the issuer marks no SSO
+		w.Claims.SSO, w.Claims.SSOValues = "", nil
+	} else if v != "" {
 		w.Claims.SSO, w.Claims.SSOValues = v, nil
 		for _, s := range strings.Split(getenv(env.ClaimSSOValues), ",") {
 			if s = strings.TrimSpace(s); s != "" {

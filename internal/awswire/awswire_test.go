@@ -19,6 +19,7 @@ func complete(fn lambdas.Function) map[string]string {
 		env.RestoreMachine: "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-restore",
 		env.Topic:          "arn:aws:sns:eu-west-1:123456789012:crmbackup-test", env.BudgetShares: "3",
 		env.ScheduleGroup:      "crmbackup-test",
+		env.SecretPrefix:       "crmbackup/test/hubspot/",
 		env.ScheduleTarget:     "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-test-create",
 		env.SchedulerRole:      "arn:aws:iam::123456789012:role/crmbackup-test-scheduler",
 		env.ScheduleDeadLetter: "arn:aws:sqs:eu-west-1:123456789012:crmbackup-test-schedule-dlq",

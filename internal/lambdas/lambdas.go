@@ -178,6 +178,9 @@ func (f Function) Settings() []string {
 	if a.Publish {
 		out = append(out, env.Topic)
 	}
+	if a.Secrets {
+		out = append(out, env.SecretPrefix)
+	}
 	if a.SplitBudget {
 		out = append(out, env.BudgetShares)
 	}

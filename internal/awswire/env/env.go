@@ -21,7 +21,8 @@ const (
 	ClaimAMR      = "CLAIM_AMR"
 	ClaimAuthTime = "CLAIM_AUTH_TIME"
 	// ClaimSSO names the claim that marks a single sign-on ("identities":
-	// Cognito's federated sign-ins), ClaimSSOValues its values that do
+	// Cognito's federated sign-ins; "-": the issuer marks none; unset: the
+	// dev tokens' amr "sso"), ClaimSSOValues its values that do
 	// (comma-separated), SSOMaxAgeSec how old such a session may be to
 	// restore.
 	ClaimSSO        = "CLAIM_SSO"
