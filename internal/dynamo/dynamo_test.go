@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
@@ -49,4 +51,24 @@ func TestRestoreConformance(t *testing.T) {
 
 func TestScheduleStore(t *testing.T) {
 	scheduletest.TestStore(t, func(t *testing.T) scheduletest.Store { return newStore(t) })
+}
+
+// TestDynamoDBLocalIsKeyed: DynamoDB Local listens on every interface (it
+// cannot bind loopback only); what the stack keeps there is reachable only
+// with the stack's random key.
+func TestDynamoDBLocalIsKeyed(t *testing.T) {
+	ctx := context.Background()
+	newStore(t) // a table under the stack's key
+	mine, err := local.Client().ListTables(ctx, &dynamodb.ListTablesInput{})
+	if err != nil || len(mine.TableNames) == 0 {
+		t.Fatalf("the stack's key sees %v (%v)", mine, err)
+	}
+	theirs, err := dynamolocal.Client(local.Endpoint, "AKIAANYONEELSE").ListTables(ctx, &dynamodb.ListTablesInput{})
+	if err != nil || len(theirs.TableNames) != 0 {
+		t.Fatalf("another key sees the stack's tables: %v (%v)", theirs.TableNames, err)
+	}
+	// The key is the stack's own: random, not a name anyone can guess.
+	if k := local.AccessKey; len(k) < 32 || k == dynamolocal.RandomKey() || strings.Contains(k, "local") {
+		t.Fatalf("DynamoDB Local's key %q", k)
+	}
 }

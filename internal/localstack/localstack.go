@@ -145,7 +145,11 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, s3srv.Close)
-	ddb, err := dynamolocal.Start(ctx, dynamolocal.Options{DBPath: dbPath})
+	ddbKey, err := dynamoKey(cfg.Dir, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	ddb, err := dynamolocal.Start(ctx, dynamolocal.Options{DBPath: dbPath, AccessKey: ddbKey})
 	if err != nil {
 		return nil, err
 	}
@@ -294,6 +298,31 @@ func devSecret(cfg Config) ([]byte, error) {
 		return nil, err
 	}
 	return b, os.WriteFile(path, b, 0o600)
+}
+
+// dynamoKey is the access key the stack's DynamoDB Local database is kept
+// under: random, and kept in Dir (0600) when the data is. A folder of an
+// earlier version, whose database was kept under the fixed key "local",
+// has its database moved to a new key.
+func dynamoKey(dir, dbPath string) (string, error) {
+	if dir == "" {
+		return "", nil // in memory: a random key per run
+	}
+	path := filepath.Join(dir, "dynamodb-key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 20 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key := dynamolocal.RandomKey()
+	if err := os.MkdirAll(dbPath, 0o700); err != nil {
+		return "", err
+	}
+	legacy := filepath.Join(dbPath, "local_us-east-1.db")
+	if _, err := os.Stat(legacy); err == nil {
+		if err := os.Rename(legacy, filepath.Join(dbPath, key+"_us-east-1.db")); err != nil {
+			return "", fmt.Errorf("move the database to its new key: %w", err)
+		}
+	}
+	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
 }
 
 // sweep deletes expired backups' files: S3's lifecycle rule does it on AWS;

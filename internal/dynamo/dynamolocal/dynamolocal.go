@@ -5,6 +5,7 @@ package dynamolocal
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -29,13 +30,21 @@ type Options struct {
 	Addr string
 	// Log receives DynamoDB Local's output (discarded if nil).
 	Log io.Writer
+	// AccessKey is the access key id the stack's clients sign with
+	// (default: a random one). DynamoDB Local keeps one database per
+	// access key and region (it runs without -sharedDb): its port listens
+	// on every interface (it has no option to bind loopback only), and
+	// the data is reachable only with this key, which never leaves the
+	// machine. With DBPath, keep it with the data (the local stack does).
+	AccessKey string
 }
 
 // Server is a running DynamoDB Local.
 type Server struct {
-	Endpoint string
-	cmd      *exec.Cmd
-	exited   chan struct{}
+	Endpoint  string
+	AccessKey string
+	cmd       *exec.Cmd
+	exited    chan struct{}
 }
 
 // Jar finds DynamoDBLocal.jar: $DYNAMODB_LOCAL_JAR, or the npm package's copy
@@ -84,8 +93,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// The client JIT only (TieredStopAtLevel=1): a test's or the demo's
 	// JVM lives seconds to minutes and serves light traffic, and C2's
 	// compiling took a third of a core, as much time as it saved.
+	// -cors names an origin no browser page has: DynamoDB Local answers
+	// Access-Control-Allow-Origin: * by default, which would let any web
+	// page the developer opens call it.
 	args := []string{"-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
-		"-jar", jar, "-port", port, "-disableTelemetry"}
+		"-jar", jar, "-port", port, "-disableTelemetry", "-cors", "https://no-browser.invalid"}
 	if opts.DBPath != "" {
 		// The JVM runs in the jar's folder: a relative path would land there.
 		dbPath, err := filepath.Abs(opts.DBPath)
@@ -107,7 +119,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start DynamoDB Local: %w", err)
 	}
-	s := &Server{Endpoint: "http://" + net.JoinHostPort(host, port), cmd: cmd, exited: make(chan struct{})}
+	key := opts.AccessKey
+	if key == "" {
+		key = RandomKey()
+	}
+	s := &Server{Endpoint: "http://" + net.JoinHostPort(host, port), AccessKey: key, cmd: cmd, exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(s.exited) }()
 	if err := s.wait(ctx, 60*time.Second); err != nil {
 		s.Close()
@@ -134,18 +150,30 @@ func (s *Server) wait(ctx context.Context, limit time.Duration) error {
 	}
 }
 
-// Client returns a DynamoDB client for the server.
+// Client returns a DynamoDB client for the server, signing with its key.
 func (s *Server) Client() *dynamodb.Client {
-	return Client(s.Endpoint)
+	return Client(s.Endpoint, s.AccessKey)
 }
 
-// Client returns a DynamoDB client for a DynamoDB Local at endpoint.
-func Client(endpoint string) *dynamodb.Client {
+// Client returns a DynamoDB client for a DynamoDB Local at endpoint, whose
+// database of accessKey it reaches.
+func Client(endpoint, accessKey string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, "local", ""),
 		BaseEndpoint: aws.String(endpoint),
 	})
+}
+
+// RandomKey is a fresh access key id: 32 letters and digits.
+func RandomKey() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, 32)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "AKLOCAL" + string(b)
 }
 
 // Close stops the server.
