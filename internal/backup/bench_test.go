@@ -181,7 +181,7 @@ func BenchmarkStepPeakRSS(b *testing.B) {
 			}
 			cmd := exec.Command(exe, "-test.run=^TestStepsChild$", "-test.count=1")
 			cmd.Env = append(os.Environ(),
-				"BENCH_CHILD=1", "BENCH_CRM="+e.crm.BaseURL(), "BENCH_S3="+e.s3URL, "BENCH_DDB="+ddb.Endpoint, "BENCH_DDB_KEY="+ddb.AccessKey,
+				"BENCH_CHILD=1", "BENCH_CRM="+e.crm.BaseURL(), "BENCH_S3="+e.s3URL, "BENCH_S3_KEYS="+e.s3Keys.String(), "BENCH_DDB="+ddb.Endpoint, "BENCH_DDB_KEY="+ddb.AccessKey,
 				"BENCH_TABLE="+e.table, "BENCH_BACKUP="+bk.ID, "BENCH_ROWS="+strconv.Itoa(n))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -210,7 +210,7 @@ func TestStepsChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{crm: crm, blobs: s3store.New(s3local.Client(os.Getenv("BENCH_S3")), "backups")}
+	e := &env{crm: crm, blobs: s3store.New(s3local.Client(os.Getenv("BENCH_S3"), s3local.ParseKeys(os.Getenv("BENCH_S3_KEYS"))), "backups")}
 	e.svc = &backup.Service{Store: dynamo.New(dynamolocal.Client(os.Getenv("BENCH_DDB"), os.Getenv("BENCH_DDB_KEY")), os.Getenv("BENCH_TABLE")),
 		Blobs: e.blobs, CRMs: testenv.StaticCRM{C: crm}}
 	want, _ := strconv.ParseInt(os.Getenv("BENCH_ROWS"), 10, 64)

@@ -26,6 +26,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/memstore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
+	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 	"github.com/crmbackup/crmbackup/internal/testenv"
 )
 
@@ -50,6 +51,7 @@ type env struct {
 	runner *runner
 	now    *time.Time
 	s3URL  string
+	s3Keys s3local.Keys
 	store  testenv.Store
 	table  string // DynamoDB's, when the store is
 	// exportTime adds up the export phases run by steps (benchmarks).
@@ -67,7 +69,7 @@ func newEnvOn(t testing.TB, store testenv.Store, opts emulator.Options, tier bac
 	st := testenv.NewStackOn(t, store, opts, tier)
 	emu, crm := st.Emulator, st.CRM
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	e := &env{emu: emu, crm: crm, blobs: st.Blobs, runner: &runner{}, now: &now, s3URL: st.S3URL, store: store}
+	e := &env{emu: emu, crm: crm, blobs: st.Blobs, runner: &runner{}, now: &now, s3URL: st.S3URL, s3Keys: st.S3Keys, store: store}
 	e.svc = &backup.Service{
 		Store: store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: crm}, Runner: e.runner,
 		Now: func() time.Time { return *e.now },

@@ -88,7 +88,7 @@ func BenchmarkPlan(b *testing.B) {
 		for _, n := range []int{20000, 200000} {
 			e := newEnv(b, map[string]int{"deals": n})
 			cmd := exec.Command(exe, "-test.run=^TestPlanChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "BENCH_CHILD=1", "BENCH_CRM="+e.crm.BaseURL(), "BENCH_S3="+e.s3URL,
+			cmd.Env = append(os.Environ(), "BENCH_CHILD=1", "BENCH_CRM="+e.crm.BaseURL(), "BENCH_S3="+e.s3URL, "BENCH_S3_KEYS="+e.s3Keys.String(),
 				"BENCH_KEY="+e.backup.Key, "BENCH_ROWS="+strconv.Itoa(n))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -118,7 +118,7 @@ func TestPlanChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	archive, err := backup.OpenArchive(ctx, s3store.New(s3local.Client(os.Getenv("BENCH_S3")), "backups"), os.Getenv("BENCH_KEY"))
+	archive, err := backup.OpenArchive(ctx, s3store.New(s3local.Client(os.Getenv("BENCH_S3"), s3local.ParseKeys(os.Getenv("BENCH_S3_KEYS"))), "backups"), os.Getenv("BENCH_KEY"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
+	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 	"github.com/crmbackup/crmbackup/internal/testenv"
 )
 
@@ -33,6 +34,7 @@ func (noRunner) StartBackup(context.Context, string, string) error { return nil 
 type env struct {
 	emu     *emulator.Server
 	s3URL   string
+	s3Keys  s3local.Keys
 	crm     *hubspot.Client
 	blobs   *s3store.Store
 	store   testenv.Store
@@ -51,7 +53,7 @@ func newEnvWith(t testing.TB, opts emulator.Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := testenv.NewStack(t, opts, backup.Enterprise)
-	e := &env{emu: st.Emulator, s3URL: st.S3URL, crm: st.CRM, blobs: st.Blobs, store: st.Store}
+	e := &env{emu: st.Emulator, s3URL: st.S3URL, s3Keys: st.S3Keys, crm: st.CRM, blobs: st.Blobs, store: st.Store}
 	svc := &backup.Service{Store: st.Store, Blobs: e.blobs, CRMs: testenv.StaticCRM{C: st.CRM}, Runner: noRunner{}}
 	b, err := svc.Create(ctx, "acme", audit.Actor{Subject: "admin@acme.example"})
 	if err != nil {

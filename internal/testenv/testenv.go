@@ -70,6 +70,7 @@ type Stack struct {
 	Blobs    *s3store.Store
 	Store    Store
 	S3URL    string
+	S3Keys   s3local.Keys
 }
 
 // NewStack starts a Stack on an in-memory store.
@@ -104,7 +105,7 @@ func NewStackOn(tb testing.TB, store Store, opts emulator.Options, tier backup.T
 	if err := store.PutAccount(ctx, &backup.Account{ID: "acme", PortalID: portal, Name: "Acme", Tier: tier, TokenRef: "env:X"}); err != nil {
 		tb.Fatal(err)
 	}
-	return &Stack{Emulator: emu, CRM: crm, Blobs: s3store.New(s3srv.Client(), "backups"), Store: store, S3URL: s3srv.URL}
+	return &Stack{Emulator: emu, CRM: crm, Blobs: s3store.New(s3srv.Client(), "backups"), Store: store, S3URL: s3srv.URL, S3Keys: s3srv.Keys}
 }
 
 // StaticCRM is a backup.Connector and a restore.Connector that gives every

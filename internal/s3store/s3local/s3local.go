@@ -40,10 +40,12 @@ func Disk(dir string) Backend {
 	}
 }
 
-// Server is a running stand-in.
+// Server is a running stand-in. It serves only requests signed with its
+// own random keys (SigV4, presigned URLs until they expire), on loopback.
 type Server struct {
-	URL string
-	srv *http.Server
+	URL  string
+	Keys Keys
+	srv  *http.Server
 }
 
 // Start serves backend on a free loopback port with bucket created.
@@ -62,7 +64,9 @@ func StartAt(addr string, backend Backend, bucket string) (*Server, error) {
 		return nil, err
 	}
 	fake := gofakes3.New(be, gofakes3.WithAutoBucket(true))
-	s := &Server{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: fake.Server(), ReadHeaderTimeout: 10 * time.Second}}
+	keys := newKeys()
+	s := &Server{URL: "http://" + ln.Addr().String(), Keys: keys,
+		srv: &http.Server{Handler: verified(fake.Server(), keys, time.Now), ReadHeaderTimeout: 10 * time.Second}}
 	go s.srv.Serve(ln)
 	_, err = s.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket})
 	var owned *types.BucketAlreadyOwnedByYou
@@ -75,13 +79,13 @@ func StartAt(addr string, backend Backend, bucket string) (*Server, error) {
 }
 
 // Client returns an S3 client for the stand-in.
-func (s *Server) Client() *s3.Client { return Client(s.URL) }
+func (s *Server) Client() *s3.Client { return Client(s.URL, s.Keys) }
 
-// Client returns an S3 client for a stand-in at url.
-func Client(url string) *s3.Client {
+// Client returns an S3 client for a stand-in at url, signing with keys.
+func Client(url string, keys Keys) *s3.Client {
 	return s3.New(s3.Options{
 		Region:                     "us-east-1",
-		Credentials:                credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials:                credentials.NewStaticCredentialsProvider(keys.AccessKey, keys.Secret, ""),
 		BaseEndpoint:               aws.String(url),
 		UsePathStyle:               true,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
