@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -189,6 +190,25 @@ type Tally struct {
 	Samples    []Sample          `json:"samples,omitempty"`
 }
 
+// WriteGrace is how long after its deadline a run may still be writing a
+// batch it started (a variable: tests shorten it).
+var WriteGrace = 10 * time.Second
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// clone is a copy of t that shares nothing with it.
+func (t Tally) clone() Tally {
+	c := t
+	c.Properties = maps.Clone(t.Properties)
+	c.Samples = slices.Clone(t.Samples)
+	return c
+}
+
 func (t *Tally) value(prop string, v Verdict) {
 	t.Values.add(v, 1)
 	if t.Properties == nil {
@@ -303,7 +323,18 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			return cur, b.err
 		}
 		if len(b.recs) > 0 {
-			if err := p.apply(ctx, cur.Row, b, &cur.Tally); err != nil {
+			// A batch's writes end a little after the deadline: what the
+			// invocation has left is for its checkpoint. One cut short is
+			// redone by the next run (its journal counts what it wrote).
+			wctx, cancel := context.WithDeadline(ctx, later(reads, deadline.Add(WriteGrace)))
+			before := cur.Tally.clone()
+			err := p.apply(wctx, cur.Row, b, &cur.Tally)
+			cancel()
+			if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+				cur.Tally = before
+				return cur, nil
+			}
+			if err != nil {
 				return cur, err
 			}
 			cur.Row += int64(len(b.recs))

@@ -606,3 +606,50 @@ func TestCountsAreExactWhateverWasRetried(t *testing.T) {
 		t.Fatalf("work files left: %v", keys)
 	}
 }
+
+// TestWritesEndShortlyAfterTheDeadline: a batch update still in flight
+// past the deadline (and its grace) is abandoned, the run ends with the
+// cursor before that batch and no error, and the next run finishes it:
+// counts exact.
+func TestWritesEndShortlyAfterTheDeadline(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"deals": 80})
+	ids, _ := e.backedUp(t, "deals")
+	for _, id := range ids[:10] {
+		e.update(t, "deals", id, map[string]string{"dealname": "renamed"})
+	}
+	svc := e.service(&startRecorder{})
+	p, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
+	pin.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.PlanChunk(ctx, in, d) }, pin)
+	if err := svc.PlanDone(ctx, pin); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = svc.Plan(ctx, "acme", p.ID)
+	im, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grace := restore.WriteGrace
+	restore.WriteGrace = 100 * time.Millisecond
+	defer func() { restore.WriteGrace = grace }()
+	e.emu.SetLatency(600 * time.Millisecond) // the read ends at 0.6 s, the write would at 1.2 s
+	in := restore.StepInput{Action: restore.ActionExecute, AccountID: "acme", ImportID: im.ID}
+	cur, err := svc.ExecuteChunk(ctx, in, time.Now().Add(700*time.Millisecond))
+	if err != nil || cur.Row != 0 || cur.Done {
+		t.Fatalf("%+v %v: want the cursor before the batch whose write was cut short, and no error", cur, err)
+	}
+	e.emu.SetLatency(0)
+	in.Cursor = *cur
+	in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.ExecuteChunk(ctx, in, d) }, in)
+	if err := svc.Finish(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := svc.Import(ctx, "acme", im.ID)
+	if want := restore.CountsOf(p.Tally); got.Counts != want {
+		t.Fatalf("counts %+v, planned %+v", got.Counts, want)
+	}
+}
