@@ -102,6 +102,12 @@ func (st *Stack) grant(p *Props) {
 			add([]string{"states:StartExecution"}, st.Machines[m].StateMachineArn())
 			f.Fn.AddEnvironment(jsii.String(lambdas.MachineSetting(m)), st.Machines[m].StateMachineArn(), nil)
 		}
+		for _, m := range a.Describe {
+			add([]string{"states:DescribeExecution"}, awscdk.Stack_Of(st.Stack).FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("states"), Resource: jsii.String("execution"),
+				ResourceName: jsii.String(*st.Machines[m].StateMachineName() + ":*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			}))
+		}
 		if a.Publish {
 			st.Notify.Topic.GrantPublish(f.Role)
 			f.Fn.AddEnvironment(jsii.String(env.Topic), st.Notify.Topic.TopicArn(), nil)

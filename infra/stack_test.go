@@ -1409,3 +1409,23 @@ func functionsByName(tpl map[string]any) map[string]map[string]any {
 	}
 	return out
 }
+
+// TestOnlyEndedReadsExecutions: the ended function may read the input of
+// this stack's executions (an event without it), and nothing else may.
+func TestOnlyEndedReadsExecutions(t *testing.T) {
+	tpl, _ := synth(t, nil)
+	for name, stmts := range policiesByFunction(t, tpl, resources(tpl, "AWS::Lambda::Function")) {
+		var reads []string
+		for _, s := range stmts {
+			if slices.Contains(s.Actions, "states:DescribeExecution") {
+				reads = append(reads, s.Resources...)
+			}
+		}
+		switch {
+		case name == "ended" && (len(reads) != 2 || !strings.Contains(strings.Join(reads, " "), ":execution:")):
+			t.Errorf("ended reads executions %v, want the two machines' executions", reads)
+		case name != "ended" && len(reads) > 0:
+			t.Errorf("%s may read executions: %v", name, reads)
+		}
+	}
+}

@@ -55,7 +55,9 @@ type Access struct {
 	List    []string
 	Secrets bool     // reads the accounts' HubSpot credentials
 	Start   []string // state machines it starts
-	Publish bool     // publishes notifications
+	// Describe are the state machines whose executions it reads (their input).
+	Describe []string
+	Publish  bool // publishes notifications
 	// SplitBudget: as many of these containers call one portal at once as
 	// the backup state machine exports objects side by side, each taking
 	// that share of the portal's rate limit.
@@ -127,7 +129,7 @@ var All = []Function{
 		Access: Access{Table: plus(tableWrite, "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"),
 			Read: []blobkey.Kind{blobkey.KindErrorChunk}, Write: []blobkey.Kind{blobkey.KindErrorFile},
 			Delete: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk, blobkey.KindErrorChunk, blobkey.KindJournal},
-			List:   []string{blobkey.Work + "*"}, Publish: true}},
+			List:   []string{blobkey.Work + "*"}, Publish: true, Describe: []string{BackupMachine, RestoreMachine}}},
 }
 
 // Names lists every function's name, in the table's order.

@@ -56,6 +56,9 @@ type executionInput struct {
 type Ends struct {
 	Backups  *backup.Service
 	Restores *restore.Service
+	// Describe reads an execution's input (Step Functions'
+	// DescribeExecution), for an event that does not carry it (nil: none).
+	Describe func(ctx context.Context, executionArn string) (string, error)
 }
 
 // EndResult says what Ended did.
@@ -85,8 +88,17 @@ func (e *Ends) Ended(ctx context.Context, ev ExecutionEnd) (*EndResult, error) {
 	default:
 		return nil, Permanent(apperr.New(apperr.Invalid, "execution %s: unknown status %q", d.Name, d.Status))
 	}
+	input := d.Input
+	if input == "" && e.Describe != nil && d.ExecutionArn != "" {
+		// EventBridge leaves the input out of some events (an input too
+		// large, or encrypted): the execution has it.
+		var err error
+		if input, err = e.Describe(ctx, d.ExecutionArn); err != nil {
+			return nil, Classify(fmt.Errorf("describe execution %s: %w", d.Name, err))
+		}
+	}
 	var in executionInput
-	if err := json.Unmarshal([]byte(d.Input), &in); err != nil || in.AccountID == "" {
+	if err := json.Unmarshal([]byte(input), &in); err != nil || in.AccountID == "" {
 		return nil, Permanent(apperr.New(apperr.Invalid, "execution %s: its input names no account", d.Name))
 	}
 	var err error

@@ -114,3 +114,29 @@ func TestEndedFinishesWhatTheCatchWouldHave(t *testing.T) {
 		}
 	})
 }
+
+// TestEndedReadsTheInputOffTheExecution: an event without the input (left
+// out, as EventBridge may) is ended from the execution's own input.
+func TestEndedReadsTheInputOffTheExecution(t *testing.T) {
+	ctx := context.Background()
+	st := testenv.NewStack(t, emulator.Options{Sizes: map[string]int{"contacts": 5}}, backup.Enterprise)
+	svc := &backup.Service{Store: st.Store, Blobs: st.Blobs, CRMs: testenv.StaticCRM{C: st.CRM}, Runner: &countRunner{}}
+	b, err := svc.Create(ctx, "acme", audit.Actor{Subject: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked string
+	ends := &Ends{Backups: svc, Restores: &restore.Service{Store: st.Store, Blobs: st.Blobs},
+		Describe: func(_ context.Context, arn string) (string, error) {
+			asked = arn
+			return `{"accountId":"acme","backupId":"` + b.ID + `"}`, nil
+		}}
+	ev := endEvent(t, "ABORTED", nil)
+	ev.Detail.Input, ev.Detail.ExecutionArn = "", "arn:aws:states:eu-west-1:123456789012:execution:crmbackup-test-backup:"+b.ID
+	if out, err := ends.Ended(ctx, ev); err != nil || out.Ended != "backup "+b.ID || asked != ev.Detail.ExecutionArn {
+		t.Fatalf("%+v %v (asked %q)", out, err, asked)
+	}
+	if got, _ := svc.Get(ctx, "acme", b.ID); got.Status != backup.Failed {
+		t.Fatalf("%s", got.Status)
+	}
+}

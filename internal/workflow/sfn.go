@@ -34,6 +34,18 @@ func (r SFNRunner) StartRestore(ctx context.Context, accountID, importID string)
 	return r.start(ctx, r.RestoreARN, importID, restoreInput("execute", accountID, "importId", importID))
 }
 
+// ExecutionInput reads an execution's input.
+func (r SFNRunner) ExecutionInput(ctx context.Context, executionArn string) (string, error) {
+	out, err := r.Client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &executionArn})
+	if err != nil {
+		return "", err
+	}
+	if out.Input == nil {
+		return "", fmt.Errorf("execution %s: no input", executionArn)
+	}
+	return *out.Input, nil
+}
+
 func (r SFNRunner) start(ctx context.Context, arn, name string, input any) error {
 	if arn == "" {
 		return errors.New("no state machine ARN configured")

@@ -21,6 +21,8 @@ import (
 type Steps struct {
 	Svc       *backup.Service
 	Schedules *schedule.Service
+	// DescribeExecution reads an execution's input (the ended function).
+	DescribeExecution func(ctx context.Context, executionArn string) (string, error)
 	Budget
 }
 
@@ -194,7 +196,7 @@ func Handlers(steps *Steps, rs *RestoreSteps) map[string]any {
 		lambdas.Finalize: lambdaFunc(log, lambdas.Finalize, steps.Finalize),
 		lambdas.Notify:   lambdaFunc(log, lambdas.Notify, steps.Notify),
 		lambdas.Restore:  lambdaFunc(rlog, lambdas.Restore, rs.Restore),
-		lambdas.Ended:    lambdaFunc(log, lambdas.Ended, (&Ends{Backups: steps.Svc, Restores: rs.Svc}).Ended),
+		lambdas.Ended:    lambdaFunc(log, lambdas.Ended, (&Ends{Backups: steps.Svc, Restores: rs.Svc, Describe: steps.DescribeExecution}).Ended),
 	}
 }
 
