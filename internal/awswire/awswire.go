@@ -172,6 +172,9 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	}
 	w.Service, w.Restore, w.Schedules = svc, rs, sched
 	w.Steps = &workflow.Steps{Svc: svc, Schedules: sched, Budget: budget}
+	if len(a.Describe) > 0 {
+		w.Steps.DescribeExecution = workflow.SFNRunner{Client: sfn.NewFromConfig(cfg)}.ExecutionInput
+	}
 	w.RestoreSteps = &workflow.RestoreSteps{Svc: rs, Budget: budget}
 	return w, nil
 }

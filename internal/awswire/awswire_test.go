@@ -55,6 +55,9 @@ func TestEveryFunctionLoads(t *testing.T) {
 			if (w.Service.Runner != nil) != (len(a.Start) > 0) || (w.Service.Publisher != nil) != a.Publish || (w.Service.CRMs != nil) != a.Secrets {
 				t.Errorf("runner %v, publisher %v, CRMs %v", w.Service.Runner != nil, w.Service.Publisher != nil, w.Service.CRMs != nil)
 			}
+			if (w.Steps.DescribeExecution != nil) != (len(a.Describe) > 0) {
+				t.Errorf("execution reader wired: %v, describe access %v", w.Steps.DescribeExecution != nil, a.Describe)
+			}
 			if (w.Schedules.Triggers != nil) != (a.Schedules != "") {
 				t.Errorf("triggers wired: %v, schedule access %q", w.Schedules.Triggers != nil, a.Schedules)
 			}
