@@ -561,17 +561,7 @@ func TestCountsAreExactWhateverWasRetried(t *testing.T) {
 		}
 	}
 	svc := e.service(&startRecorder{})
-	p, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID,
-		restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname", "amount"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
-	in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.PlanChunk(ctx, in, d) }, in)
-	if err := svc.PlanDone(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	p, _ = svc.Plan(ctx, "acme", p.ID)
+	p := computedPlan(t, svc, e, "deals", "dealname", "amount")
 	planned := restore.CountsOf(p.Tally)
 	if planned.Updated+planned.Cleared < 20 {
 		t.Fatalf("fixture: %+v", planned)
@@ -619,16 +609,7 @@ func TestWritesEndShortlyAfterTheDeadline(t *testing.T) {
 		e.update(t, "deals", id, map[string]string{"dealname": "renamed"})
 	}
 	svc := e.service(&startRecorder{})
-	p, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID, restore.PlanRequest{ObjectType: "deals", Properties: []string{"dealname"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pin := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
-	pin.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.PlanChunk(ctx, in, d) }, pin)
-	if err := svc.PlanDone(ctx, pin); err != nil {
-		t.Fatal(err)
-	}
-	p, _ = svc.Plan(ctx, "acme", p.ID)
+	p := computedPlan(t, svc, e, "deals", "dealname")
 	im, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks)
 	if err != nil {
 		t.Fatal(err)
@@ -652,4 +633,24 @@ func TestWritesEndShortlyAfterTheDeadline(t *testing.T) {
 	if want := restore.CountsOf(p.Tally); got.Counts != want {
 		t.Fatalf("counts %+v, planned %+v", got.Counts, want)
 	}
+}
+
+// computedPlan is a READY plan of object's props, computed by its steps.
+func computedPlan(t *testing.T, svc *restore.Service, e *env, object string, props ...string) *restore.Plan {
+	t.Helper()
+	ctx := context.Background()
+	p, err := svc.CreatePlan(ctx, "acme", audit.Actor{Subject: "admin@acme.example"}, e.backup.ID, restore.PlanRequest{ObjectType: object, Properties: props})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := restore.StepInput{Action: restore.ActionPlan, AccountID: "acme", PlanID: p.ID}
+	in.Cursor = steps(t, func(in restore.StepInput, d time.Time) (*restore.Cursor, error) { return svc.PlanChunk(ctx, in, d) }, in)
+	if err := svc.PlanDone(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	p, err = svc.Plan(ctx, "acme", p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
