@@ -718,8 +718,8 @@ func TestExportCallsEndAtTheStepsDeadline(t *testing.T) {
 	ctx := context.Background()
 	in, _ := e.discovered(t)
 	e.emu.SetLatency(500 * time.Millisecond)
-	// Pages end at about 0.5 s and 1 s; the third is in flight at 1.25 s.
-	cp, err := e.svc.Export(ctx, backup.ExportInput{StepInput: in, Object: "contacts"}, time.Now().Add(1250*time.Millisecond))
+	// Pages end at about 0.5 s and 1 s; the third is in flight at 1.4 s.
+	cp, err := e.svc.Export(ctx, backup.ExportInput{StepInput: in, Object: "contacts"}, time.Now().Add(1400*time.Millisecond))
 	if err != nil {
 		t.Fatalf("a step whose time ran out mid-call failed: %v", err)
 	}
