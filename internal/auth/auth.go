@@ -138,7 +138,12 @@ func ssoSignIn(claims map[string]any, names ClaimNames) bool {
 	}
 	if names.SSO == IdentitiesClaim {
 		// A JSON list of objects (API Gateway hands it over as a string).
+		// A user who signed in through the provider is one Cognito made
+		// for it: its username is "<providerName>_<id>". A native user
+		// linked to a provider carries identities on every token,
+		// password sign-ins too: not SSO.
 		var ids []struct {
+			ProviderName string `json:"providerName"`
 			ProviderType string `json:"providerType"`
 		}
 		switch x := v.(type) {
@@ -152,10 +157,13 @@ func ssoSignIn(claims map[string]any, names ClaimNames) bool {
 				return false
 			}
 		}
+		user := str(claims["cognito:username"])
 		return slices.ContainsFunc(ids, func(id struct {
+			ProviderName string `json:"providerName"`
 			ProviderType string `json:"providerType"`
 		}) bool {
-			return id.ProviderType == "SAML" || id.ProviderType == "OIDC"
+			return (id.ProviderType == "SAML" || id.ProviderType == "OIDC") && id.ProviderName != "" &&
+				strings.HasPrefix(strings.ToLower(user), strings.ToLower(id.ProviderName)+"_")
 		})
 	}
 	for _, got := range list(v) {

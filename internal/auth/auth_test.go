@@ -177,9 +177,12 @@ func TestSSOAsTheIssuerSaysIt(t *testing.T) {
 		sso    bool
 	}{
 		{"Cognito, a SAML sign-in (API Gateway's string)", cognito,
-			base(map[string]any{"identities": `[{"userId":"x","providerName":"Okta","providerType":"SAML","primary":"true","dateCreated":"1"}]`}), true},
+			base(map[string]any{"cognito:username": "okta_jane@acme.example",
+				"identities": `[{"userId":"x","providerName":"Okta","providerType":"SAML","primary":"true","dateCreated":"1"}]`}), true},
 		{"Cognito, an OIDC sign-in (a library's list)", cognito,
-			base(map[string]any{"identities": []any{map[string]any{"providerName": "Entra", "providerType": "OIDC"}}}), true},
+			base(map[string]any{"cognito:username": "Entra_abc", "identities": []any{map[string]any{"providerName": "Entra", "providerType": "OIDC"}}}), true},
+		{"Cognito, a native user linked to a provider signs in with a password", cognito,
+			base(map[string]any{"cognito:username": "jane", "identities": `[{"providerName":"Okta","providerType":"SAML"}]`}), false},
 		{"Cognito, a social sign-in is not SSO", cognito,
 			base(map[string]any{"identities": `[{"providerName":"Google","providerType":"Google"}]`}), false},
 		{"Cognito, a password sign-in", cognito, base(nil), false},

@@ -137,9 +137,12 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	}
 	var budget workflow.Budget
 	if v := getenv(env.ExportMarginSec); v != "" {
+		// Room for a batch's writes after the deadline (WriteGrace) and
+		// for the checkpoint, and for one page or batch before it.
+		lo, hi := int(restore.WriteGrace/time.Second)+15, fn.TimeoutSec-int(backup.FirstPageTime/time.Second)
 		sec, err := strconv.Atoi(v)
-		if err != nil || sec < 0 || sec >= fn.TimeoutSec {
-			set.fail("%s=%q: want a whole number of seconds from 0 to %d (the function's timeout)", env.ExportMarginSec, v, fn.TimeoutSec-1)
+		if err != nil || sec < lo || sec > hi {
+			set.fail("%s=%q: want a whole number of seconds from %d to %d (the function's timeout less a first page's time)", env.ExportMarginSec, v, lo, hi)
 		}
 		budget.Margin = time.Duration(sec) * time.Second
 	}

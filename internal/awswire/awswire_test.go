@@ -90,6 +90,7 @@ func TestMissingOrBadSettingsFailAtColdStart(t *testing.T) {
 		{"zero budget shares", export, func(m map[string]string) { m[env.BudgetShares] = "0" }, env.BudgetShares + `="0"`},
 		{"bad export margin", export, func(m map[string]string) { m[env.ExportMarginSec] = "30s" }, env.ExportMarginSec + `="30s"`},
 		{"export margin past the timeout", export, func(m map[string]string) { m[env.ExportMarginSec] = "900" }, env.ExportMarginSec + `="900"`},
+		{"export margin below the writes' grace", export, func(m map[string]string) { m[env.ExportMarginSec] = "5" }, env.ExportMarginSec + `="5"`},
 		{"bad HubSpot URL", export, func(m map[string]string) { m[env.HubSpotBaseURL] = "api.hubapi.com" }, env.HubSpotBaseURL + `="api.hubapi.com"`},
 		{"no backup machine", api, func(m map[string]string) { delete(m, env.StateMachine) }, env.StateMachine + " is not set"},
 		{"restore machine not an ARN", api, func(m map[string]string) { m[env.RestoreMachine] = "crmbackup-restore" }, env.RestoreMachine + `="crmbackup-restore": want an ARN`},

@@ -87,14 +87,15 @@ func (c *Connector) client(ctx context.Context, a *backup.Account) (*hubspot.Cli
 			return e.client, nil
 		}
 		// Read again: it may have been rotated (or the account points
-		// at another secret now). The client and its budget stay.
+		// at another secret now). The client and its budget stay; a
+		// failed read keeps the credential in use (a 401 reads again).
 		token, err := c.token(ctx, a.TokenRef)
 		if err != nil {
-			return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
+			c.log().WarnContext(ctx, "re-reading an account's credential; keeping the one in use", "accountId", a.ID, "error", err)
+			e.read = now
+			return e.client, nil
 		}
-		if token != e.token {
-			e.client.SetToken(token)
-		}
+		e.client.SetToken(token)
 		e.ref, e.token, e.read = a.TokenRef, token, now
 		return e.client, nil
 	}
@@ -102,33 +103,46 @@ func (c *Connector) client(ctx context.Context, a *backup.Account) (*hubspot.Cli
 	if err != nil {
 		return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
 	}
-	ref := a.TokenRef
+	id := a.ID
 	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: c.share(a.RequestsPer10s),
 		Shares: c.Shares, APIVersion: a.APIVersion, Logger: c.Log,
-		Refresh: func(ctx context.Context) (string, error) { return c.reread(ctx, a.ID, ref) }})
+		Refresh: func(ctx context.Context) (string, error) { return c.reread(ctx, id) }})
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "account %s: %v", a.ID, err)
 	}
 	if c.clients == nil {
 		c.clients = map[string]*cached{}
 	}
-	c.clients[a.ID] = &cached{client: cl, ref: ref, token: token, read: now}
+	c.clients[a.ID] = &cached{client: cl, ref: a.TokenRef, token: token, read: now}
 	return cl, nil
 }
 
-// reread reads an account's credential again after HubSpot refused it.
-func (c *Connector) reread(ctx context.Context, accountID, ref string) (string, error) {
+// reread reads an account's credential again after HubSpot refused it,
+// from the reference the account has now.
+func (c *Connector) reread(ctx context.Context, accountID string) (string, error) {
+	c.mu.Lock()
+	e, ok := c.clients[accountID]
+	var ref string
+	if ok {
+		ref = e.ref
+	}
+	c.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("no client of account %s", accountID)
+	}
 	token, err := c.token(ctx, ref)
 	if err != nil {
 		return "", err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.clients[accountID]; ok && e.ref == ref {
+	if e.ref == ref {
 		e.token, e.read = token, c.now()
 	}
 	return token, nil
 }
+
+func (c *Connector) log() *slog.Logger { return backup.Logger(c.Log) }
 
 func (c *Connector) now() time.Time {
 	if c.Now != nil {

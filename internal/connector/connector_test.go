@@ -190,3 +190,32 @@ func TestOnlySecretsUnderTheStacksPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestARequestOutDuringARotationGoesThrough: a request sent with the old
+// credential, answered 401 after the client switched to the new one, is
+// sent again with the new one, without reading the secret.
+func TestARequestOutDuringARotationGoesThrough(t *testing.T) {
+	var cl *hubspot.Client
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer key-2" {
+			cl.SetToken("key-2") // the TTL's re-read, meanwhile
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"status":"error","category":"INVALID_AUTHENTICATION"}`)
+			return
+		}
+		io.WriteString(w, `{"portalId":1}`)
+	}))
+	defer srv.Close()
+	var err error
+	cl, err = hubspot.New(hubspot.Config{BaseURL: srv.URL, Token: "key-1",
+		Refresh: func(context.Context) (string, error) { t.Fatal("the secret was read"); return "", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.AccountDetails(context.Background()); err != nil || len(seen) != 2 || seen[1] != "Bearer key-2" {
+		t.Fatalf("%v, requests %v", err, seen)
+	}
+}

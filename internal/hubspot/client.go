@@ -210,7 +210,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return fmt.Errorf("hubspot: %s %s: waiting for rate budget: %w", method, path, err)
 		}
 		start := time.Now()
-		status, err := c.send(ctx, method, target, body, out)
+		sent := *c.token.Load()
+		status, err := c.send(ctx, method, target, body, out, sent)
 		c.log.LogAttrs(ctx, slog.LevelDebug, "hubspot request",
 			slog.String("method", method), slog.String("path", path), slog.Int("status", status),
 			slog.Int("attempt", attempt), slog.Duration("took", time.Since(start)))
@@ -242,10 +243,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot rate limited; backing off",
 				slog.String("path", path), slog.String("policy", apiErr.Policy), slog.Duration("pause", pause))
 			continue
+		case apiErr != nil && apiErr.StatusCode == http.StatusUnauthorized && *c.token.Load() != sent && !refreshed:
+			refreshed = true
+			continue // rotated while this request was out: again, with the new one
 		case apiErr != nil && apiErr.StatusCode == http.StatusUnauthorized && c.refresh != nil && !refreshed:
 			refreshed = true
 			tok, rerr := c.refresh(ctx)
-			if rerr != nil || tok == "" || tok == *c.token.Load() {
+			if rerr != nil || tok == "" || tok == sent {
 				return apiErr // the same credential: HubSpot's answer stands
 			}
 			c.SetToken(tok)
@@ -297,7 +301,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 // send makes one attempt. It returns the status (0 when none arrived) and an
 // *Error, a *RateLimitError or a transport error.
-func (c *Client) send(ctx context.Context, method, target string, body []byte, out any) (int, error) {
+func (c *Client) send(ctx context.Context, method, target string, body []byte, out any, token string) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -317,7 +321,7 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte, o
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+*c.token.Load())
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if body != nil {

@@ -308,6 +308,15 @@ func dynamoKey(dir, dbPath string) (string, error) {
 	if dir == "" {
 		return "", nil // in memory: a random key per run
 	}
+	// The database's file name holds the key: the folders are the user's.
+	for _, d := range []string{dir, dbPath} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return "", err
+		}
+	}
 	path := filepath.Join(dir, "dynamodb-key")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 20 {
 		return strings.TrimSpace(string(b)), nil
@@ -316,13 +325,22 @@ func dynamoKey(dir, dbPath string) (string, error) {
 	if err := os.MkdirAll(dbPath, 0o700); err != nil {
 		return "", err
 	}
+	// The key first (whole, or not at all), then the database under it:
+	// a crash in between leaves the database where the next start looks.
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", err
+	}
 	legacy := filepath.Join(dbPath, "local_us-east-1.db")
 	if _, err := os.Stat(legacy); err == nil {
 		if err := os.Rename(legacy, filepath.Join(dbPath, key+"_us-east-1.db")); err != nil {
 			return "", fmt.Errorf("move the database to its new key: %w", err)
 		}
 	}
-	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
+	return key, nil
 }
 
 // sweep deletes expired backups' files: S3's lifecycle rule does it on AWS;

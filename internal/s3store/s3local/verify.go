@@ -50,7 +50,7 @@ func verified(h http.Handler, keys Keys, now func() time.Time) http.Handler {
 			deny(w, code, msg)
 			return
 		}
-		h.ServeHTTP(noCORS{w}, r)
+		h.ServeHTTP(&noCORS{ResponseWriter: w}, r)
 	})
 }
 
@@ -61,9 +61,16 @@ func deny(w http.ResponseWriter, code, msg string) {
 }
 
 // noCORS drops the CORS headers gofakes3 sets on every answer.
-type noCORS struct{ http.ResponseWriter }
+type noCORS struct {
+	http.ResponseWriter
+	wrote bool
+}
 
-func (n noCORS) WriteHeader(status int) {
+func (n *noCORS) WriteHeader(status int) {
+	if n.wrote {
+		return
+	}
+	n.wrote = true
 	for k := range n.Header() {
 		if strings.HasPrefix(k, "Access-Control-") {
 			n.Header().Del(k)
@@ -72,8 +79,8 @@ func (n noCORS) WriteHeader(status int) {
 	n.ResponseWriter.WriteHeader(status)
 }
 
-func (n noCORS) Write(b []byte) (int, error) {
-	n.WriteHeader(http.StatusOK) // a no-op once the header is out
+func (n *noCORS) Write(b []byte) (int, error) {
+	n.WriteHeader(http.StatusOK)
 	return n.ResponseWriter.Write(b)
 }
 
