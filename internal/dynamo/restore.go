@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -253,10 +254,18 @@ func (s *Store) Imports(ctx context.Context, accountID string, q listing.Query) 
 }
 
 // SetImportProgress records the rows a RUNNING import has handled.
-func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, rows int64) error {
+func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, rows int64, tally *restore.Tally) error {
+	up := expression.Set(expression.Name("rowsDone"), expression.Value(rows))
+	if tally != nil {
+		t, err := attributevalue.MarshalWithOptions(tally, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+		if err != nil {
+			return err
+		}
+		up = up.Set(expression.Name("tally"), expression.Value(t))
+	}
 	expr, err := expression.NewBuilder().
 		WithCondition(expression.Name("status").Equal(expression.Value(restore.ImportRunning))).
-		WithUpdate(expression.Set(expression.Name("rowsDone"), expression.Value(rows))).Build()
+		WithUpdate(up).Build()
 	if err != nil {
 		return err
 	}

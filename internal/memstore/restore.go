@@ -109,7 +109,7 @@ func (s *Store) Imports(ctx context.Context, accountID string, q listing.Query) 
 }
 
 // SetImportProgress records the rows a RUNNING import has handled.
-func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, rows int64) error {
+func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, rows int64, tally *restore.Tally) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -123,6 +123,9 @@ func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, row
 		return apperr.New(apperr.Conflict, "import %s is not running", id)
 	}
 	cur.RowsDone = rows
+	if tally != nil {
+		cur.Tally = copyTally(tally)
+	}
 	return nil
 }
 

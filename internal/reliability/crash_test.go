@@ -93,8 +93,8 @@ func (s store) AddNotification(ctx context.Context, n *backup.Notification) (pub
 func (s store) UpdatePlan(ctx context.Context, p *restore.Plan, from ...restore.PlanStatus) error {
 	return s.c.op(func() error { return s.Store.UpdatePlan(ctx, p, from...) })
 }
-func (s store) SetImportProgress(ctx context.Context, a, id string, rows int64) error {
-	return s.c.op(func() error { return s.Store.SetImportProgress(ctx, a, id, rows) })
+func (s store) SetImportProgress(ctx context.Context, a, id string, rows int64, t *restore.Tally) error {
+	return s.c.op(func() error { return s.Store.SetImportProgress(ctx, a, id, rows, t) })
 }
 func (s store) FinishImport(ctx context.Context, im *restore.Import, e *audit.Entry) error {
 	return s.c.op(func() error { return s.Store.FinishImport(ctx, im, e) })

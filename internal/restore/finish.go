@@ -26,8 +26,9 @@ func (s *Service) Finish(ctx context.Context, in StepInput) error {
 		if in.Error != nil {
 			im.Status, im.Failure = ImportFailed, in.Error.Reason("the restore")
 			if in.Error.Error == backup.ExecutionTimedOut || in.Error.Error == backup.ExecutionAborted {
-				// Its counts were in the execution's state, which is gone.
-				im.Failure += fmt.Sprintf("; it had handled %d of %d rows, and the values it wrote are not counted", im.RowsDone, im.Rows)
+				// Its counts past its last checkpoint were in the execution's
+				// state, which is gone.
+				im.Failure += fmt.Sprintf("; the counts are those of its last checkpoint, %d of %d rows: what it wrote after that is not counted", im.RowsDone, im.Rows)
 			}
 		}
 		if err := s.joinErrors(ctx, im); err != nil {

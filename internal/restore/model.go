@@ -134,8 +134,10 @@ type Store interface {
 	Import(ctx context.Context, accountID, id string) (*Import, error)
 	// Imports pages through an account's imports.
 	Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*Import], error)
-	// SetImportProgress records the rows a RUNNING import has handled.
-	SetImportProgress(ctx context.Context, accountID, id string, rows int64) error
+	// SetImportProgress records the rows a RUNNING import has handled and
+	// its counts so far (a checkpoint's: what an execution that ended
+	// without its state still knows).
+	SetImportProgress(ctx context.Context, accountID, id string, rows int64, tally *Tally) error
 	// FinishImport writes a RUNNING import's end (COMPLETED or FAILED) and
 	// its audit entry in one transaction. apperr.Conflict if it already
 	// ended.

@@ -248,6 +248,10 @@ type Pass struct {
 	// Journal remembers, per batch, what a try meant to write (execute
 	// only; nil: no retry is counted for).
 	Journal Journal
+	// Continue, if set, is asked before each batch is written whether the
+	// run may go on: an import that ended meanwhile (its execution timed
+	// out or was stopped while this invocation ran) writes nothing more.
+	Continue func(ctx context.Context) error
 }
 
 // Journal keeps, per batch (by the row it begins at), the values a try of
@@ -326,6 +330,11 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			// A batch's writes end a little after the deadline: what the
 			// invocation has left is for its checkpoint. One cut short is
 			// redone by the next run (its journal counts what it wrote).
+			if p.Write && p.Continue != nil {
+				if err := p.Continue(ctx); err != nil {
+					return cur, err
+				}
+			}
 			wctx, cancel := context.WithDeadline(ctx, later(reads, deadline.Add(WriteGrace)))
 			before := cur.Tally.clone()
 			err := p.apply(wctx, cur.Row, b, &cur.Tally)

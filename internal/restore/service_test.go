@@ -17,6 +17,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/testenv"
@@ -653,4 +654,68 @@ func computedPlan(t *testing.T, svc *restore.Service, e *env, object string, pro
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestAnEndedImportWritesNothingMore: an import ended while one of its
+// invocations still runs (its execution timed out or was stopped: Step
+// Functions does not stop the Lambda) stops that invocation at its next
+// batch.
+func TestAnEndedImportWritesNothingMore(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"deals": 350})
+	ids, _ := e.backedUp(t, "deals")
+	for _, id := range ids {
+		e.update(t, "deals", id, map[string]string{"dealname": "renamed"})
+	}
+	svc := e.service(&startRecorder{})
+	p := computedPlan(t, svc, e, "deals", "dealname")
+	im, err := svc.Execute(ctx, admin("mfa"), p.ID, bothAcks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the first batch is written, the ended function finishes the import.
+	stopped := restore.StepInput{Action: restore.ActionFinish, AccountID: "acme", ImportID: im.ID, Error: &backup.StepError{Error: backup.ExecutionAborted}}
+	svc.CRMs = connectorFunc(func() restore.CRM {
+		return &endingCRM{CRM: e.crm, after: func() {
+			if err := svc.Finish(ctx, stopped); err != nil {
+				t.Error(err)
+			}
+		}}
+	})
+	in := restore.StepInput{Action: restore.ActionExecute, AccountID: "acme", ImportID: im.ID}
+	if _, err := svc.ExecuteChunk(ctx, in, time.Now().Add(time.Minute)); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("the invocation went on: %v, want a conflict at its next batch", err)
+	}
+	now := e.current(t, "deals", ids, []string{"dealname"})
+	writes := 0
+	for _, id := range ids {
+		if now[id]["dealname"] != "renamed" {
+			writes++
+		}
+	}
+	if writes != 100 {
+		t.Fatalf("%d values restored, want the first batch's 100 only", writes)
+	}
+}
+
+type connectorFunc func() restore.CRM
+
+func (f connectorFunc) RestoreCRM(context.Context, *backup.Account) (restore.CRM, error) {
+	return f(), nil
+}
+
+// endingCRM runs after once its first batch update is written.
+type endingCRM struct {
+	restore.CRM
+	after func()
+	done  bool
+}
+
+func (c *endingCRM) BatchUpdate(ctx context.Context, t string, in []hubspot.UpdateInput) (*hubspot.BatchResult, error) {
+	res, err := c.CRM.BatchUpdate(ctx, t, in)
+	if !c.done {
+		c.done = true
+		c.after()
+	}
+	return res, err
 }

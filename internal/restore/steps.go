@@ -162,6 +162,16 @@ func (s *Service) ExecuteChunk(ctx context.Context, in StepInput, deadline time.
 		return nil, err
 	}
 	pass.Write, pass.Errors, pass.Journal = true, errs.add, journal
+	pass.Continue = func(ctx context.Context) error {
+		cur, err := s.Store.Import(ctx, im.AccountID, im.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != ImportRunning {
+			return apperr.New(apperr.Conflict, "import %s ended (%s): nothing more is written", im.ID, cur.Status)
+		}
+		return nil
+	}
 	cur, err := pass.Run(ctx, in.Cursor, deadline)
 	if err != nil {
 		errs.abort()
@@ -170,7 +180,7 @@ func (s *Service) ExecuteChunk(ctx context.Context, in StepInput, deadline time.
 	if err := errs.close(); err != nil {
 		return nil, err
 	}
-	if err := s.Store.SetImportProgress(ctx, im.AccountID, im.ID, cur.Row); err != nil {
+	if err := s.Store.SetImportProgress(ctx, im.AccountID, im.ID, cur.Row, &cur.Tally); err != nil {
 		return nil, err
 	}
 	return &cur, nil

@@ -147,6 +147,9 @@ func (e *Ends) endImport(ctx context.Context, in executionInput, fail *backup.St
 	// what the import recorded of its progress is what is known.
 	step := restore.StepInput{Action: restore.ActionFinish, AccountID: in.AccountID, ImportID: in.ImportID, Error: fail,
 		Cursor: restore.Cursor{Row: im.RowsDone}}
+	if im.Tally != nil { // the last checkpoint's counts
+		step.Cursor.Tally = *im.Tally
+	}
 	if err := e.Restores.Finish(ctx, step); err != nil {
 		return "", fmt.Errorf("end import %s: %w", in.ImportID, err)
 	}

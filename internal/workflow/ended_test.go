@@ -85,7 +85,7 @@ func TestEndedFinishesWhatTheCatchWouldHave(t *testing.T) {
 			audit.New("acme", backup.NewID(now), now, audit.Actor{}, audit.RestoreStarted, audit.Succeeded, nil)); err != nil {
 			t.Fatal(err)
 		}
-		st.Store.SetImportProgress(ctx, "acme", im.ID, 200)
+		st.Store.SetImportProgress(ctx, "acme", im.ID, 200, &restore.Tally{Records: restore.Counts{Set: 7}, Values: restore.Counts{Set: 7}})
 		ev := endEvent(t, "ABORTED", map[string]any{"mode": "execute", "accountId": "acme", "importId": im.ID, "cursor": map[string]any{}})
 		for range 2 {
 			if out, err := ended(ctx, ev); err != nil || out.Ended != "import "+im.ID {
@@ -93,7 +93,8 @@ func TestEndedFinishesWhatTheCatchWouldHave(t *testing.T) {
 			}
 		}
 		got, _ := rs.Import(ctx, "acme", im.ID)
-		if got.Status != restore.ImportFailed || !strings.Contains(got.Failure, "aborted") || !strings.Contains(got.Failure, "200 of 500 rows") || got.RowsDone != 200 {
+		if got.Status != restore.ImportFailed || !strings.Contains(got.Failure, "aborted") || !strings.Contains(got.Failure, "200 of 500 rows") || got.RowsDone != 200 ||
+			got.Counts.Updated != 7 {
 			t.Fatalf("%s %d: %s", got.Status, got.RowsDone, got.Failure)
 		}
 		if l, _ := st.Store.RestoreLock(ctx, "acme"); l != nil {

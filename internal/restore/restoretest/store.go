@@ -228,11 +228,11 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetImportProgress(ctx, "acme", im.ID, 2); err != nil {
+		if err := s.SetImportProgress(ctx, "acme", im.ID, 2, &restore.Tally{Values: restore.Counts{Set: 2}}); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.Import(ctx, "acme", im.ID); got.RowsDone != 2 {
-			t.Fatalf("progress: %d", got.RowsDone)
+		if got, _ := s.Import(ctx, "acme", im.ID); got.RowsDone != 2 || got.Tally == nil || got.Tally.Values.Set != 2 {
+			t.Fatalf("progress: %d %+v", got.RowsDone, got.Tally)
 		}
 		end := t0.Add(10 * time.Minute)
 		if err := finish(t, s, im, restore.ImportCompleted, end); err != nil {
@@ -241,7 +241,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		if err := finish(t, s, im, restore.ImportFailed, end.Add(time.Minute)); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("finishing twice: %v, want conflict", err)
 		}
-		if err := s.SetImportProgress(ctx, "acme", im.ID, 3); !apperr.Is(err, apperr.Conflict) {
+		if err := s.SetImportProgress(ctx, "acme", im.ID, 3, nil); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("progress after the end: %v, want conflict", err)
 		}
 		got, err := s.Import(ctx, "acme", im.ID)
