@@ -124,8 +124,9 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	}
 	next := cp.After // the cursor after the last page read
 	for page, err := range pages {
-		if err != nil && hctx.Err() != nil && ctx.Err() == nil {
-			// The step's time ran out during a call: keep what was read.
+		if err != nil && ctx.Err() == nil && (hctx.Err() != nil || hubspot.OutOfTime(err)) {
+			// The step's time ran out during a call (or HubSpot's "later"
+			// is past it): keep what was read.
 			if err := flush(next); err != nil {
 				return nil, err
 			}

@@ -280,6 +280,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			// A wait past the caller's deadline would only end in a
 			// timeout: give HubSpot's answer back now, to be retried later.
 			if d, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(d) {
+				apiErr.OutOfTime = true
 				return apiErr
 			}
 		}

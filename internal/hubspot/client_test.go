@@ -703,6 +703,22 @@ func TestRetryLater(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a wait past the caller's deadline: answered at once, marked out of time", func(t *testing.T) {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "60")
+			w.WriteHeader(477)
+			fmt.Fprint(w, `{"status":"error","message":"migration in progress"}`)
+		}))
+		defer ts.Close()
+		c := client(t, ts.URL, hubspot.Config{})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := c.PropertiesAt(ctx, "contacts", hubspot.NonSensitive)
+		if !hubspot.OutOfTime(err) || ctx.Err() != nil || time.Since(start) > 4*time.Second {
+			t.Fatalf("%v after %s: want HubSpot's answer at once, out of time", err, time.Since(start))
+		}
+	})
 	t.Run("still not ready after every attempt: a typed error", func(t *testing.T) {
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(477)

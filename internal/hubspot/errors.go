@@ -43,6 +43,17 @@ type Error struct {
 	// Scopes are the scopes HubSpot says the call needs, on a 403
 	// MISSING_SCOPES (from errors[].context.requiredGranularScopes).
 	Scopes []string
+	// OutOfTime: HubSpot said to retry later, and later is past the
+	// caller's deadline (see OutOfTime).
+	OutOfTime bool
+}
+
+// OutOfTime reports whether err is a passing refusal whose retry would
+// come after the caller's deadline: a step should checkpoint and end, to
+// be run again, rather than fail.
+func OutOfTime(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.OutOfTime
 }
 
 // Daily reports a 429 for the portal's daily cap: retrying today is pointless.

@@ -320,7 +320,7 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 	defer func() { stop(); <-done }() // the reader is gone before rows closes
 
 	for b := range batches {
-		if b.err != nil && readCtx.Err() != nil && ctx.Err() == nil {
+		if b.err != nil && ctx.Err() == nil && (readCtx.Err() != nil || hubspot.OutOfTime(b.err)) {
 			return cur, nil // the time for reads ran out: go on next run
 		}
 		if b.err != nil {
@@ -339,7 +339,7 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			before := cur.Tally.clone()
 			err := p.apply(wctx, cur.Row, b, &cur.Tally)
 			cancel()
-			if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+			if err != nil && ctx.Err() == nil && (wctx.Err() != nil || hubspot.OutOfTime(err)) {
 				cur.Tally = before
 				return cur, nil
 			}
