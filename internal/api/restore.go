@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"net/http"
+	"regexp"
 
+	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/listing"
@@ -18,9 +20,13 @@ type Restores interface {
 	Import(ctx context.Context, accountID, id string) (*restore.Import, error)
 	Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*restore.Import], error)
 	ErrorsURL(ctx context.Context, accountID, id string, who audit.Actor) (string, error)
+	Objects(ctx context.Context, accountID, backupID string) ([]restore.ObjectChoice, error)
+	Properties(ctx context.Context, accountID, backupID, object string) ([]restore.PropertyChoice, error)
 }
 
 func (s *Server) restoreRoutes(r *routes) {
+	r.handle("GET /v1/backups/{id}/objects", s.authed(s.objects))
+	r.handle("GET /v1/backups/{id}/objects/{type}/properties", s.authed(s.properties))
 	r.handle("POST /v1/backups/{id}/restore-plans", s.authed(s.createPlan))
 	r.handle("GET /v1/restore-plans/{id}", s.authed(s.getPlan))
 	r.handle("POST /v1/restore-plans/{id}/execute", s.authed(s.execute))
@@ -119,5 +125,31 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request, c *auth.Calle
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewImport(im))
+	return nil
+}
+
+// objectType is what names an object in a path: a name (deals, p_pets)
+// or a type id (0-3, 2-123456).
+var objectType = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
+
+func (s *Server) objects(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+	objs, err := s.Restores.Objects(r.Context(), account, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"objects": objs})
+	return nil
+}
+
+func (s *Server) properties(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {
+	object := r.PathValue("type")
+	if !objectType.MatchString(object) {
+		return apperr.New(apperr.NotFound, "no object %q", clip(object, 40))
+	}
+	props, err := s.Restores.Properties(r.Context(), account, r.PathValue("id"), object)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": object, "properties": props})
 	return nil
 }

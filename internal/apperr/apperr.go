@@ -61,3 +61,12 @@ func Code(err error) string {
 
 // Is reports whether err carries code.
 func Is(err error, code string) bool { return err != nil && Code(err) == code }
+
+// Message is the caller-safe message of err's *Error, "" if it has none.
+func Message(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return ""
+}

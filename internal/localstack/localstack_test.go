@@ -199,6 +199,17 @@ func TestRestoreThroughTheLocalStack(t *testing.T) {
 	if b = admin.wait("/v1/backups/"+id, "QUEUED", "RUNNING"); b["status"] != "COMPLETED" {
 		t.Fatalf("backup: %v", b)
 	}
+	// What a restore picker shows.
+	if code, _, m := admin.do("GET", "/v1/backups/"+id+"/objects", ""); code != 200 || len(m["objects"].([]any)) == 0 {
+		t.Fatalf("objects: %d %v", code, m)
+	}
+	code, _, pm := admin.do("GET", "/v1/backups/"+id+"/objects/deals/properties", "")
+	if code != 200 || pm["object"] != "deals" || len(pm["properties"].([]any)) == 0 {
+		t.Fatalf("properties: %d %v", code, pm)
+	}
+	if code, _, m := admin.do("GET", "/v1/backups/"+id+"/objects/de%2Fals/properties", ""); code != 404 {
+		t.Fatalf("an object name no object has: %d %v", code, m)
+	}
 	plans := "/v1/backups/" + id + "/restore-plans"
 	for _, tc := range []struct {
 		name   string

@@ -98,19 +98,17 @@ func Select(o *backup.ManifestObject, requested []string, current []hubspot.Prop
 	sel := &Selection{Object: o}
 	var unknown []string
 	for _, name := range requested {
-		switch p, exists := now[name]; {
+		switch {
 		case slices.Contains(sel.Properties, name) || slices.ContainsFunc(sel.Excluded, func(e Excluded) bool { return e.Name == name }):
 			// asked twice
 		case !inBackup[name]:
 			unknown = append(unknown, name)
-		case !exists:
-			sel.Excluded = append(sel.Excluded, Excluded{name, "the property no longer exists in the portal"})
-		case p.Calculated:
-			sel.Excluded = append(sel.Excluded, Excluded{name, "calculated by HubSpot: it cannot be written"})
-		case !p.Writable():
-			sel.Excluded = append(sel.Excluded, Excluded{name, "read-only: HubSpot does not accept writes to it"})
 		default:
-			sel.Properties = append(sel.Properties, name)
+			if why := unwritable(name, now); why != "" {
+				sel.Excluded = append(sel.Excluded, Excluded{name, why})
+			} else {
+				sel.Properties = append(sel.Properties, name)
+			}
 		}
 	}
 	if len(unknown) > 0 {
@@ -121,6 +119,20 @@ func Select(o *backup.ManifestObject, requested []string, current []hubspot.Prop
 			With("excluded", sel.Excluded)
 	}
 	return sel, nil
+}
+
+// unwritable says why a backed-up property cannot be restored into the
+// portal now ("" if it can): now is the portal's properties by name.
+func unwritable(name string, now map[string]hubspot.Property) string {
+	switch p, exists := now[name]; {
+	case !exists:
+		return "the property no longer exists in the portal"
+	case p.Calculated:
+		return "calculated by HubSpot: it cannot be written"
+	case !p.Writable():
+		return "read-only: HubSpot does not accept writes to it"
+	}
+	return ""
 }
 
 // Counts of values (or records) by what a restore does to them.
@@ -567,8 +579,8 @@ func (p *Pass) apply(ctx context.Context, row int64, b fetched, t *Tally) error 
 	return nil
 }
 
-// clip shortens a sample's value: samples are for review, and the tally
-// they are part of travels in workflow payloads.
+// clip shortens a sample's value (samples are for review) or a name a
+// caller sent.
 func clip(v string) string {
 	const max = 200
 	if len(v) <= max {

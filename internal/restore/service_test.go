@@ -719,3 +719,70 @@ func (c *endingCRM) BatchUpdate(ctx context.Context, t string, in []hubspot.Upda
 	}
 	return res, err
 }
+
+// TestPicker: what a restore picker shows — each object of the backup,
+// restorable or not and why; each property of one, restorable now or not
+// and why.
+func TestPicker(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, map[string]int{"deals": 20, "conversations": 3, "products": 0})
+	svc := e.service(&startRecorder{})
+	objs, err := svc.Objects(ctx, "acme", e.backup.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]restore.ObjectChoice{}
+	for _, o := range objs {
+		by[o.Name] = o
+	}
+	if d := by["deals"]; !d.Restorable || d.Rows != 20 || d.ObjectTypeID != "0-3" || d.Singular != "Deal" || d.Reason != "" {
+		t.Errorf("deals: %+v", d)
+	}
+	if c := by["conversations"]; c.Restorable || !strings.Contains(c.Reason, "conversations") {
+		t.Errorf("conversations: %+v", c)
+	}
+	if p := by["products"]; p.Restorable || p.Reason == "" {
+		t.Errorf("products (no records): %+v", p)
+	}
+	props, err := svc.Properties(ctx, "acme", e.backup.ID, "0-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name, modified *restore.PropertyChoice
+	for i := range props {
+		switch props[i].Name {
+		case "dealname":
+			name = &props[i]
+		case "hs_lastmodifieddate":
+			modified = &props[i]
+		}
+	}
+	if name == nil || !name.Restorable || name.Label == "" || name.Type == "" {
+		t.Errorf("dealname: %+v", name)
+	}
+	if modified == nil || modified.Restorable || !strings.Contains(modified.Reason, "read-only") {
+		t.Errorf("hs_lastmodifieddate: %+v", modified)
+	}
+	for _, tt := range []struct {
+		object, code string
+	}{{"conversations", apperr.Invalid}, {"unicorns", apperr.NotFound}} {
+		if _, err := svc.Properties(ctx, "acme", e.backup.ID, tt.object); apperr.Code(err) != tt.code {
+			t.Errorf("%s: %v, want %s", tt.object, err, tt.code)
+		}
+	}
+	if _, err := svc.Objects(ctx, "globex", e.backup.ID); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("another account's backup: %v", err)
+	}
+	late := *svc
+	late.Now = func() time.Time { return e.backup.ExpiresAt.Add(-time.Hour) }
+	objs, _ = late.Objects(ctx, "acme", e.backup.ID)
+	for _, o := range objs {
+		if o.Restorable {
+			t.Errorf("%s restorable an hour before the backup expires", o.Name)
+		}
+	}
+	late.Now = func() time.Time { return e.backup.ExpiresAt.Add(time.Hour) }
+	if _, err := late.Objects(ctx, "acme", e.backup.ID); !apperr.Is(err, apperr.Gone) {
+		t.Errorf("after expiry: %v", err)
+	}
+}
