@@ -76,10 +76,12 @@ reliability: tools
 ## demo: the main job on this machine: a real backup through the local stack,
 ## downloaded into ./backups and verified (flags: make demo ARGS='-records 50000')
 demo: tools
+	@echo "building crmbackup (the first time on a machine, Go compiles the AWS SDK and the rest for a few minutes)…"
 	$(GO) run ./cmd/crmbackup demo $(ARGS)
 
 ## local: the local stack (API, CRM emulator, DynamoDB Local, S3 stand-in) until Ctrl-C
 local: tools
+	@echo "building crmbackup (the first time on a machine, Go compiles the AWS SDK and the rest for a few minutes)…"
 	$(GO) run ./cmd/crmbackup local $(ARGS)
 
 ## emulator: the CRM emulator alone, HubSpot's limits on (100 req/10 s)

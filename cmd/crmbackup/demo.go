@@ -32,6 +32,17 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs("demo", fs.Args()); err != nil {
+		return err
+	}
+	if err := stack.check(); err != nil {
+		return err
+	}
+	unlock, err := lockDir(*dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := os.RemoveAll(*dir); err != nil {
 		return fmt.Errorf("clear %s: %w", *dir, err)
 	}
@@ -124,13 +135,17 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// stallLimit is how long a wait goes on without progress before it gives
+// up with an error.
+const stallLimit = 10 * time.Minute
+
 // waitForBackup polls until the backup ends, printing its progress.
 func waitForBackup(ctx context.Context, c *apiClient, id string, expected map[string]int, w io.Writer) (*backupView, error) {
 	var total int
 	for _, n := range expected {
 		total += n
 	}
-	last := ""
+	last, moved := "", time.Now()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -143,7 +158,10 @@ func waitForBackup(ctx context.Context, c *apiClient, id string, expected map[st
 		}
 		if line := progressLine(b, total); line != last {
 			fmt.Fprintln(w, "   "+line)
-			last = line
+			last, moved = line, time.Now()
+		}
+		if time.Since(moved) > stallLimit {
+			return nil, fmt.Errorf("backup %s made no progress for %s (%s): the stack's log says why", id, stallLimit, b.Status)
 		}
 		select {
 		case <-ctx.Done():

@@ -21,10 +21,27 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 		dir     = fs.String("dir", ".local/stack", "the stack's data (S3 files, DynamoDB, dev token key), kept between runs")
 		addr    = fs.String("addr", "127.0.0.1:8080", "the API's address")
 		logFile = fs.String("log", "-", "the stack's logs (- for stderr)")
+		reset   = fs.Bool("reset", false, "start from an empty data folder: backups, quota, schedule and dev token key are gone")
 		stack   = addStackFlags(fs)
 	)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := noArgs("local", fs.Args()); err != nil {
+		return err
+	}
+	if err := stack.check(); err != nil {
+		return err
+	}
+	unlock, err := lockDir(*dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if *reset {
+		if err := os.RemoveAll(*dir); err != nil {
+			return fmt.Errorf("reset %s: %w", *dir, err)
+		}
 	}
 	log, closeLog, err := logger(*logFile)
 	if err != nil {
@@ -51,7 +68,11 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	if st.EmulatorURL != "" {
 		fmt.Fprintf(stdout, "  HubSpot   %s (the CRM emulator; token %q; counters at /_emulator/stats)\n", st.EmulatorURL, emulator.DefaultToken)
 	}
-	fmt.Fprintf(stdout, "  account   %s (%s)\n\nA super admin token (1 h; `crmbackup token -dir %s` makes more):\n\n  export TOKEN=%s\n\n", st.Account.ID, st.Account.Tier, *dir, token)
+	fmt.Fprintf(stdout, "  account   %s (%s)\n\n", st.Account.ID, st.Account.Tier)
+	fmt.Fprintf(stdout, "The data (backups, the quota, the schedule) is kept in %s between runs: the quota of one backup per %s\n"+
+		"counts across restarts; `make local ARGS=-reset` starts afresh.\n\n", *dir, st.Account.Tier.QuotaWindow())
+	fmt.Fprintf(stdout, "A super admin token (valid 1 h; its two-factor sign-in counts as fresh for restores for 5 minutes; more with\n"+
+		"`go run ./cmd/crmbackup token -dir %s`):\n\n  export TOKEN=%s\n\n", *dir, token)
 	fmt.Fprintf(stdout, "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
 	fmt.Fprintf(stdout, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
 	fmt.Fprintf(stdout, "  curl -sL -o backup.zip -H \"Authorization: Bearer $TOKEN\" %s/v1/backups/ID/download\n", st.APIURL)

@@ -99,3 +99,38 @@ func TestUsage(t *testing.T) {
 		t.Errorf("verify of a missing file: %v", err)
 	}
 }
+
+// TestCommandLineMistakesUpFront: bad flags and stray arguments are refused
+// before anything starts; a second run on the same folder says who holds it.
+func TestCommandLineMistakesUpFront(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string // in the error; "" for a usage error
+	}{
+		{[]string{"demo", "-dir", dir + "/a", "-records", "0"}, "-records 0"},
+		{[]string{"demo", "-dir", dir + "/a", "-records", "-5"}, "-records -5"},
+		{[]string{"local", "-dir", dir + "/b", "-latency", "-1s"}, "-latency"},
+		{[]string{"demo", "-dir", dir + "/a", "extra"}, ""},
+		{[]string{"local", "-dir", dir + "/b", "-tier", "gold"}, "-tier"},
+	} {
+		err := run(context.Background(), tt.args, io.Discard)
+		if tt.want == "" && !errors.Is(err, errUsage) || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(dir + "/a"); err == nil {
+		t.Error("a refused demo created its folder")
+	}
+	if err := run(context.Background(), []string{"--help"}, io.Discard); err != nil {
+		t.Errorf("--help: %v", err)
+	}
+	unlock, err := lockDir(dir + "/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := lockDir(dir + "/c"); err == nil || !strings.Contains(err.Error(), "another crmbackup (pid") {
+		t.Fatalf("a second lock: %v", err)
+	}
+}

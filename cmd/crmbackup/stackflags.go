@@ -44,6 +44,23 @@ func addStackFlags(fs *flag.FlagSet) *stackFlags {
 	}
 }
 
+// check refuses values the stack would fail on minutes later.
+func (f *stackFlags) check() error {
+	switch {
+	case *f.records < 1 || *f.records > 10_000_000:
+		return fmt.Errorf("-records %d: want 1 to 10,000,000", *f.records)
+	case *f.rateLimit < 0:
+		return fmt.Errorf("-rate-limit %d: want 0 (no limit) or more", *f.rateLimit)
+	case *f.latency < 0:
+		return fmt.Errorf("-latency %s: want 0 or more", *f.latency)
+	case !backup.Tier(*f.tier).Valid():
+		return fmt.Errorf("-tier %q: want starter, professional or enterprise", *f.tier)
+	case *f.portalLimit < 1:
+		return fmt.Errorf("-requests-per-10s %d: want a positive number", *f.portalLimit)
+	}
+	return nil
+}
+
 // config is the local stack these flags describe, in dir: the emulator, or
 // the real portal HUBSPOT_TOKEN reaches (real).
 func (f *stackFlags) config(dir string, log *slog.Logger) (cfg localstack.Config, real bool, err error) {
