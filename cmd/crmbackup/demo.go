@@ -125,7 +125,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, ".\nOpen it with any ZIP tool: unzip -l %s\n", path)
 	if real {
-		fmt.Fprintln(stdout, "\nThe restore part of the demo runs against the emulator only: it writes into the CRM.")
+		fmt.Fprintf(stdout, "\nThe restore part of the demo was skipped: it writes into the CRM, and runs against the emulator only (portal %d was only read).\n", rep.Manifest.PortalID)
 		return nil
 	}
 	if err := restoreDemo(ctx, st, c, b, path, rep, stdout); err != nil {

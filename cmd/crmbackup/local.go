@@ -65,6 +65,9 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	abs, _ := filepath.Abs(*dir)
 	fmt.Fprintf(stdout, "crmbackup is running locally (data in %s).\n\n", abs)
 	fmt.Fprintf(stdout, "  API       %s\n", st.APIURL)
+	if st.EmulatorURL == "" {
+		fmt.Fprintf(stdout, "  HubSpot   %s: backups read it, restores write into it\n", stack.describe(true))
+	}
 	if st.EmulatorURL != "" {
 		fmt.Fprintf(stdout, "  HubSpot   %s (the CRM emulator; token %q; counters at /_emulator/stats)\n", st.EmulatorURL, emulator.DefaultToken)
 	}

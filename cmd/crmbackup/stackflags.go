@@ -94,7 +94,8 @@ func (f *stackFlags) config(dir string, log *slog.Logger) (cfg localstack.Config
 // describe says what HubSpot the stack talks to.
 func (f *stackFlags) describe(real bool) string {
 	if real {
-		return fmt.Sprintf("a real portal (%s), %d requests/10 s", os.Getenv("HUBSPOT_BASE_URL"), *f.portalLimit)
+		return fmt.Sprintf("a real portal through %s, %d requests/10 s, HubSpot API %s", cmp(os.Getenv("HUBSPOT_BASE_URL"), "https://api.hubapi.com"),
+			*f.portalLimit, cmp(os.Getenv("HUBSPOT_API_VERSION"), "latest dated version"))
 	}
 	return fmt.Sprintf("the CRM emulator, %d records (seed %d), %d requests/10 s, %v latency", *f.records, *f.seed, *f.rateLimit, *f.latency)
 }
