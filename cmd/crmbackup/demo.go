@@ -29,16 +29,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		logFile = fs.String("log", "", "the stack's JSON logs (default DIR/stack.log; - for stderr)")
 		stack   = addStackFlags(fs)
 	)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs("demo", fs.Args()); err != nil {
-		return err
-	}
-	if err := stack.check(); err != nil {
-		return err
-	}
-	unlock, err := lockDir(*dir)
+	unlock, err := begin("demo", fs, args, stack, *dir)
 	if err != nil {
 		return err
 	}

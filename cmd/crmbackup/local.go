@@ -24,16 +24,7 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 		reset   = fs.Bool("reset", false, "start from an empty data folder: backups, quota, schedule and dev token key are gone")
 		stack   = addStackFlags(fs)
 	)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs("local", fs.Args()); err != nil {
-		return err
-	}
-	if err := stack.check(); err != nil {
-		return err
-	}
-	unlock, err := lockDir(*dir)
+	unlock, err := begin("local", fs, args, stack, *dir)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +29,7 @@ func lockDir(dir string) (unlock func(), err error) {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			pid := strings.TrimSpace(string(holder))
-			return nil, fmt.Errorf("another crmbackup (pid %s) is using %s: stop it first, or give this one another -dir", cmp(pid, "?"), dir)
+			return nil, fmt.Errorf("another crmbackup (pid %s) is using %s: stop it first, or give this one another -dir", cmp.Or(pid, "?"), dir)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
@@ -36,18 +38,19 @@ func lockDir(dir string) (unlock func(), err error) {
 	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
-func cmp(s, def string) string {
-	if s == "" {
-		return def
+// begin reads the command line of a command that runs the local stack in
+// dir (demo, local) — its flags, no argument after them, values the stack
+// would fail on minutes later — and takes the folder's lock.
+func begin(name string, fs *flag.FlagSet, args []string, stack *stackFlags, dir string) (unlock func(), err error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
 	}
-	return s
-}
-
-// noArgs refuses arguments after a command's flags.
-func noArgs(name string, args []string) error {
-	if len(args) > 0 {
-		fmt.Fprintf(os.Stderr, "crmbackup %s: unexpected argument %q (flags go before it; `crmbackup %s -h` lists them)\n", name, args[0], name)
-		return errUsage
+	if rest := fs.Args(); len(rest) > 0 {
+		fmt.Fprintf(os.Stderr, "crmbackup %s: unexpected argument %q (flags go before it; `crmbackup %s -h` lists them)\n", name, rest[0], name)
+		return nil, errUsage
 	}
-	return nil
+	if err := stack.check(); err != nil {
+		return nil, err
+	}
+	return lockDir(dir)
 }

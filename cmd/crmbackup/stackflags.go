@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -62,15 +63,10 @@ func (f *stackFlags) check() error {
 }
 
 // config is the local stack these flags describe, in dir: the emulator, or
-// the real portal HUBSPOT_TOKEN reaches (real).
+// the real portal HUBSPOT_TOKEN reaches (real). The flags were checked
+// (begin).
 func (f *stackFlags) config(dir string, log *slog.Logger) (cfg localstack.Config, real bool, err error) {
 	tier := backup.Tier(*f.tier)
-	if !tier.Valid() {
-		return cfg, false, fmt.Errorf("-tier %q: want starter, professional or enterprise", *f.tier)
-	}
-	if *f.portalLimit < 1 {
-		return cfg, false, fmt.Errorf("-requests-per-10s %d: want a positive number", *f.portalLimit)
-	}
 	cfg = localstack.Config{
 		Dir: dir,
 		Emulator: emulator.Options{Seed: *f.seed, Sizes: emulator.DefaultSizes(*f.records),
@@ -94,8 +90,8 @@ func (f *stackFlags) config(dir string, log *slog.Logger) (cfg localstack.Config
 // describe says what HubSpot the stack talks to.
 func (f *stackFlags) describe(real bool) string {
 	if real {
-		return fmt.Sprintf("a real portal through %s, %d requests/10 s, HubSpot API %s", cmp(os.Getenv("HUBSPOT_BASE_URL"), "https://api.hubapi.com"),
-			*f.portalLimit, cmp(os.Getenv("HUBSPOT_API_VERSION"), "latest dated version"))
+		return fmt.Sprintf("a real portal through %s, %d requests/10 s, HubSpot API %s", cmp.Or(os.Getenv("HUBSPOT_BASE_URL"), "https://api.hubapi.com"),
+			*f.portalLimit, cmp.Or(os.Getenv("HUBSPOT_API_VERSION"), "latest dated version"))
 	}
 	return fmt.Sprintf("the CRM emulator, %d records (seed %d), %d requests/10 s, %v latency", *f.records, *f.seed, *f.rateLimit, *f.latency)
 }
