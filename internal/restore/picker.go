@@ -7,7 +7,6 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/backup"
-	"github.com/crmbackup/crmbackup/internal/hubspot"
 )
 
 // ObjectChoice is an object of a backup as a restore picker lists it.
@@ -95,22 +94,11 @@ func (s *Service) Properties(ctx context.Context, accountID, backupID, object st
 	if err := Restorable(o); err != nil {
 		return nil, err
 	}
-	acct, err := s.Store.Account(ctx, accountID)
+	_, current, err := s.portalProperties(ctx, accountID, o)
 	if err != nil {
 		return nil, err
 	}
-	crm, err := s.CRMs.RestoreCRM(ctx, acct)
-	if err != nil {
-		return nil, err
-	}
-	current, err := crm.Properties(ctx, o.ObjectTypeID)
-	if err != nil {
-		return nil, fmt.Errorf("properties of %s now: %w", o.Name, err)
-	}
-	now := make(map[string]hubspot.Property, len(current))
-	for _, p := range current {
-		now[p.Name] = p
-	}
+	now := byName(current)
 	out := make([]PropertyChoice, 0, len(o.Properties))
 	for _, p := range o.Properties {
 		c := PropertyChoice{Name: p.Name, Label: p.Label, Type: p.Type, FieldType: p.FieldType, Sensitivity: p.Sensitivity}

@@ -91,10 +91,7 @@ func Select(o *backup.ManifestObject, requested []string, current []hubspot.Prop
 	for _, p := range o.Properties {
 		inBackup[p.Name] = true
 	}
-	now := map[string]hubspot.Property{}
-	for _, p := range current {
-		now[p.Name] = p
-	}
+	now := byName(current)
 	sel := &Selection{Object: o}
 	var unknown []string
 	for _, name := range requested {
@@ -119,6 +116,15 @@ func Select(o *backup.ManifestObject, requested []string, current []hubspot.Prop
 			With("excluded", sel.Excluded)
 	}
 	return sel, nil
+}
+
+// byName is properties by their name.
+func byName(props []hubspot.Property) map[string]hubspot.Property {
+	out := make(map[string]hubspot.Property, len(props))
+	for _, p := range props {
+		out[p.Name] = p
+	}
+	return out
 }
 
 // unwritable says why a backed-up property cannot be restored into the

@@ -11,6 +11,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/listing"
 )
 
@@ -72,10 +73,6 @@ func (s *Service) CreatePlan(ctx context.Context, accountID string, who audit.Ac
 	if err != nil {
 		return nil, err
 	}
-	acct, err := s.Store.Account(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
 	archive, err := backup.OpenArchive(ctx, s.Blobs, b.Key)
 	if err != nil {
 		return nil, err
@@ -87,13 +84,9 @@ func (s *Service) CreatePlan(ctx context.Context, accountID string, who audit.Ac
 	if err := Restorable(o); err != nil {
 		return nil, err
 	}
-	crm, err := s.CRMs.RestoreCRM(ctx, acct)
+	crm, current, err := s.portalProperties(ctx, accountID, o)
 	if err != nil {
 		return nil, err
-	}
-	current, err := crm.Properties(ctx, o.ObjectTypeID)
-	if err != nil {
-		return nil, fmt.Errorf("properties of %s now: %w", o.Name, err)
 	}
 	sel, err := Select(o, req.Properties, current)
 	if err != nil {
@@ -140,6 +133,24 @@ const DefaultSSOMaxAge = 8 * time.Hour
 // backup's files are kept at least that long, so that no started restore
 // meets its backup's expiry half-way.
 const MaxRun = 24 * time.Hour
+
+// portalProperties is the account's CRM and the object's properties in
+// the portal now.
+func (s *Service) portalProperties(ctx context.Context, accountID string, o *backup.ManifestObject) (CRM, []hubspot.Property, error) {
+	acct, err := s.Store.Account(ctx, accountID)
+	if err != nil {
+		return nil, nil, err
+	}
+	crm, err := s.CRMs.RestoreCRM(ctx, acct)
+	if err != nil {
+		return nil, nil, err
+	}
+	current, err := crm.Properties(ctx, o.ObjectTypeID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("properties of %s now: %w", o.Name, err)
+	}
+	return crm, current, nil
+}
 
 // restorableBackup returns a completed backup of the account that a
 // restore started now can finish from: it expires no sooner than MaxRun
