@@ -73,11 +73,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	// the checkpoint, which uses ctx. An invocation that starts past its
 	// deadline may still read one page, so that every invocation makes
 	// progress.
-	calls := deadline
-	if !time.Now().Before(deadline) {
-		calls = time.Now().Add(FirstPageTime)
-	}
-	hctx, cancel := context.WithDeadline(ctx, calls)
+	hctx, cancel := context.WithDeadline(ctx, CallsUntil(deadline))
 	defer cancel()
 	opts := hubspot.ListOptions{After: cp.After, Properties: names}
 	pages := crm.Pages(hctx, obj.TypeID, opts)
@@ -124,7 +120,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	}
 	next := cp.After // the cursor after the last page read
 	for page, err := range pages {
-		if err != nil && ctx.Err() == nil && (hctx.Err() != nil || hubspot.OutOfTime(err)) {
+		if err != nil && TimeUp(ctx, hctx, err) {
 			// The step's time ran out during a call (or HubSpot's "later"
 			// is past it): keep what was read.
 			if err := flush(next); err != nil {
@@ -178,9 +174,28 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	return &out, nil
 }
 
-// FirstPageTime is how long an export invocation that starts past its
-// deadline may wait for its one page.
+// FirstPageTime is how long a step that starts past its deadline may wait
+// for its one page (or batch).
 const FirstPageTime = 30 * time.Second
+
+// CallsUntil is when a step's HubSpot calls end: at its deadline, so that
+// the invocation's remaining time is for its checkpoint; a step that
+// starts past its deadline may still read one page, so that every
+// invocation makes progress.
+func CallsUntil(deadline time.Time) time.Time {
+	if now := time.Now(); !now.Before(deadline) {
+		return now.Add(FirstPageTime)
+	}
+	return deadline
+}
+
+// TimeUp reports whether err ended a step's HubSpot call because the
+// step's time is up — bounded's deadline passed, or HubSpot's "retry
+// later" lies past it — while the invocation (ctx) still runs: the step
+// keeps what it did and ends, to be run again, instead of failing.
+func TimeUp(ctx, bounded context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil && (bounded.Err() != nil || hubspot.OutOfTime(err))
+}
 
 // appendRow appends one record of a page as a CSV row: its id, then its
 // first n values (the object's properties, in the order the page has them).

@@ -323,10 +323,7 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 	// Reads end at the deadline (the invocation's remaining time is for
 	// the batch being written and the checkpoint); a run that starts past
 	// its deadline may still read one batch, so every run makes progress.
-	reads := deadline
-	if !time.Now().Before(deadline) {
-		reads = time.Now().Add(backup.FirstPageTime)
-	}
+	reads := backup.CallsUntil(deadline)
 	readCtx, stop := context.WithDeadline(ctx, reads)
 	batches := make(chan fetched, Prefetch-1)
 	done := make(chan struct{})
@@ -338,7 +335,7 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 	defer func() { stop(); <-done }() // the reader is gone before rows closes
 
 	for b := range batches {
-		if b.err != nil && ctx.Err() == nil && (readCtx.Err() != nil || hubspot.OutOfTime(b.err)) {
+		if backup.TimeUp(ctx, readCtx, b.err) {
 			return cur, nil // the time for reads ran out: go on next run
 		}
 		if b.err != nil {
@@ -357,7 +354,7 @@ func (p *Pass) Run(ctx context.Context, cur Cursor, deadline time.Time) (Cursor,
 			before := cur.Tally.clone()
 			err := p.apply(wctx, cur.Row, b, &cur.Tally)
 			cancel()
-			if err != nil && ctx.Err() == nil && (wctx.Err() != nil || hubspot.OutOfTime(err)) {
+			if backup.TimeUp(ctx, wctx, err) {
 				cur.Tally = before
 				return cur, nil
 			}
