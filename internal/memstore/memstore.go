@@ -233,6 +233,26 @@ func copyImport(im *restore.Import) *restore.Import {
 	return &c
 }
 
+// audited runs change under the store's lock and, if it succeeds, writes
+// entry with it: the DynamoDB adapter's transaction of a change and the
+// Put of its audit entry, all or nothing.
+func (s *Store) audited(ctx context.Context, entry *audit.Entry, change func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e, err := normalizeAudit(entry)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := change(); err != nil {
+		return err
+	}
+	s.partition(e.AccountID).audit[e.ID] = e
+	return nil
+}
+
 // normalizeAudit copies an entry on its way in. Its details become what
 // DynamoDB gives back for a map[string]any: JSON-like values (numbers as
 // float64, lists as []any, structs as maps keyed by their json tags).
@@ -308,15 +328,10 @@ func (s *Store) PutAccount(ctx context.Context, a *backup.Account) error {
 
 // CreateBackup writes b and consumes the quota in one transaction.
 func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.Duration, entry *audit.Entry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	e, err := normalizeAudit(entry)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.audited(ctx, entry, func() error { return s.createBackup(b, window) })
+}
+
+func (s *Store) createBackup(b *backup.Backup, window time.Duration) error {
 	a := s.partition(b.AccountID)
 	if a.backups[b.ID] != nil {
 		return apperr.New(apperr.Conflict, "backup %s exists", b.ID)
@@ -335,7 +350,6 @@ func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.
 	q.prevAt, q.prevBackupID = q.lastAt, q.backupID
 	q.lastAt, q.backupID = stamp(b.CreatedAt), b.ID
 	a.backups[b.ID] = copyBackup(b)
-	s.partition(e.AccountID).audit[e.ID] = e
 	return nil
 }
 

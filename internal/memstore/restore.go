@@ -14,22 +14,14 @@ import (
 // CreatePlan writes a new plan and its audit entry (apperr.Conflict if
 // the plan's id exists).
 func (s *Store) CreatePlan(ctx context.Context, p *restore.Plan, entry *audit.Entry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	e, err := normalizeAudit(entry)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.partition(p.AccountID)
-	if a.plans[p.ID] != nil {
-		return apperr.New(apperr.Conflict, "plan %s exists", p.ID)
-	}
-	a.plans[p.ID] = copyPlan(p)
-	s.partition(e.AccountID).audit[e.ID] = e
-	return nil
+	return s.audited(ctx, entry, func() error {
+		a := s.partition(p.AccountID)
+		if a.plans[p.ID] != nil {
+			return apperr.New(apperr.Conflict, "plan %s exists", p.ID)
+		}
+		a.plans[p.ID] = copyPlan(p)
+		return nil
+	})
 }
 
 // Plan returns a plan (apperr.NotFound if unknown). As in the DynamoDB
@@ -70,32 +62,23 @@ func (s *Store) UpdatePlan(ctx context.Context, p *restore.Plan, from ...restore
 // the plan is READY; a held lock wins over a plan no longer ready, which
 // wins over an existing import or audit entry.
 func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restore.Lock, e *audit.Entry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	entry, err := normalizeAudit(e)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.partition(im.AccountID)
-	au := s.partition(e.AccountID)
-	plan := a.plans[im.PlanID]
-	switch {
-	case a.lock != nil && !(a.lock.until <= stamp(im.StartedAt)):
-		return apperr.New(apperr.Conflict, "another restore of this account is running: one restore at a time").
-			With("importId", a.lock.importID)
-	case plan == nil || plan.Status != restore.Ready:
-		return apperr.New(apperr.Conflict, "plan %s is no longer ready: it was executed or changed", im.PlanID)
-	case a.imports[im.ID] != nil, au.audit[entry.ID] != nil:
-		return apperr.New(apperr.Conflict, "import %s exists", im.ID)
-	}
-	a.lock = &restoreLock{importID: lock.ImportID, until: stamp(lock.Until)}
-	a.imports[im.ID] = copyImport(im)
-	plan.Status, plan.ImportID = restore.Executed, im.ID
-	au.audit[entry.ID] = entry
-	return nil
+	return s.audited(ctx, e, func() error {
+		a := s.partition(im.AccountID)
+		plan := a.plans[im.PlanID]
+		switch {
+		case a.lock != nil && !(a.lock.until <= stamp(im.StartedAt)):
+			return apperr.New(apperr.Conflict, "another restore of this account is running: one restore at a time").
+				With("importId", a.lock.importID)
+		case plan == nil || plan.Status != restore.Ready:
+			return apperr.New(apperr.Conflict, "plan %s is no longer ready: it was executed or changed", im.PlanID)
+		case a.imports[im.ID] != nil, s.partition(e.AccountID).audit[e.ID] != nil:
+			return apperr.New(apperr.Conflict, "import %s exists", im.ID)
+		}
+		a.lock = &restoreLock{importID: lock.ImportID, until: stamp(lock.Until)}
+		a.imports[im.ID] = copyImport(im)
+		plan.Status, plan.ImportID = restore.Executed, im.ID
+		return nil
+	})
 }
 
 // Import returns one import (apperr.NotFound if unknown).
@@ -133,25 +116,17 @@ func (s *Store) SetImportProgress(ctx context.Context, accountID, id string, row
 // nothing. The audit entry is written unconditionally (replacing one with
 // the same time and id), as the DynamoDB adapter's Put does.
 func (s *Store) FinishImport(ctx context.Context, im *restore.Import, e *audit.Entry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	entry, err := normalizeAudit(e)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var cur *restore.Import
-	if a := s.get(im.AccountID); a != nil {
-		cur = a.imports[im.ID]
-	}
-	if cur == nil || cur.Status != restore.ImportRunning {
-		return apperr.New(apperr.Conflict, "import %s already ended", im.ID)
-	}
-	s.partition(im.AccountID).imports[im.ID] = copyImport(im)
-	s.partition(e.AccountID).audit[entry.ID] = entry
-	return nil
+	return s.audited(ctx, e, func() error {
+		var cur *restore.Import
+		if a := s.get(im.AccountID); a != nil {
+			cur = a.imports[im.ID]
+		}
+		if cur == nil || cur.Status != restore.ImportRunning {
+			return apperr.New(apperr.Conflict, "import %s already ended", im.ID)
+		}
+		s.partition(im.AccountID).imports[im.ID] = copyImport(im)
+		return nil
+	})
 }
 
 // ReleaseLock releases the lock if importID holds it, and does nothing

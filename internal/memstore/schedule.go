@@ -39,31 +39,23 @@ func (s *Store) Schedule(ctx context.Context, accountID string) (*schedule.Sched
 // PutSchedule writes the settings over version s.Version-1, and the audit
 // entry, all or nothing.
 func (s *Store) PutSchedule(ctx context.Context, sch *schedule.Schedule, entry *audit.Entry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	e, err := normalizeAudit(entry)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.partition(sch.AccountID)
-	var stored int64
-	if a.sched != nil {
-		stored = a.sched.settings.Version
-	}
-	if stored != sch.Version-1 {
-		return apperr.New(apperr.Conflict, "the schedule of %s is at version %d, not %d", sch.AccountID, stored, sch.Version-1)
-	}
-	c := *sch
-	c.LastRunAt, c.LastRunDone = time.Time{}, false
-	if a.sched == nil {
-		a.sched = &scheduleItem{}
-	}
-	a.sched.settings = &c
-	s.partition(e.AccountID).audit[e.ID] = e
-	return nil
+	return s.audited(ctx, entry, func() error {
+		a := s.partition(sch.AccountID)
+		var stored int64
+		if a.sched != nil {
+			stored = a.sched.settings.Version
+		}
+		if stored != sch.Version-1 {
+			return apperr.New(apperr.Conflict, "the schedule of %s is at version %d, not %d", sch.AccountID, stored, sch.Version-1)
+		}
+		c := *sch
+		c.LastRunAt, c.LastRunDone = time.Time{}, false
+		if a.sched == nil {
+			a.sched = &scheduleItem{}
+		}
+		a.sched.settings = &c
+		return nil
+	})
 }
 
 // ClaimRun records at as the last run if it is later than the last one.
