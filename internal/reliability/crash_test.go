@@ -216,8 +216,6 @@ func retry[T any](t *testing.T, c *crasher, rng *rand.Rand, crashes *int, span i
 	return zero
 }
 
-var _ = time.Now
-
 var auditActor = audit.Actor{Subject: "admin@acme.example"}
 
 var bothAcks = restore.Acknowledgements{DataChange: true, Irreversible: true}

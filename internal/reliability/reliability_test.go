@@ -12,7 +12,6 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
-	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/testenv"
 )
@@ -255,5 +254,3 @@ func differences(t *testing.T, r *run, a *backup.Archive, ids []string) int {
 	}
 	return diff
 }
-
-var _ = listing.Query{}
