@@ -134,7 +134,7 @@ func (s *Service) Create(ctx context.Context, accountID string, who audit.Actor)
 		if apperr.Is(err, apperr.QuotaUsed) {
 			var ae *apperr.Error
 			errors.As(err, &ae)
-			s.Audit(ctx, audit.New(acct.ID, NewID(now), now, who, audit.BackupRefused, audit.Refused,
+			AuditRefusal(ctx, s.Store, s.log(), audit.New(acct.ID, NewID(now), now, who, audit.BackupRefused, audit.Refused,
 				map[string]any{"reason": "quota", "nextAllowedAt": ae.Details["nextAllowedAt"]}))
 		}
 		return nil, err
@@ -197,11 +197,14 @@ func (s *Service) start(ctx context.Context, b *Backup) error {
 	return nil
 }
 
-// Audit records e, logging a failure: for refusals, which change nothing
-// and must not turn into a server error.
-func (s *Service) Audit(ctx context.Context, e *audit.Entry) {
-	if err := s.Store.AddAudit(ctx, e); err != nil {
-		s.log().ErrorContext(ctx, "audit entry lost", "action", e.Action, "accountId", e.AccountID, "error", err)
+// AuditRefusal records the audit entry of a refusal, logging a failure to:
+// a refusal changes nothing, and losing its entry must not turn it into a
+// server error.
+func AuditRefusal(ctx context.Context, store interface {
+	AddAudit(context.Context, *audit.Entry) error
+}, log *slog.Logger, e *audit.Entry) {
+	if err := store.AddAudit(ctx, e); err != nil {
+		log.ErrorContext(ctx, "audit entry lost", "action", e.Action, "accountId", e.AccountID, "error", err)
 	}
 }
 

@@ -278,10 +278,7 @@ func (s *Service) refused(ctx context.Context, c *auth.Caller, planID, why strin
 	for k, v := range more {
 		details[k] = v
 	}
-	e := audit.New(c.AccountID, backup.NewID(now), now, c.Actor(), audit.RestoreRefused, audit.Refused, details)
-	if err := s.Store.AddAudit(ctx, e); err != nil {
-		s.log().ErrorContext(ctx, "audit entry lost", "action", e.Action, "accountId", e.AccountID, "error", err)
-	}
+	backup.AuditRefusal(ctx, s.Store, s.log(), audit.New(c.AccountID, backup.NewID(now), now, c.Actor(), audit.RestoreRefused, audit.Refused, details))
 }
 
 // fail ends a RUNNING import that did not run, releasing the lock.
