@@ -75,12 +75,18 @@ type Service struct {
 func (s *Service) now() time.Time    { return backup.Clock(s.Now) }
 func (s *Service) log() *slog.Logger { return backup.Logger(s.Log) }
 
-func enterprise(acct *backup.Account) error {
+// enterprise is the account, if it may have a schedule (Enterprise);
+// apperr.NeedsTier otherwise.
+func (s *Service) enterprise(ctx context.Context, accountID string) (*backup.Account, error) {
+	acct, err := s.Store.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
 	if acct.Tier != backup.Enterprise {
-		return apperr.New(apperr.NeedsTier, "recurring backups are a HubSpot Enterprise feature: this account is on %s; "+
+		return nil, apperr.New(apperr.NeedsTier, "recurring backups are a HubSpot Enterprise feature: this account is on %s; "+
 			"create backups by hand (one a week)", acct.Tier).With("tier", string(acct.Tier))
 	}
-	return nil
+	return acct, nil
 }
 
 // View is a schedule as the API shows it.
@@ -109,11 +115,8 @@ func (s *Service) view(sch *Schedule) *View {
 // Get returns the account's schedule; an account that never set one sees
 // the defaults, off.
 func (s *Service) Get(ctx context.Context, accountID string) (*View, error) {
-	acct, err := s.Store.Account(ctx, accountID)
+	acct, err := s.enterprise(ctx, accountID)
 	if err != nil {
-		return nil, err
-	}
-	if err := enterprise(acct); err != nil {
 		return nil, err
 	}
 	sch, err := s.Store.Schedule(ctx, accountID)
@@ -175,11 +178,8 @@ func (s *Service) Put(ctx context.Context, accountID string, who audit.Actor, re
 	if req.Enabled == nil {
 		return nil, invalid("enabled", "say true (run backups on this schedule) or false (stop them)")
 	}
-	acct, err := s.Store.Account(ctx, accountID)
+	acct, err := s.enterprise(ctx, accountID)
 	if err != nil {
-		return nil, err
-	}
-	if err := enterprise(acct); err != nil {
 		return nil, err
 	}
 	cur, err := s.Store.Schedule(ctx, accountID)
