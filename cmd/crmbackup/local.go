@@ -63,8 +63,8 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  HubSpot   %s (the CRM emulator; token %q; counters at /_emulator/stats)\n", st.EmulatorURL, emulator.DefaultToken)
 	}
 	fmt.Fprintf(stdout, "  account   %s (%s)\n\n", st.Account.ID, st.Account.Tier)
-	fmt.Fprintf(stdout, "The data (backups, the quota, the schedule) is kept in %s between runs: the quota of one backup per %s\n"+
-		"counts across restarts; `make local ARGS=-reset` starts afresh.\n\n", *dir, st.Account.Tier.QuotaWindow())
+	fmt.Fprintf(stdout, "The data (backups, the quota, the schedule) is kept in %s between runs: the quota of one backup every %s\n"+
+		"counts across restarts; `make local ARGS=-reset` starts afresh.\n\n", *dir, window(st.Account.Tier.QuotaWindow()))
 	fmt.Fprintf(stdout, "A super admin token (valid 1 h; its two-factor sign-in counts as fresh for restores for 5 minutes; more with\n"+
 		"`go run ./cmd/crmbackup token -dir %s`):\n\n  export TOKEN=%s\n\n", *dir, token)
 	fmt.Fprintf(stdout, "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
@@ -115,4 +115,12 @@ func runToken(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// window is a quota window for people: "24 hours", "7 days".
+func window(d time.Duration) string {
+	if d >= 48*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return fmt.Sprintf("%d hours", d/time.Hour)
 }
