@@ -29,7 +29,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		logFile = fs.String("log", "", "the stack's JSON logs (default DIR/stack.log; - for stderr)")
 		stack   = addStackFlags(fs)
 	)
-	unlock, err := begin("demo", fs, args, stack, *dir)
+	unlock, err := begin("demo", fs, args, stack, dir)
 	if err != nil {
 		return err
 	}

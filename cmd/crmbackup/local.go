@@ -24,7 +24,7 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 		reset   = fs.Bool("reset", false, "start from an empty data folder: backups, quota, schedule and dev token key are gone")
 		stack   = addStackFlags(fs)
 	)
-	unlock, err := begin("local", fs, args, stack, *dir)
+	unlock, err := begin("local", fs, args, stack, dir)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func lockDir(dir string) (unlock func(), err error) {
 // begin reads the command line of a command that runs the local stack in
 // dir (demo, local) — its flags, no argument after them, values the stack
 // would fail on minutes later — and takes the folder's lock.
-func begin(name string, fs *flag.FlagSet, args []string, stack *stackFlags, dir string) (unlock func(), err error) {
+func begin(name string, fs *flag.FlagSet, args []string, stack *stackFlags, dir *string) (unlock func(), err error) {
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -52,5 +52,5 @@ func begin(name string, fs *flag.FlagSet, args []string, stack *stackFlags, dir 
 	if err := stack.check(); err != nil {
 		return nil, err
 	}
-	return lockDir(dir)
+	return lockDir(*dir) // read after parse: the folder -dir names
 }

@@ -133,4 +133,8 @@ func TestCommandLineMistakesUpFront(t *testing.T) {
 	if _, err := lockDir(dir + "/c"); err == nil || !strings.Contains(err.Error(), "another crmbackup (pid") {
 		t.Fatalf("a second lock: %v", err)
 	}
+	// The lock is the folder -dir names, not the flag's default.
+	if err := run(context.Background(), []string{"demo", "-dir", dir + "/c"}, io.Discard); err == nil || !strings.Contains(err.Error(), "another crmbackup (pid") {
+		t.Fatalf("a demo on a held folder: %v", err)
+	}
 }
