@@ -22,6 +22,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/listing"
+	"github.com/crmbackup/crmbackup/internal/stamp"
 )
 
 // Store is the table.
@@ -47,23 +48,6 @@ const (
 	skBackup = "BACKUP#"
 	skNotif  = "NOTIF#"
 )
-
-// stamp is a time as a fixed-width UTC string: stamps compare as strings in
-// condition expressions the way the times compare.
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
-}
-
-func unstamp(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
-}
 
 func key(pkv, skv string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
@@ -148,7 +132,7 @@ func toItem(b *backup.Backup) backupItem {
 	return backupItem{
 		PK: pk(b.AccountID), SK: skBackup + b.ID, AccountID: b.AccountID, BackupID: b.ID,
 		Status: b.Status, Trigger: b.Trigger, RequestedBy: b.RequestedBy,
-		CreatedAt: stamp(b.CreatedAt), StartedAt: stamp(b.StartedAt), CompletedAt: stamp(b.CompletedAt), ExpiresAt: stamp(b.ExpiresAt),
+		CreatedAt: stamp.Of(b.CreatedAt), StartedAt: stamp.Of(b.StartedAt), CompletedAt: stamp.Of(b.CompletedAt), ExpiresAt: stamp.Of(b.ExpiresAt),
 		Failure: b.Failure, Progress: progress, FileName: b.FileName, Key: b.Key, Size: b.Size, SHA256: b.SHA256, Objects: b.Objects, Omitted: b.Omitted,
 	}
 }
@@ -156,7 +140,7 @@ func toItem(b *backup.Backup) backupItem {
 func (it *backupItem) backup() *backup.Backup {
 	return &backup.Backup{
 		AccountID: it.AccountID, ID: it.BackupID, Status: it.Status, Trigger: it.Trigger, RequestedBy: it.RequestedBy,
-		CreatedAt: unstamp(it.CreatedAt), StartedAt: unstamp(it.StartedAt), CompletedAt: unstamp(it.CompletedAt), ExpiresAt: unstamp(it.ExpiresAt),
+		CreatedAt: stamp.Time(it.CreatedAt), StartedAt: stamp.Time(it.StartedAt), CompletedAt: stamp.Time(it.CompletedAt), ExpiresAt: stamp.Time(it.ExpiresAt),
 		Failure: it.Failure, Progress: it.Progress, FileName: it.FileName, Key: it.Key, Size: it.Size, SHA256: it.SHA256, Objects: it.Objects, Omitted: it.Omitted,
 	}
 }
@@ -173,7 +157,7 @@ func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.
 		return err
 	}
 	// The quota item keeps the previous consumption so a failure can refund it.
-	cutoff := stamp(b.CreatedAt.Add(-window))
+	cutoff := stamp.Of(b.CreatedAt.Add(-window))
 	quota, err := expression.NewBuilder().
 		WithCondition(expression.Or(
 			expression.AttributeNotExists(expression.Name("lastAt")),
@@ -181,7 +165,7 @@ func (s *Store) CreateBackup(ctx context.Context, b *backup.Backup, window time.
 		WithUpdate(expression.
 			Set(expression.Name("prevAt"), expression.IfNotExists(expression.Name("lastAt"), expression.Value(""))).
 			Set(expression.Name("prevBackupId"), expression.IfNotExists(expression.Name("backupId"), expression.Value(""))).
-			Set(expression.Name("lastAt"), expression.Value(stamp(b.CreatedAt))).
+			Set(expression.Name("lastAt"), expression.Value(stamp.Of(b.CreatedAt))).
 			Set(expression.Name("backupId"), expression.Value(b.ID))).
 		Build()
 	if err != nil {
@@ -229,7 +213,7 @@ func (s *Store) quotaError(ctx context.Context, accountID string, window time.Du
 	if err := unmarshal(out.Item, &q); err != nil {
 		return err
 	}
-	next := unstamp(q.LastAt).Add(window)
+	next := stamp.Time(q.LastAt).Add(window)
 	return apperr.New(apperr.QuotaUsed, "the account's backup quota is used until %s (backup %s)", next.Format(time.RFC3339), q.BackupID).
 		With("nextAllowedAt", next.Format(time.RFC3339))
 }
@@ -347,8 +331,8 @@ type notificationItem struct {
 // nothing, and says whether the stored one was published.
 func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) (bool, error) {
 	item, err := marshal(notificationItem{PK: pk(n.AccountID), SK: skNotif + n.ID, TTL: n.CreatedAt.Add(s.NotificationTTL).Unix(),
-		AccountID: n.AccountID, ID: n.ID, CreatedAt: stamp(n.CreatedAt), Kind: n.Kind, Subject: n.Subject, Message: n.Message,
-		BackupID: n.BackupID, ImportID: n.ImportID, Link: n.Link, ReadAt: stamp(n.ReadAt), Published: stamp(n.PublishedAt)})
+		AccountID: n.AccountID, ID: n.ID, CreatedAt: stamp.Of(n.CreatedAt), Kind: n.Kind, Subject: n.Subject, Message: n.Message,
+		BackupID: n.BackupID, ImportID: n.ImportID, Link: n.Link, ReadAt: stamp.Of(n.ReadAt), Published: stamp.Of(n.PublishedAt)})
 	if err != nil {
 		return false, err
 	}
@@ -376,7 +360,7 @@ func (s *Store) AddNotification(ctx context.Context, n *backup.Notification) (bo
 // MarkPublished records that a notification went out.
 func (s *Store) MarkPublished(ctx context.Context, accountID, id string, at time.Time) error {
 	expr, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name("PK"))).
-		WithUpdate(expression.Set(expression.Name("publishedAt"), expression.Value(stamp(at)))).Build()
+		WithUpdate(expression.Set(expression.Name("publishedAt"), expression.Value(stamp.Of(at)))).Build()
 	if err != nil {
 		return err
 	}
@@ -390,9 +374,9 @@ func (s *Store) MarkPublished(ctx context.Context, accountID, id string, at time
 }
 
 func (it *notificationItem) value() *backup.Notification {
-	return &backup.Notification{AccountID: it.AccountID, ID: it.ID, CreatedAt: unstamp(it.CreatedAt), Kind: it.Kind,
-		Subject: it.Subject, Message: it.Message, BackupID: it.BackupID, ImportID: it.ImportID, Link: it.Link, ReadAt: unstamp(it.ReadAt),
-		PublishedAt: unstamp(it.Published)}
+	return &backup.Notification{AccountID: it.AccountID, ID: it.ID, CreatedAt: stamp.Time(it.CreatedAt), Kind: it.Kind,
+		Subject: it.Subject, Message: it.Message, BackupID: it.BackupID, ImportID: it.ImportID, Link: it.Link, ReadAt: stamp.Time(it.ReadAt),
+		PublishedAt: stamp.Time(it.Published)}
 }
 
 // Notifications pages through an account's notifications (by id: ULIDs).
@@ -446,7 +430,7 @@ func (s *Store) markRead(ctx context.Context, k map[string]types.AttributeValue,
 	expr, err := expression.NewBuilder().
 		WithCondition(expression.And(expression.AttributeExists(expression.Name("PK")),
 			expression.AttributeNotExists(expression.Name("readAt")))).
-		WithUpdate(expression.Set(expression.Name("readAt"), expression.Value(stamp(at)))).Build()
+		WithUpdate(expression.Set(expression.Name("readAt"), expression.Value(stamp.Of(at)))).Build()
 	if err != nil {
 		return false, err
 	}

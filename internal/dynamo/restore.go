@@ -16,6 +16,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
+	"github.com/crmbackup/crmbackup/internal/stamp"
 )
 
 var _ restore.Store = (*Store)(nil)
@@ -115,7 +116,7 @@ type lockItem struct {
 }
 
 func (it *lockItem) value() *restore.Lock {
-	return &restore.Lock{ImportID: it.ImportID, Until: unstamp(it.Until)}
+	return &restore.Lock{ImportID: it.ImportID, Until: stamp.Time(it.Until)}
 }
 
 type auditItem struct {
@@ -177,7 +178,7 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 	if err != nil {
 		return err
 	}
-	lkItem, err := marshal(lockItem{PK: pk(im.AccountID), SK: skLock, ImportID: lock.ImportID, Until: stamp(lock.Until), TTL: lock.Until.Add(24 * time.Hour).Unix()})
+	lkItem, err := marshal(lockItem{PK: pk(im.AccountID), SK: skLock, ImportID: lock.ImportID, Until: stamp.Of(lock.Until), TTL: lock.Until.Add(24 * time.Hour).Unix()})
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 	}
 	free, err := expression.NewBuilder().WithCondition(expression.Or(
 		expression.AttributeNotExists(expression.Name("PK")),
-		expression.LessThanEqual(expression.Name("until"), expression.Value(stamp(im.StartedAt))))).Build()
+		expression.LessThanEqual(expression.Name("until"), expression.Value(stamp.Of(im.StartedAt))))).Build()
 	if err != nil {
 		return err
 	}

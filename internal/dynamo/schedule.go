@@ -12,6 +12,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/schedule"
+	"github.com/crmbackup/crmbackup/internal/stamp"
 )
 
 var _ schedule.Store = (*Store)(nil)
@@ -40,8 +41,8 @@ type scheduleItem struct {
 func (it *scheduleItem) value() *schedule.Schedule {
 	return &schedule.Schedule{AccountID: it.AccountID,
 		Settings: schedule.Settings{Enabled: it.Enabled, Frequency: it.Frequency, TimeOfDay: it.TimeOfDay, Timezone: it.Timezone, DayOfWeek: it.DayOfWeek},
-		Anchor:   it.Anchor, DisabledReason: it.DisabledReason, UpdatedAt: unstamp(it.UpdatedAt), UpdatedBy: it.UpdatedBy,
-		Version: it.Version, LastRunAt: unstamp(it.LastRunAt), LastRunDone: it.LastRunDone}
+		Anchor:   it.Anchor, DisabledReason: it.DisabledReason, UpdatedAt: stamp.Time(it.UpdatedAt), UpdatedBy: it.UpdatedBy,
+		Version: it.Version, LastRunAt: stamp.Time(it.LastRunAt), LastRunDone: it.LastRunDone}
 }
 
 // Schedule returns the account's schedule (apperr.NotFound if none).
@@ -68,7 +69,7 @@ func (s *Store) PutSchedule(ctx context.Context, sch *schedule.Schedule, entry *
 	u = set(u, "dayOfWeek", sch.DayOfWeek)
 	u = set(u, "anchor", sch.Anchor)
 	u = set(u, "disabledReason", sch.DisabledReason)
-	u = set(u, "updatedAt", stamp(sch.UpdatedAt))
+	u = set(u, "updatedAt", stamp.Of(sch.UpdatedAt))
 	u = set(u, "updatedBy", sch.UpdatedBy)
 	u = set(u, "version", sch.Version)
 	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(u).Build()
@@ -96,7 +97,7 @@ func (s *Store) PutSchedule(ctx context.Context, sch *schedule.Schedule, entry *
 
 // ClaimRun records at as the last run if it is later than the last one.
 func (s *Store) ClaimRun(ctx context.Context, accountID string, at time.Time) (schedule.Claim, error) {
-	t := stamp(at)
+	t := stamp.Of(at)
 	expr, err := expression.NewBuilder().
 		WithCondition(expression.And(expression.AttributeExists(expression.Name("PK")), expression.Or(
 			expression.AttributeNotExists(expression.Name("lastRunAt")),
@@ -119,7 +120,7 @@ func (s *Store) ClaimRun(ctx context.Context, accountID string, at time.Time) (s
 	if gerr != nil {
 		return 0, gerr
 	}
-	if stamp(cur.LastRunAt) == t && !cur.LastRunDone {
+	if stamp.Of(cur.LastRunAt) == t && !cur.LastRunDone {
 		return schedule.Unfinished, nil
 	}
 	return schedule.Handled, nil
@@ -128,7 +129,7 @@ func (s *Store) ClaimRun(ctx context.Context, accountID string, at time.Time) (s
 // FinishRun marks the run of at finished if it is still the last.
 func (s *Store) FinishRun(ctx context.Context, accountID string, at time.Time) error {
 	expr, err := expression.NewBuilder().
-		WithCondition(expression.Name("lastRunAt").Equal(expression.Value(stamp(at)))).
+		WithCondition(expression.Name("lastRunAt").Equal(expression.Value(stamp.Of(at)))).
 		WithUpdate(expression.Set(expression.Name("lastRunDone"), expression.Value(true))).Build()
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
+	"github.com/crmbackup/crmbackup/internal/stamp"
 )
 
 // Store is the in-memory store. The zero value is not usable: call New.
@@ -89,23 +90,6 @@ func (s *Store) partition(id string) *account {
 		s.accounts[id] = a
 	}
 	return a
-}
-
-// stamp is a time as the fixed-width UTC string the DynamoDB adapter
-// stores: stamps compare as strings the way the times compare.
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
-}
-
-func unstamp(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 // utc is a time as it comes back from DynamoDB: UTC, no monotonic reading,
@@ -185,8 +169,8 @@ func copyBackup(b *backup.Backup) *backup.Backup {
 	c := *b
 	// Stored as stamps; the progress map is always there (SetProgress
 	// writes into it), even if empty.
-	c.CreatedAt, c.StartedAt = unstamp(stamp(b.CreatedAt)), unstamp(stamp(b.StartedAt))
-	c.CompletedAt, c.ExpiresAt = unstamp(stamp(b.CompletedAt)), unstamp(stamp(b.ExpiresAt))
+	c.CreatedAt, c.StartedAt = stamp.Time(stamp.Of(b.CreatedAt)), stamp.Time(stamp.Of(b.StartedAt))
+	c.CompletedAt, c.ExpiresAt = stamp.Time(stamp.Of(b.CompletedAt)), stamp.Time(stamp.Of(b.ExpiresAt))
 	c.Progress = make(map[string]int64, len(b.Progress))
 	for k, v := range b.Progress {
 		c.Progress[k] = v
@@ -337,8 +321,8 @@ func (s *Store) createBackup(b *backup.Backup, window time.Duration) error {
 		return apperr.New(apperr.Conflict, "backup %s exists", b.ID)
 	}
 	q := a.quota
-	if q != nil && q.lastAt > stamp(b.CreatedAt.Add(-window)) {
-		next := unstamp(q.lastAt).Add(window)
+	if q != nil && q.lastAt > stamp.Of(b.CreatedAt.Add(-window)) {
+		next := stamp.Time(q.lastAt).Add(window)
 		return apperr.New(apperr.QuotaUsed, "the account's backup quota is used until %s (backup %s)", next.Format(time.RFC3339), q.backupID).
 			With("nextAllowedAt", next.Format(time.RFC3339))
 	}
@@ -348,7 +332,7 @@ func (s *Store) createBackup(b *backup.Backup, window time.Duration) error {
 		a.quota = q
 	}
 	q.prevAt, q.prevBackupID = q.lastAt, q.backupID
-	q.lastAt, q.backupID = stamp(b.CreatedAt), b.ID
+	q.lastAt, q.backupID = stamp.Of(b.CreatedAt), b.ID
 	a.backups[b.ID] = copyBackup(b)
 	return nil
 }
@@ -466,7 +450,7 @@ func (s *Store) MarkPublished(ctx context.Context, accountID, id string, at time
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a := s.get(accountID); a != nil && a.notifs[id] != nil {
-		a.notifs[id].PublishedAt = unstamp(stamp(at))
+		a.notifs[id].PublishedAt = stamp.Time(stamp.Of(at))
 	}
 	return nil
 }
@@ -509,7 +493,7 @@ func (s *Store) MarkRead(ctx context.Context, accountID, id string, at time.Time
 		return notFound("no notification %q", id)
 	}
 	if n.ReadAt.IsZero() {
-		n.ReadAt = unstamp(stamp(at))
+		n.ReadAt = stamp.Time(stamp.Of(at))
 	}
 	return nil
 }
@@ -525,7 +509,7 @@ func (s *Store) MarkAllRead(ctx context.Context, accountID string, at time.Time)
 	if a := s.get(accountID); a != nil {
 		for _, v := range a.notifs {
 			if v.ReadAt.IsZero() {
-				v.ReadAt = unstamp(stamp(at))
+				v.ReadAt = stamp.Time(stamp.Of(at))
 				n++
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/restore"
+	"github.com/crmbackup/crmbackup/internal/stamp"
 )
 
 // --- plans ---
@@ -66,7 +67,7 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 		a := s.partition(im.AccountID)
 		plan := a.plans[im.PlanID]
 		switch {
-		case a.lock != nil && !(a.lock.until <= stamp(im.StartedAt)):
+		case a.lock != nil && !(a.lock.until <= stamp.Of(im.StartedAt)):
 			return apperr.New(apperr.Conflict, "another restore of this account is running: one restore at a time").
 				With("importId", a.lock.importID)
 		case plan == nil || plan.Status != restore.Ready:
@@ -74,7 +75,7 @@ func (s *Store) StartImport(ctx context.Context, im *restore.Import, lock restor
 		case a.imports[im.ID] != nil, s.partition(e.AccountID).audit[e.ID] != nil:
 			return apperr.New(apperr.Conflict, "import %s exists", im.ID)
 		}
-		a.lock = &restoreLock{importID: lock.ImportID, until: stamp(lock.Until)}
+		a.lock = &restoreLock{importID: lock.ImportID, until: stamp.Of(lock.Until)}
 		a.imports[im.ID] = copyImport(im)
 		plan.Status, plan.ImportID = restore.Executed, im.ID
 		return nil
@@ -155,5 +156,5 @@ func (s *Store) RestoreLock(ctx context.Context, accountID string) (*restore.Loc
 	if a == nil || a.lock == nil {
 		return nil, nil
 	}
-	return &restore.Lock{ImportID: a.lock.importID, Until: unstamp(a.lock.until)}, nil
+	return &restore.Lock{ImportID: a.lock.importID, Until: stamp.Time(a.lock.until)}, nil
 }

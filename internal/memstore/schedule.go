@@ -7,6 +7,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/schedule"
+	"github.com/crmbackup/crmbackup/internal/stamp"
 )
 
 var _ schedule.Store = (*Store)(nil)
@@ -22,7 +23,7 @@ type scheduleItem struct {
 func (it *scheduleItem) value() *schedule.Schedule {
 	c := *it.settings
 	c.UpdatedAt = utc(c.UpdatedAt)
-	c.LastRunAt, c.LastRunDone = unstamp(it.lastRunAt), it.lastRunDone
+	c.LastRunAt, c.LastRunDone = stamp.Time(it.lastRunAt), it.lastRunDone
 	return &c
 }
 
@@ -72,7 +73,7 @@ func (s *Store) ClaimRun(ctx context.Context, accountID string, at time.Time) (s
 	if it == nil {
 		return 0, notFound("no schedule for %q", accountID)
 	}
-	switch t := stamp(at); {
+	switch t := stamp.Of(at); {
 	case it.lastRunAt == "" || it.lastRunAt < t:
 		it.lastRunAt, it.lastRunDone = t, false
 		return schedule.Claimed, nil
@@ -89,7 +90,7 @@ func (s *Store) FinishRun(ctx context.Context, accountID string, at time.Time) e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a := s.get(accountID); a != nil && a.sched != nil && a.sched.lastRunAt == stamp(at) {
+	if a := s.get(accountID); a != nil && a.sched != nil && a.sched.lastRunAt == stamp.Of(at) {
 		a.sched.lastRunDone = true
 	}
 	return nil
