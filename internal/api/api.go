@@ -47,9 +47,7 @@ type Backups interface {
 }
 
 // AuditLog reads the audit log.
-type AuditLog interface {
-	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
-}
+type AuditLog = audit.Log
 
 // Server is the API. A service left nil answers its routes with a 500
 // (a Server may serve without some of them, in tests).

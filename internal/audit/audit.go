@@ -6,6 +6,7 @@
 package audit
 
 import (
+	"context"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/listing"
@@ -88,4 +89,10 @@ func clip(s string, n int) string {
 type Query struct {
 	listing.Query
 	Action string
+}
+
+// Log reads an account's audit log, a page at a time, newest first. Every
+// store adapter implements it beside its domain ports.
+type Log interface {
+	AuditLog(ctx context.Context, accountID string, q Query) (listing.Page[*Entry], error)
 }

@@ -39,7 +39,7 @@ type Store interface {
 	backup.Inbox
 	restore.Store
 	schedule.Store
-	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
+	audit.Log
 }
 
 // Notifications is the account's first page of notifications, newest first.

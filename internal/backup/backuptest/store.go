@@ -19,7 +19,7 @@ import (
 type Store interface {
 	backup.Store
 	backup.Inbox
-	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
+	audit.Log
 }
 
 // TestStore runs the Store conformance suite; newStore returns an empty store.

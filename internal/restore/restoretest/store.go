@@ -21,7 +21,7 @@ import (
 // log's reader.
 type Store interface {
 	restore.Store
-	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
+	audit.Log
 }
 
 // TestStore runs the conformance suite; newStore returns an empty store.

@@ -11,7 +11,6 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
-	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/schedule"
 )
 
@@ -19,7 +18,7 @@ import (
 // reader.
 type Store interface {
 	schedule.Store
-	AuditLog(ctx context.Context, accountID string, q audit.Query) (listing.Page[*audit.Entry], error)
+	audit.Log
 }
 
 // TestStore runs the conformance suite; newStore returns an empty store.
