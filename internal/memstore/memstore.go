@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -167,10 +168,10 @@ func oneOf[S ~string](exists bool, status S, from []S) bool {
 
 func copyBackup(b *backup.Backup) *backup.Backup {
 	c := *b
-	// Stored as stamps; the progress map is always there (SetProgress
+	// Times as stored (UTC); the progress map is always there (SetProgress
 	// writes into it), even if empty.
-	c.CreatedAt, c.StartedAt = stamp.Time(stamp.Of(b.CreatedAt)), stamp.Time(stamp.Of(b.StartedAt))
-	c.CompletedAt, c.ExpiresAt = stamp.Time(stamp.Of(b.CompletedAt)), stamp.Time(stamp.Of(b.ExpiresAt))
+	c.CreatedAt, c.StartedAt = utc(b.CreatedAt), utc(b.StartedAt)
+	c.CompletedAt, c.ExpiresAt = utc(b.CompletedAt), utc(b.ExpiresAt)
 	c.Progress = make(map[string]int64, len(b.Progress))
 	for k, v := range b.Progress {
 		c.Progress[k] = v
@@ -190,12 +191,7 @@ func copyTally(t *restore.Tally) *restore.Tally {
 		return nil
 	}
 	c := *t
-	if t.Properties != nil {
-		c.Properties = make(map[string]restore.Counts, len(t.Properties))
-		for k, v := range t.Properties {
-			c.Properties[k] = v
-		}
-	}
+	c.Properties = maps.Clone(t.Properties)
 	c.Samples = slices.Clone(t.Samples)
 	return &c
 }
@@ -450,7 +446,7 @@ func (s *Store) MarkPublished(ctx context.Context, accountID, id string, at time
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a := s.get(accountID); a != nil && a.notifs[id] != nil {
-		a.notifs[id].PublishedAt = stamp.Time(stamp.Of(at))
+		a.notifs[id].PublishedAt = utc(at)
 	}
 	return nil
 }
@@ -493,7 +489,7 @@ func (s *Store) MarkRead(ctx context.Context, accountID, id string, at time.Time
 		return notFound("no notification %q", id)
 	}
 	if n.ReadAt.IsZero() {
-		n.ReadAt = stamp.Time(stamp.Of(at))
+		n.ReadAt = utc(at)
 	}
 	return nil
 }
@@ -509,7 +505,7 @@ func (s *Store) MarkAllRead(ctx context.Context, accountID string, at time.Time)
 	if a := s.get(accountID); a != nil {
 		for _, v := range a.notifs {
 			if v.ReadAt.IsZero() {
-				v.ReadAt = stamp.Time(stamp.Of(at))
+				v.ReadAt = utc(at)
 				n++
 			}
 		}
