@@ -26,11 +26,12 @@ test: tools vet fmt-check
 APT_INSTALL = sh -c 'if [ "$$(id -u)" -ne 0 ]; then S=sudo; fi; $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq --no-install-recommends "$$@"' apt-install
 
 ## tools: Go modules, the Node tools of package-lock.json (the local Step Functions
-## runner, asl-validator, DynamoDB Local, the CDK CLI) and the Java runtime DynamoDB Local needs
+## runner, asl-validator, DynamoDB Local, the CDK CLI) and the Java JDK DynamoDB Local needs
+## (a JDK, not only a runtime: javac compiles the launcher that keeps it on loopback)
 tools: node_modules/.installed
 	@command -v $(GO) >/dev/null || { echo "Go is required (go.mod says which version)"; exit 1; }
 	$(GO) mod download
-	@command -v java >/dev/null || $(APT_INSTALL) default-jre-headless
+	@command -v javac >/dev/null || $(APT_INSTALL) default-jdk-headless
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || $(APT_INSTALL) nodejs npm

@@ -53,9 +53,9 @@ func TestScheduleStore(t *testing.T) {
 	scheduletest.TestStore(t, func(t *testing.T) scheduletest.Store { return newStore(t) })
 }
 
-// TestDynamoDBLocalIsKeyed: DynamoDB Local listens on every interface (it
-// cannot bind loopback only); what the stack keeps there is reachable only
-// with the stack's random key.
+// TestDynamoDBLocalIsKeyed: what the stack keeps in DynamoDB Local is
+// reachable only with the stack's random key, also to other programs of
+// the machine that reach its loopback port.
 func TestDynamoDBLocalIsKeyed(t *testing.T) {
 	ctx := context.Background()
 	newStore(t) // a table under the stack's key

@@ -94,6 +94,8 @@ func TestBackupThroughTheLocalStack(t *testing.T) {
 		t.Fatalf("create: %d %v", code, created)
 	}
 	id := created["backupId"].(string)
+	// While the workflow runs, every part of the stack is up.
+	assertLoopbackOnly(t)
 	if code, hdr, m := c.do("POST", "/v1/backups", "{}"); code != 429 || errCode(m) != "quota_exceeded" ||
 		m["error"].(map[string]any)["details"].(map[string]any)["nextAllowedAt"] == nil || hdr.Get("Retry-After") == "" {
 		t.Fatalf("second backup in the week: %d %v", code, m)

