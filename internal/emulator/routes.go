@@ -7,8 +7,8 @@ import (
 
 // The HubSpot API the emulator serves: its limits and routes. The handlers
 // live by concern: objects.go (list, read), writes.go (create, update,
-// archive), batch.go, properties.go (properties and schemas), threads.go;
-// wire.go holds the JSON encoding and error bodies they share.
+// archive), batch.go, properties.go (properties and schemas), threads.go,
+// users.go; wire.go holds the JSON encoding and error bodies they share.
 
 // Limits HubSpot enforces.
 const (
@@ -54,6 +54,13 @@ func (s *Server) routes() {
 	}
 	// Threads are GA on v3 only (the dated version is a beta).
 	handle("GET /conversations/v3/conversations/threads", s.listThreads)
+	// Users (Settings → Users) on v3, with or without the trailing slash
+	// HubSpot documents, and their dated versions (users.go).
+	handle("GET /settings/v3/users/{$}", s.listUsers)
+	handle("GET /settings/v3/users", s.listUsers)
+	handle("GET /settings/v3/users/{userId}", s.getUser)
+	handle("GET /settings/users/{version}", s.usersDated(s.listUsers))
+	handle("GET /settings/users/{version}/{userId}", s.usersDated(s.getUser))
 	s.mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusOK, s.Stats())
 	})

@@ -1,7 +1,7 @@
 // Package emulator is a HubSpot-compatible CRM server for local runs and
-// tests: the v3 object, property, schema and conversation-thread endpoints
-// crmbackup uses, with HubSpot's paths, response shapes, page and batch
-// limits, error bodies, bearer-token check and rolling rate limit.
+// tests: the v3 object, property, schema, conversation-thread and users
+// endpoints crmbackup uses, with HubSpot's paths, response shapes, page and
+// batch limits, error bodies, bearer-token check and rolling rate limit.
 //
 // Its data is deterministic from (seed, size per object type) — records are
 // computed on read, so a portal of millions costs no memory until written —
@@ -56,7 +56,10 @@ type Options struct {
 	// ValidationRules are the portal's admin-configured rules on property
 	// values, checked on every write (see ValidationRule).
 	ValidationRules []ValidationRule
-	Logger          *slog.Logger
+	// Users are added to the portal's seeded users (see users.go); one with
+	// a seeded user's e-mail address replaces that user.
+	Users  []User
+	Logger *slog.Logger
 }
 
 // Defaults of Options.
@@ -79,6 +82,7 @@ type Server struct {
 	byKey    map[string]*objectType // name, type id, fully qualified name
 	threads  []thread
 	threadID map[int64]int
+	users    []User // in id order
 
 	knobs   sync.Mutex // guards the knobs and faults below
 	latency time.Duration
@@ -138,6 +142,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.addRules(opts.ValidationRules); err != nil {
+		return nil, err
+	}
+	if s.users, err = newUsers(opts.Users); err != nil {
 		return nil, err
 	}
 	s.routes()

@@ -1,6 +1,6 @@
 // Package hubspot is a client for the HubSpot CRM v3 endpoints crmbackup uses:
 // object lists (streamed page by page), batch read and update, properties,
-// custom object schemas and conversation threads.
+// custom object schemas, conversation threads and the portal's users.
 //
 // Every request goes through one path (Client.do): it waits on the portal's
 // shared Budget, retries 429, 5xx and connection failures with jittered

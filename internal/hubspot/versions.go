@@ -74,5 +74,29 @@ func (p paths) accountDetails() string {
 // supported until September 2027.
 func (p paths) threads() string { return threadsPath }
 
+// usersVersion is the dated version of the user provisioning API
+// (Settings → Users) whatever the client's version: HubSpot's latest
+// generally available one. It offers 2026-09 only as a beta
+// (2026-09-beta); moving on is a one-line change.
+const usersVersion = "2026-03"
+
+// usersList is the list of the portal's users: /settings/users/2026-03 (or
+// /settings/v3/users/, with the trailing slash HubSpot documents for v3).
+func (p paths) usersList() string {
+	if p.legacy() {
+		return "/settings/v3/users/"
+	}
+	return "/settings/users/" + usersVersion
+}
+
+// user is one user's path. id is a user id or an e-mail address (with
+// idProperty=EMAIL), unescaped: endpoint escapes it; it must hold no "/".
+func (p paths) user(id string) string {
+	if p.legacy() {
+		return "/settings/v3/users/" + id
+	}
+	return "/settings/users/" + usersVersion + "/" + id
+}
+
 // APIVersion is the API version the client speaks.
 func (c *Client) APIVersion() string { return c.paths.version }
