@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/auth"
@@ -18,7 +19,7 @@ import (
 func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flags("local")
 	var (
-		dir     = fs.String("dir", ".local/stack", "the stack's data (S3 files, DynamoDB, dev token key), kept between runs")
+		dir     = fs.String("dir", defaultLocalDir, "the stack's data (S3 files, DynamoDB, dev token key), kept between runs")
 		addr    = fs.String("addr", "127.0.0.1:8080", "the API's address")
 		logFile = fs.String("log", "-", "the stack's logs (- for stderr)")
 		reset   = fs.Bool("reset", false, "start from an empty data folder: backups, quota, schedule and dev token key are gone")
@@ -65,8 +66,18 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  account   %s (%s)\n\n", st.Account.ID, st.Account.Tier)
 	fmt.Fprintf(stdout, "The data (backups, the quota, the schedule) is kept in %s between runs: the quota of one backup every %s\n"+
 		"counts across restarts; `make local ARGS=-reset` starts afresh.\n\n", *dir, window(st.Account.Tier.QuotaWindow()))
-	fmt.Fprintf(stdout, "A super admin token (valid 1 h; its two-factor sign-in counts as fresh for restores for 5 minutes; more with\n"+
-		"`go run ./cmd/crmbackup token -dir %s`):\n\n  export TOKEN=%s\n\n", *dir, token)
+	cli, local := self(), ""
+	if filepath.Clean(*dir) != filepath.Clean(defaultLocalDir) {
+		local = " --local " + *dir
+	}
+	fmt.Fprintf(stdout, "With the CLI, in another terminal (`%s --help` lists every command):\n\n", cli)
+	fmt.Fprintf(stdout, "  %s login%s                      # as %s, with two-factor now\n", cli, local, localstack.DefaultAdmin)
+	fmt.Fprintf(stdout, "  %s backups create --watch%s\n", cli, local)
+	fmt.Fprintf(stdout, "  %s backups download ID%s\n", cli, local)
+	fmt.Fprintf(stdout, "  %s restore plan ID --object deals --properties dealname,amount%s\n", cli, local)
+	fmt.Fprintf(stdout, "  %s accounts list%s; %s admins list%s\n\n", cli, local, cli, local)
+	fmt.Fprintf(stdout, "Or with curl, a super admin token (valid 1 h; its two-factor sign-in counts as fresh for restores for 5 minutes;\n"+
+		"another with `%s token -dir %s`):\n\n  export TOKEN=%s\n\n", cli, *dir, token)
 	fmt.Fprintf(stdout, "  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
 	fmt.Fprintf(stdout, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/backups\n", st.APIURL)
 	fmt.Fprintf(stdout, "  curl -sL -o backup.zip -H \"Authorization: Bearer $TOKEN\" %s/v1/backups/ID/download\n", st.APIURL)
@@ -90,11 +101,32 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 }
 
+// defaultLocalDir is the local stack's data folder unless told.
+const defaultLocalDir = ".local/stack"
+
+// self is how to run this command again as typed in the user's shell:
+// the binary's path (bin/crmbackup from the Makefile), or `go run` when it
+// is one of go run's temporary builds.
+func self() string {
+	exe := os.Args[0]
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/crmbackup"
+	}
+	if abs, err := filepath.Abs(exe); err == nil {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				return rel
+			}
+		}
+	}
+	return exe
+}
+
 // runToken mints a dev token with the key `crmbackup local` keeps in -dir.
 func runToken(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flags("token")
 	var (
-		dir     = fs.String("dir", ".local/stack", "the local stack's data folder (holds the dev token key)")
+		dir     = fs.String("dir", defaultLocalDir, "the local stack's data folder (holds the dev token key)")
 		account = fs.String("account", "acme", "account id claim")
 		subject = fs.String("sub", "admin@acme.example", "subject claim")
 		role    = fs.String("role", auth.SuperAdminRole, "role claim")

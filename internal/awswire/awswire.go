@@ -39,6 +39,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/schedule"
 	"github.com/crmbackup/crmbackup/internal/scheduler"
+	"github.com/crmbackup/crmbackup/internal/secrets"
 	"github.com/crmbackup/crmbackup/internal/workflow"
 )
 
@@ -111,7 +112,7 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	if a.Secrets {
 		conn := &connector.Connector{
 			BaseURL:      set.url(env.HubSpotBaseURL),
-			Secrets:      connector.SecretsManager{Client: secretsmanager.NewFromConfig(cfg)},
+			Secrets:      secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)},
 			SecretPrefix: set.required(env.SecretPrefix),
 			Log:          log,
 		}

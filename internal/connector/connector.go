@@ -219,3 +219,9 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// Credential resolves a credential reference as the functions do (the
+// operator's checks read an account's credential back with it).
+func (c *Connector) Credential(ctx context.Context, ref string) (string, error) {
+	return c.token(ctx, ref)
+}

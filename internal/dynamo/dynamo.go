@@ -85,21 +85,6 @@ func (s *Store) Account(ctx context.Context, id string) (*backup.Account, error)
 	return a, notFound(err, "no account %q", id)
 }
 
-// PutAccount creates or replaces an account.
-func (s *Store) PutAccount(ctx context.Context, a *backup.Account) error {
-	if a.ID == "" || !a.Tier.Valid() {
-		return apperr.New(apperr.Invalid, "an account needs an id and a tier (starter, professional, enterprise)")
-	}
-	item, err := marshal(accountItem{PK: pk(a.ID), SK: skMeta, Account: *a})
-	if err != nil {
-		return err
-	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
-		return fmt.Errorf("put account %s: %w", a.ID, err)
-	}
-	return nil
-}
-
 // --- backups ---
 
 type backupItem struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
+	"github.com/crmbackup/crmbackup/internal/operator/operatortest"
 	"github.com/crmbackup/crmbackup/internal/restore/restoretest"
 	"github.com/crmbackup/crmbackup/internal/schedule/scheduletest"
 )
@@ -71,4 +72,8 @@ func TestDynamoDBLocalIsKeyed(t *testing.T) {
 	if k := local.AccessKey; len(k) < 32 || k == dynamolocal.RandomKey() || strings.Contains(k, "local") {
 		t.Fatalf("DynamoDB Local's key %q", k)
 	}
+}
+
+func TestAccountStore(t *testing.T) {
+	operatortest.TestStore(t, func(t *testing.T) operatortest.Store { return newStore(t) })
 }

@@ -28,10 +28,12 @@ import (
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/notify"
+	"github.com/crmbackup/crmbackup/internal/operator"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/s3store"
 	"github.com/crmbackup/crmbackup/internal/s3store/s3local"
 	"github.com/crmbackup/crmbackup/internal/schedule"
+	"github.com/crmbackup/crmbackup/internal/secrets"
 	"github.com/crmbackup/crmbackup/internal/workflow"
 )
 
@@ -64,6 +66,10 @@ type Config struct {
 	ScheduleTick time.Duration
 	Log          *slog.Logger
 }
+
+// DefaultAdmin is the local stack's first admin, a Super Admin of its
+// account (the emulator's portal lists them as one).
+const DefaultAdmin = "admin@acme.example"
 
 // Bucket and Table are the local resource names.
 const (
@@ -132,6 +138,17 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 				acct.PortalID = cfg.Emulator.PortalID
 			}
 		}
+	}
+	if cfg.Dir != "" {
+		// On disk, the credential is a file of the data folder (0600), as
+		// `crmbackup accounts add` keeps those it adds: the operator's
+		// commands read it back for their checks.
+		token := conn.Local[strings.TrimPrefix(acct.TokenRef, "local:")]
+		ref, err := credentialFile(cfg.Dir, acct.ID, token)
+		if err != nil {
+			return nil, fmt.Errorf("the account's credential: %w", err)
+		}
+		acct.TokenRef = ref
 	}
 	s.Account = acct
 
@@ -219,6 +236,19 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	s.Restore.Link = func(_, id string) string { return apiURL + "/v1/imports/" + id }
 	s.Schedules.Link = s.Service.Link
 
+	if cfg.Dir != "" {
+		// Who may sign in locally (`crmbackup login`): the account's admin
+		// first, then whoever `crmbackup admins add` adds.
+		if err := (Directory{Path: DirectoryFile(cfg.Dir)}).seed(operator.Admin{Email: DefaultAdmin, AccountID: acct.ID, Role: auth.SuperAdminRole}); err != nil {
+			return nil, fmt.Errorf("the local admins: %w", err)
+		}
+		remove, err := writeEndpoints(cfg.Dir, Endpoints{API: apiURL, DynamoDB: ddb.Endpoint, HubSpot: conn.BaseURL, Emulator: s.Emulator != nil, PID: os.Getpid()})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, remove)
+	}
+
 	bg, stop := context.WithCancel(context.Background())
 	s.closers = append(s.closers, stop)
 	go s.sweep(bg, store, blobs, log)
@@ -232,7 +262,25 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 // clock: the local stand-in for EventBridge Scheduler (see
 // schedule.Service.RunDue). The stack calls it every ScheduleTick.
 func (s *Stack) RunSchedules(ctx context.Context) error {
-	return s.Schedules.RunDue(ctx, []string{s.Account.ID})
+	ids, err := s.accountIDs(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Schedules.RunDue(ctx, ids)
+}
+
+// accountIDs are the stack's accounts: the one it starts with and those
+// `crmbackup accounts add` added.
+func (s *Stack) accountIDs(ctx context.Context) ([]string, error) {
+	list, err := s.Store.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(list))
+	for _, a := range list {
+		ids = append(ids, a.ID)
+	}
+	return ids, nil
 }
 
 func (s *Stack) tick(ctx context.Context, every time.Duration, log *slog.Logger) {
@@ -300,6 +348,26 @@ func devSecret(cfg Config) ([]byte, error) {
 	return b, os.WriteFile(path, b, 0o600)
 }
 
+// CredentialsDir is the folder of a data folder that holds the accounts'
+// credentials.
+func CredentialsDir(dir string) string { return filepath.Join(dir, "credentials") }
+
+// credentialFile writes an account's credential into the data folder and
+// returns its reference.
+func credentialFile(dir, accountID, token string) (string, error) {
+	f := secrets.Files{Dir: CredentialsDir(dir)}
+	ref, err := f.CreateSecret(context.Background(), accountID, token)
+	if apperr.Is(err, apperr.Conflict) {
+		abs, aerr := filepath.Abs(filepath.Join(CredentialsDir(dir), accountID))
+		if aerr != nil {
+			return "", aerr
+		}
+		ref = "file:" + abs
+		err = f.PutSecret(context.Background(), ref, token)
+	}
+	return ref, err
+}
+
 // dynamoKey is the access key the stack's DynamoDB Local database is kept
 // under: random, and kept in Dir (0600) when the data is. A folder of an
 // earlier version, whose database was kept under the fixed key "local",
@@ -350,11 +418,17 @@ func (s *Stack) sweep(ctx context.Context, store *dynamo.Store, blobs *s3store.S
 	defer t.Stop()
 	for {
 		// Expired backups are the oldest: the first page, oldest first.
-		list, err := store.Backups(ctx, s.Account.ID, listing.Query{Limit: listing.MaxLimit, Oldest: true})
-		for _, b := range list.Items {
-			if b.Expired(time.Now()) && b.Key != "" {
-				if err := blobs.Delete(ctx, b.Key); err == nil {
-					log.Info("expired backup removed", "backupId", b.ID)
+		ids, err := s.accountIDs(ctx)
+		for _, id := range ids {
+			var list listing.Page[*backup.Backup]
+			if list, err = store.Backups(ctx, id, listing.Query{Limit: listing.MaxLimit, Oldest: true}); err != nil {
+				break
+			}
+			for _, b := range list.Items {
+				if b.Expired(time.Now()) && b.Key != "" {
+					if err := blobs.Delete(ctx, b.Key); err == nil {
+						log.Info("expired backup removed", "backupId", b.ID)
+					}
 				}
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/memstore"
+	"github.com/crmbackup/crmbackup/internal/operator/operatortest"
 	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/restore/restoretest"
 	"github.com/crmbackup/crmbackup/internal/schedule/scheduletest"
@@ -221,4 +222,8 @@ func TestBeyondTheSuites(t *testing.T) {
 			t.Fatalf("%+v", ns)
 		}
 	})
+}
+
+func TestAccountStore(t *testing.T) {
+	operatortest.TestStore(t, func(t *testing.T) operatortest.Store { return memstore.New() })
 }

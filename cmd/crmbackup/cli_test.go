@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/localstack"
+)
+
+// cli runs crmbackup commands against one local stack, as an operator and
+// an admin would type them.
+type cli struct {
+	t   *testing.T
+	dir string
+}
+
+// run runs args with stdin and returns stdout and the exit code.
+func (c cli) run(stdin string, args ...string) (string, int) {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	err := runWith(context.Background(), append(args, "--local", c.dir), stdio{in: strings.NewReader(stdin), out: &out, err: &errb})
+	if err != nil {
+		errb.WriteString(err.Error())
+	}
+	code := exitCode(err)
+	if testing.Verbose() {
+		c.t.Logf("crmbackup %s → %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return out.String() + errb.String(), code
+}
+
+// ok runs args, wants exit 0, and decodes its --json output into v.
+func (c cli) ok(v any, stdin string, args ...string) string {
+	c.t.Helper()
+	if v != nil {
+		args = append(args, "--json")
+	}
+	out, code := c.run(stdin, args...)
+	if code != 0 {
+		c.t.Fatalf("crmbackup %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			c.t.Fatalf("crmbackup %s: not JSON (%v):\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return out
+}
+
+// fails runs args and wants the exit code code, with want in the output.
+func (c cli) fails(code int, want, stdin string, args ...string) {
+	c.t.Helper()
+	out, got := c.run(stdin, args...)
+	if got != code || !strings.Contains(out, want) {
+		c.t.Fatalf("crmbackup %s: exit %d, want %d saying %q:\n%s", strings.Join(args, " "), got, code, want, out)
+	}
+}
+
+// TestCLIAgainstTheLocalStack walks the README's operator and admin path
+// with the CLI only: accounts, admins, sign-in, a backup, its download, the
+// schedule, a restore, imports, the audit log and notifications.
+func TestCLIAgainstTheLocalStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the local stack")
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	dir := filepath.Join(t.TempDir(), "stack")
+	st, err := localstack.Start(context.Background(), localstack.Config{Dir: dir,
+		Emulator: emulator.Options{Seed: 5, Sizes: emulator.DefaultSizes(400)},
+		Account:  backup.Account{ID: "acme", Name: "Acme Inc.", Tier: backup.Enterprise, RequestsPer10s: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := cli{t, dir}
+
+	// Operators: accounts.
+	var accounts []backup.Account
+	c.ok(&accounts, "", "accounts", "list")
+	if len(accounts) != 1 || accounts[0].ID != "acme" {
+		t.Fatalf("accounts %+v", accounts)
+	}
+	var added struct {
+		Account backup.Account `json:"account"`
+		Check   struct {
+			PortalID int64    `json:"portalId"`
+			Objects  []string `json:"objects"`
+		} `json:"check"`
+	}
+	c.ok(&added, emulator.DefaultToken+"\n", "accounts", "add", "--id", "beta", "--name", "Beta", "--tier", "professional", "--requests-per-10s", "1000")
+	if added.Account.ID != "beta" || added.Check.PortalID != emulator.DefaultPortalID || len(added.Check.Objects) == 0 {
+		t.Fatalf("added %+v", added)
+	}
+	if raw, err := os.ReadFile(strings.TrimPrefix(added.Account.TokenRef, "file:")); err != nil || string(raw) != emulator.DefaultToken {
+		t.Fatalf("the credential file: %q %v", raw, err)
+	}
+	c.fails(exitRefused, "exists already", emulator.DefaultToken, "accounts", "add", "--id", "beta", "--tier", "starter")
+	c.fails(exitUsage, "required flag", "", "accounts", "add", "--tier", "starter")
+	c.fails(exitFailed, "401", "not-the-token", "accounts", "add", "--id", "gamma", "--tier", "starter")
+	c.ok(new(map[string]any), "", "accounts", "check", "beta")
+	c.fails(exitNotFound, "no account", "", "accounts", "check", "nobody")
+
+	// Operators: admins, checked against the portal's users.
+	c.ok(nil, "", "admins", "add", "--account", "beta", "--email", "user050@acme.example")
+	c.fails(exitRefused, "not a Super Admin", "", "admins", "add", "--account", "beta", "--email", emulator.ViewerEmail)
+	var admins []map[string]any
+	c.ok(&admins, "", "admins", "list", "--account", "beta")
+	if len(admins) != 1 || admins[0]["email"] != "user050@acme.example" {
+		t.Fatalf("admins %v", admins)
+	}
+	c.ok(new([]map[string]any), "", "admins", "check")
+
+	// Admins: nothing without a sign-in; then a backup of beta.
+	c.fails(exitAuth, "crmbackup login", "", "backups", "list")
+	c.fails(exitNotFound, "not an admin", "", "login", "--email", "stranger@acme.example")
+	c.ok(nil, "", "login", "--email", "user050@acme.example")
+	var created backupView
+	c.ok(&created, "", "backups", "create")
+	out := c.ok(nil, "", "backups", "watch", created.ID)
+	if !strings.Contains(out, "COMPLETED") {
+		t.Fatalf("watch:\n%s", out)
+	}
+	c.fails(exitRefused, "quota", "", "backups", "create")
+	var list struct {
+		Backups []backupView `json:"backups"`
+	}
+	c.ok(&list, "", "backups", "list")
+	if len(list.Backups) != 1 || list.Backups[0].ID != created.ID || list.Backups[0].Status != backup.Completed || list.Backups[0].AccountID != "beta" {
+		t.Fatalf("backups %+v", list.Backups)
+	}
+	dl := filepath.Join(t.TempDir(), "dl")
+	out = c.ok(nil, "", "backups", "download", created.ID, "--out", dl)
+	if !strings.Contains(out, "every file matches the manifest") {
+		t.Fatalf("download:\n%s", out)
+	}
+	c.fails(exitNotFound, "", "", "backups", "show", "01JZZZZZZZZZZZZZZZZZZZZZZZ")
+	c.fails(exitRefused, "Enterprise", "", "schedule", "show")
+
+	// The Enterprise account's admin: the schedule and a restore.
+	c.ok(nil, "", "login")
+	var sch map[string]any
+	c.ok(&sch, "", "schedule", "set", "--frequency", "daily", "--time", "03:30", "--timezone", "Europe/Rome")
+	if sch["enabled"] != true || sch["frequency"] != "daily" || sch["timeOfDay"] != "03:30" {
+		t.Fatalf("schedule %v", sch)
+	}
+	c.fails(exitUsage, "nothing to change", "", "schedule", "set")
+	c.ok(&created, "", "backups", "create")
+	c.ok(nil, "", "backups", "watch", created.ID)
+	var objs struct {
+		Objects []map[string]any `json:"objects"`
+	}
+	c.ok(&objs, "", "restore", "objects", created.ID)
+	if len(objs.Objects) == 0 {
+		t.Fatalf("objects %v", objs)
+	}
+	out = c.ok(nil, "", "restore", "plan", created.ID, "--object", "deals")
+	if !strings.Contains(out, "dealname") {
+		t.Fatalf("properties:\n%s", out)
+	}
+	var plan planView
+	c.ok(&plan, "", "restore", "plan", created.ID, "--object", "deals", "--properties", "dealname,amount")
+	if plan.Status != "READY" || len(plan.Properties) != 2 {
+		t.Fatalf("plan %+v", plan)
+	}
+	c.fails(exitUsage, "acknowledge", "", "restore", "execute", plan.ID)
+	out = c.ok(nil, "", "restore", "execute", plan.ID, "--acknowledge-data-change", "--acknowledge-irreversible")
+	if !strings.Contains(out, `Import "Data restore - Deal"`) || !strings.Contains(out, "COMPLETED") {
+		t.Fatalf("execute:\n%s", out)
+	}
+	var imports struct {
+		Imports []map[string]any `json:"imports"`
+	}
+	c.ok(&imports, "", "imports", "list")
+	if len(imports.Imports) != 1 || imports.Imports[0]["name"] != "Data restore - Deal" {
+		t.Fatalf("imports %v", imports)
+	}
+	var entries struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	c.ok(&entries, "", "audit", "--action", "restore.completed")
+	if len(entries.Entries) != 1 {
+		t.Fatalf("audit %v", entries)
+	}
+	var notes struct {
+		Notifications []map[string]any `json:"notifications"`
+		Unread        int              `json:"unread"`
+	}
+	c.ok(&notes, "", "notifications")
+	if len(notes.Notifications) == 0 || notes.Unread == 0 {
+		t.Fatalf("notifications %+v", notes)
+	}
+	c.ok(nil, "", "notifications", "read-all")
+
+	// Operators again: tier, rotation, removal.
+	c.ok(nil, "", "accounts", "set-tier", "beta", "starter")
+	c.ok(nil, emulator.DefaultToken, "accounts", "rotate-credential", "beta")
+	c.fails(exitUsage, "--yes", "", "accounts", "remove", "beta")
+	out = c.ok(nil, "", "accounts", "remove", "beta", "--yes")
+	if !strings.Contains(out, "Its 1 backups") || !strings.Contains(out, "Removed account beta") {
+		t.Fatalf("remove:\n%s", out)
+	}
+	c.fails(exitRefused, "switch them off first", "", "accounts", "remove", "acme", "--yes")
+	c.ok(nil, "", "logout")
+}
