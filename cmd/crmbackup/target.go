@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -62,6 +63,9 @@ type target struct {
 	outputs map[string]string // the stack's CloudFormation outputs
 }
 
+// awsHTTPClient replaces the AWS SDK's HTTP client (tests' fakes).
+var awsHTTPClient *http.Client
+
 // resolve finds the command's target: --stack, or the local stack (which
 // must be running: its endpoints are in its folder).
 func resolve(c *cobra.Command) (*target, error) {
@@ -85,6 +89,9 @@ func resolve(c *cobra.Command) (*target, error) {
 	var opts []func(*config.LoadOptions) error
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
+	}
+	if awsHTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(awsHTTPClient))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -166,7 +173,7 @@ func (t *target) operatorTools(ctx context.Context) (*operatorTools, error) {
 	tools := &operatorTools{
 		store:      dynamo.New(dynamodb.NewFromConfig(t.aws), t.outputs["TableName"]),
 		secrets:    sm,
-		portals:    operator.HubSpot{},
+		portals:    operator.HubSpot{BaseURL: os.Getenv("HUBSPOT_BASE_URL")}, // the stack's hubspotBaseUrl, if it has one
 		actor:      audit.Actor{Subject: "operator:" + aws.ToString(id.Arn)},
 		credential: (&connector.Connector{Secrets: sm, SecretPrefix: sm.Prefix}).Credential,
 	}

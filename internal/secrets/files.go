@@ -29,6 +29,9 @@ func (f Files) CreateSecret(_ context.Context, accountID, value string) (string,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
+	if err := os.Chmod(dir, 0o700); err != nil { // also a folder made wider before
+		return "", err
+	}
 	path := filepath.Join(dir, accountID)
 	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {

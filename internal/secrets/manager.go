@@ -50,7 +50,7 @@ func (m Manager) CreateSecret(ctx context.Context, accountID, value string) (str
 		return "", errors.New("the stack's secret name prefix is unknown")
 	}
 	name := m.Prefix + accountID
-	if !validName.MatchString(name) {
+	if accountID == "" || !validName.MatchString(name) {
 		return "", apperr.New(apperr.Invalid, "secret name %q: Secrets Manager allows letters, digits and /_+=.@-", name)
 	}
 	out, err := m.Client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
