@@ -707,18 +707,21 @@ func auditCommand(io stdio) *cobra.Command {
 type notificationList struct {
 	Notifications []backup.Notification `json:"notifications"`
 	Unread        int                   `json:"unread"`
+	Next          string                `json:"next,omitempty"`
 }
 
 func notificationsCommand(io stdio) *cobra.Command {
 	var unread bool
 	c := apiCommand(io, "notifications", "Read your notifications (backups done or failed, restores, skipped runs)", cobra.NoArgs, func(a *api, _ []string) error {
-		path := "/v1/notifications"
-		if unread {
-			path += "?unread=true"
-		}
 		var l notificationList
-		if err := a.call("GET", path, nil, &l); err != nil || a.json {
+		if err := a.cl.doJSON(a.c.Context(), "GET", "/v1/notifications?limit=100", nil, &l); err != nil {
 			return err
+		}
+		if unread { // the newest 100, those not read
+			l.Notifications = slices.DeleteFunc(l.Notifications, func(n backup.Notification) bool { return !n.ReadAt.IsZero() })
+		}
+		if a.json {
+			return printJSON(a.io.out, l)
 		}
 		w := a.table()
 		fmt.Fprintln(w, "ID\tAT\tREAD\tSUBJECT")
@@ -733,7 +736,7 @@ func notificationsCommand(io stdio) *cobra.Command {
 		fmt.Fprintf(a.io.out, "%d unread\n", l.Unread)
 		return nil
 	})
-	c.Flags().BoolVar(&unread, "unread", false, "only the unread ones")
+	c.Flags().BoolVar(&unread, "unread", false, "only the unread ones (of the newest 100)")
 	c.AddCommand(
 		apiCommand(io, "read ID", "Mark a notification read", cobra.ExactArgs(1), func(a *api, args []string) error {
 			return a.call("POST", "/v1/notifications/"+url.PathEscape(args[0])+"/read", struct{}{}, nil)

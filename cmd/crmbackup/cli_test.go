@@ -181,6 +181,23 @@ func TestCLIAgainstTheLocalStack(t *testing.T) {
 	if len(imports.Imports) != 1 || imports.Imports[0]["name"] != "Data restore - Deal" {
 		t.Fatalf("imports %v", imports)
 	}
+	importID := imports.Imports[0]["importId"].(string)
+	var im map[string]any
+	c.ok(&im, "", "imports", "show", importID)
+	if im["status"] != "COMPLETED" || im["planId"] != plan.ID {
+		t.Fatalf("import %v", im)
+	}
+	c.fails(exitNotFound, "", "", "imports", "errors", importID) // HubSpot refused no value
+	var shown planView
+	c.ok(&shown, "", "restore", "show", plan.ID)
+	if shown.Status != "EXECUTED" || shown.ImportID != importID {
+		t.Fatalf("plan after execute %+v", shown)
+	}
+	var b backupView
+	c.ok(&b, "", "backups", "show", created.ID)
+	if b.ID != created.ID || b.Status != backup.Completed || len(b.Objects) == 0 {
+		t.Fatalf("backup %+v", b)
+	}
 	var entries struct {
 		Entries []map[string]any `json:"entries"`
 	}
@@ -196,10 +213,19 @@ func TestCLIAgainstTheLocalStack(t *testing.T) {
 	if len(notes.Notifications) == 0 || notes.Unread == 0 {
 		t.Fatalf("notifications %+v", notes)
 	}
+	c.ok(nil, "", "notifications", "read", notes.Notifications[0]["id"].(string))
+	c.fails(exitNotFound, "", "", "notifications", "read", "01JZZZZZZZZZZZZZZZZZZZZZZZ")
 	c.ok(nil, "", "notifications", "read-all")
+	c.ok(&notes, "", "notifications", "--unread")
+	if len(notes.Notifications) != 0 || notes.Unread != 0 {
+		t.Fatalf("after read-all %+v", notes)
+	}
 
 	// Operators again: tier, rotation, removal.
+	c.ok(nil, "", "admins", "remove", "user050@acme.example")
+	c.fails(exitNotFound, "no admin", "", "admins", "remove", "user050@acme.example")
 	c.ok(nil, "", "accounts", "set-tier", "beta", "starter")
+	c.fails(exitRefused, "tier", "", "accounts", "set-tier", "beta", "gold")
 	c.ok(nil, emulator.DefaultToken, "accounts", "rotate-credential", "beta")
 	c.fails(exitUsage, "--yes", "", "accounts", "remove", "beta")
 	out = c.ok(nil, "", "accounts", "remove", "beta", "--yes")
