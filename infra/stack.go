@@ -89,6 +89,9 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	awscdk.NewCfnOutput(st.Stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: st.Storage.Bucket.BucketName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: st.Storage.Table.TableName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("HubSpotSecretPrefix"), &awscdk.CfnOutputProps{Value: jsii.String(p.HubSpotSecretPrefix)})
+	if p.HubSpotBaseURL != "" { // the CLI's checks call HubSpot where the functions do
+		awscdk.NewCfnOutput(st.Stack, jsii.String("HubSpotBaseUrl"), &awscdk.CfnOutputProps{Value: jsii.String(p.HubSpotBaseURL)})
+	}
 	awscdk.NewCfnOutput(st.Stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{Value: st.Ops.Dashboard.DashboardName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("OperatorsTopicArn"), &awscdk.CfnOutputProps{Value: st.Ops.Topic.TopicArn()})
 	applyNag(st.Stack, st.Storage.Logs, *st.Schedules.Group.Name(), st.DeadLetters)

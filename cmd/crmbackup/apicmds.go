@@ -120,7 +120,11 @@ func backupsCommand(io stdio) *cobra.Command {
 	var watch bool
 	create := apiCommand(io, "create", "Create a backup now (the quota allows one a week, one a day on Enterprise)", cobra.NoArgs, func(a *api, _ []string) error {
 		var b backupView
-		if err := a.call("POST", "/v1/backups", struct{}{}, &b); err != nil {
+		if watch { // one JSON document: the backup as it ended
+			if err := a.cl.doJSON(a.c.Context(), "POST", "/v1/backups", struct{}{}, &b); err != nil {
+				return err
+			}
+		} else if err := a.call("POST", "/v1/backups", struct{}{}, &b); err != nil {
 			return err
 		}
 		if !a.json {
@@ -187,8 +191,15 @@ func backupsCommand(io stdio) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if !printReport(io.out, rep, nil) {
+		say := io.out
+		if isJSON(a.c) {
+			say = io.err
+		}
+		if !printReport(say, rep, nil) {
 			return errors.New("the downloaded file does not match its manifest")
+		}
+		if isJSON(a.c) {
+			return printJSON(io.out, map[string]any{"path": path, "backupId": b.ID, "size": b.Size, "sha256": b.SHA256, "verified": true})
 		}
 		fmt.Fprintf(io.out, "Saved %s; every file matches the manifest.\n", path)
 		return nil
@@ -248,9 +259,7 @@ func (a *api) watchBackup(id string) error {
 		if b.Status == backup.Completed || b.Status == backup.Failed {
 			bar.Finish()
 			if a.json {
-				enc := json.NewEncoder(a.io.out)
-				enc.SetIndent("", "  ")
-				enc.Encode(b)
+				printJSON(a.io.out, b)
 			} else {
 				printBackup(a.io.out, b)
 			}
@@ -458,11 +467,14 @@ func restoreCommand(io stdio) *cobra.Command {
 	var ackChange, ackIrreversible, watch bool
 	execute := apiCommand(io, "execute PLAN", "Run a restore plan after both acknowledgements (asks for them unless given)", cobra.ExactArgs(1), func(a *api, args []string) error {
 		var p planView
-		a.json = false
-		if err := a.call("GET", "/v1/restore-plans/"+url.PathEscape(args[0]), nil, &p); err != nil {
+		if err := a.cl.doJSON(a.c.Context(), "GET", "/v1/restore-plans/"+url.PathEscape(args[0]), nil, &p); err != nil {
 			return err
 		}
-		printPlanView(a.io.out, &p)
+		say := a.io.out // under --json the story goes to stderr, the import to stdout
+		if a.json {
+			say = a.io.err
+		}
+		printPlanView(say, &p)
 		ask := &prompter{io: io}
 		for _, ack := range []struct {
 			given *bool
@@ -495,7 +507,11 @@ func restoreCommand(io stdio) *cobra.Command {
 				return fmt.Errorf("%w (run `crmbackup login` and execute again)", err)
 			}
 			fmt.Fprintln(io.err, "A restore needs a fresh two-factor sign-in.")
-			if lerr := a.t.login(a.c.Context(), io, ""); lerr != nil {
+			email := ""
+			if s, err := loadSession(a.t); err == nil {
+				email = s.Email
+			}
+			if lerr := a.t.login(a.c.Context(), io, email); lerr != nil {
 				return lerr
 			}
 			tok, _, terr := a.t.token(a.c.Context())
@@ -508,9 +524,12 @@ func restoreCommand(io stdio) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.io.out, "Import %q (%s) started: %s\n", im.Name, im.ID, im.Status)
+		fmt.Fprintf(say, "Import %q (%s) started: %s\n", im.Name, im.ID, im.Status)
 		if watch {
 			return a.watchImport(im.ID)
+		}
+		if a.json {
+			return printJSON(a.io.out, im)
 		}
 		fmt.Fprintf(a.io.out, "Follow it: crmbackup imports show %s\n", im.ID)
 		return nil
@@ -554,15 +573,16 @@ func (a *api) followPlan(p *planView) error {
 		}
 	}
 	if a.json {
-		enc := json.NewEncoder(a.io.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		printJSON(a.io.out, p)
+	} else {
+		printPlanView(a.io.out, p)
 	}
-	printPlanView(a.io.out, p)
 	if p.Status == restore.PlanFailed {
 		return fmt.Errorf("plan %s FAILED: %s", p.ID, p.Failure)
 	}
-	fmt.Fprintf(a.io.out, "Run it: crmbackup restore execute %s\n", p.ID)
+	if !a.json {
+		fmt.Fprintf(a.io.out, "Run it: crmbackup restore execute %s\n", p.ID)
+	}
 	return nil
 }
 
@@ -655,7 +675,11 @@ func (a *api) watchImport(id string) error {
 		}
 		if im.Status != restore.ImportRunning {
 			bar.Finish()
-			printImport(a.io.out, &im)
+			if a.json {
+				printJSON(a.io.out, im)
+			} else {
+				printImport(a.io.out, &im)
+			}
 			if im.Status == restore.ImportFailed {
 				return fmt.Errorf("import %s FAILED: %s", im.ID, im.Failure)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
@@ -311,6 +312,25 @@ func TestCLIAgainstADeployedStack(t *testing.T) {
 	}
 	if out, code := run("", "backups", "list"); code != 0 || len(apiCalls) != 1 || apiCalls[0] != "GET /v1/backups" {
 		t.Fatalf("backups list: %d %v\n%s", code, apiCalls, out)
+	}
+
+	// An admin without AWS credentials: the API and pool from the outputs.
+	pool.Advance(time.Minute) // a new TOTP code
+	bare := []string{"--stack", "", "--api-url", api.URL, "--user-pool-id", pool.PoolID, "--user-pool-client-id", pool.ClientID}
+	secret := pool.TOTPSecret("admin@acme.example")
+	errb.Reset()
+	stdin = &scripted{lines: []func() string{
+		func() string { return "N3w-Passw0rd-Long!" },
+		func() string { return pool.Code(secret) },
+	}}
+	if err := runWith(ctx, append([]string{"login", "--email", "admin@acme.example"}, bare...), stdio{in: stdin, out: &lout, err: &errb}); err != nil {
+		t.Fatalf("login with --api-url: %v\n%s", err, errb.String())
+	}
+	if out, code := run("", append([]string{"backups", "list"}, bare...)...); code != 0 || len(apiCalls) != 2 {
+		t.Fatalf("backups list with --api-url: %d %v\n%s", code, apiCalls, out)
+	}
+	if out, code := run("", append([]string{"accounts", "list"}, bare...)...); code != exitFailed || !strings.Contains(out, "need --stack") {
+		t.Fatalf("an operator command with --api-url: %d\n%s", code, out)
 	}
 
 	// remove: the account's item and its secret (with a recovery window).

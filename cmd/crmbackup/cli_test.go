@@ -21,43 +21,46 @@ type cli struct {
 	dir string
 }
 
-// run runs args with stdin and returns stdout and the exit code.
-func (c cli) run(stdin string, args ...string) (string, int) {
+// run runs args with stdin and returns stdout and stderr (with the error)
+// and the exit code.
+func (c cli) run(stdin string, args ...string) (stdout, stderr string, code int) {
 	c.t.Helper()
 	var out, errb bytes.Buffer
 	err := runWith(context.Background(), append(args, "--local", c.dir), stdio{in: strings.NewReader(stdin), out: &out, err: &errb})
 	if err != nil {
 		errb.WriteString(err.Error())
 	}
-	code := exitCode(err)
+	code = exitCode(err)
 	if testing.Verbose() {
 		c.t.Logf("crmbackup %s → %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
 	}
-	return out.String() + errb.String(), code
+	return out.String(), errb.String(), code
 }
 
-// ok runs args, wants exit 0, and decodes its --json output into v.
+// ok runs args, wants exit 0, and decodes its --json output (stdout: only
+// JSON) into v.
 func (c cli) ok(v any, stdin string, args ...string) string {
 	c.t.Helper()
 	if v != nil {
 		args = append(args, "--json")
 	}
-	out, code := c.run(stdin, args...)
+	out, errs, code := c.run(stdin, args...)
 	if code != 0 {
-		c.t.Fatalf("crmbackup %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		c.t.Fatalf("crmbackup %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
 	}
 	if v != nil {
 		if err := json.Unmarshal([]byte(out), v); err != nil {
-			c.t.Fatalf("crmbackup %s: not JSON (%v):\n%s", strings.Join(args, " "), err, out)
+			c.t.Fatalf("crmbackup %s: stdout is not JSON (%v):\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	return out
+	return out + errs
 }
 
 // fails runs args and wants the exit code code, with want in the output.
 func (c cli) fails(code int, want, stdin string, args ...string) {
 	c.t.Helper()
-	out, got := c.run(stdin, args...)
+	stdout, stderr, got := c.run(stdin, args...)
+	out := stdout + stderr
 	if got != code || !strings.Contains(out, want) {
 		c.t.Fatalf("crmbackup %s: exit %d, want %d saying %q:\n%s", strings.Join(args, " "), got, code, want, out)
 	}
@@ -94,7 +97,7 @@ func TestCLIAgainstTheLocalStack(t *testing.T) {
 			Objects  []string `json:"objects"`
 		} `json:"check"`
 	}
-	c.ok(&added, emulator.DefaultToken+"\n", "accounts", "add", "--id", "beta", "--name", "Beta", "--tier", "professional", "--requests-per-10s", "1000")
+	c.ok(&added, emulator.DefaultToken+"\n", "accounts", "add", "--id", "beta", "--name", "Beta", "--tier", "professional", "--requests-per-10s", "1000", "--allow-shared-portal")
 	if added.Account.ID != "beta" || added.Check.PortalID != emulator.DefaultPortalID || len(added.Check.Objects) == 0 {
 		t.Fatalf("added %+v", added)
 	}
@@ -103,7 +106,7 @@ func TestCLIAgainstTheLocalStack(t *testing.T) {
 	}
 	c.fails(exitRefused, "exists already", emulator.DefaultToken, "accounts", "add", "--id", "beta", "--tier", "starter")
 	c.fails(exitUsage, "required flag", "", "accounts", "add", "--tier", "starter")
-	c.fails(exitFailed, "401", "not-the-token", "accounts", "add", "--id", "gamma", "--tier", "starter")
+	c.fails(exitRefused, "HubSpot rejected the credential (HTTP 401)", "not-the-token", "accounts", "add", "--id", "gamma", "--tier", "starter", "--allow-shared-portal")
 	c.ok(new(map[string]any), "", "accounts", "check", "beta")
 	c.fails(exitNotFound, "no account", "", "accounts", "check", "nobody")
 
@@ -224,14 +227,27 @@ func TestCLIAgainstTheLocalStack(t *testing.T) {
 	// Operators again: tier, rotation, removal.
 	c.ok(nil, "", "admins", "remove", "user050@acme.example")
 	c.fails(exitNotFound, "no admin", "", "admins", "remove", "user050@acme.example")
-	c.ok(nil, "", "accounts", "set-tier", "beta", "starter")
+	var tiered backup.Account
+	c.ok(&tiered, "", "accounts", "set-tier", "beta", "starter")
+	if tiered.Tier != backup.Starter {
+		t.Fatalf("set-tier %+v", tiered)
+	}
 	c.fails(exitRefused, "tier", "", "accounts", "set-tier", "beta", "gold")
 	c.ok(nil, emulator.DefaultToken, "accounts", "rotate-credential", "beta")
 	c.fails(exitUsage, "--yes", "", "accounts", "remove", "beta")
-	out = c.ok(nil, "", "accounts", "remove", "beta", "--yes")
-	if !strings.Contains(out, "Its 1 backups") || !strings.Contains(out, "Removed account beta") {
-		t.Fatalf("remove:\n%s", out)
+	var removed map[string]any
+	out = c.ok(&removed, "", "accounts", "remove", "beta", "--yes")
+	if !strings.Contains(out, "Its 1 backups") || removed["removed"] != "beta" || removed["backupsLeft"] != float64(1) {
+		t.Fatalf("remove: %v\n%s", removed, out)
 	}
+	// The operator's actions are in the account's audit log, by action.
+	c.ok(nil, "", "login") // acme's admin
+	c.ok(&entries, "", "audit", "--action", "admin.added")
+	if len(entries.Entries) != 0 {
+		t.Fatalf("acme's log holds beta's admin: %v", entries)
+	}
+	// A removed id may come back for its own portal (its history is that portal's).
+	c.ok(nil, emulator.DefaultToken, "accounts", "add", "--id", "beta", "--tier", "starter", "--allow-shared-portal", "--requests-per-10s", "1000")
 	c.fails(exitRefused, "switch them off first", "", "accounts", "remove", "acme", "--yes")
 	c.ok(nil, "", "logout")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/auth"
 	"github.com/crmbackup/crmbackup/internal/cognito"
 	"github.com/crmbackup/crmbackup/internal/localstack"
@@ -79,11 +80,19 @@ func saveSession(t *target, s *session) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".session-*") // 0600; one per writer
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(raw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // token is the ID token to call the API with, renewed when it is about to
@@ -111,8 +120,11 @@ func (t *target) token(ctx context.Context) (string, *session, error) {
 			return "", nil, fmt.Errorf("%w: your session ended; `crmbackup login` again", errSignIn)
 		}
 		tok, err := pool.Refresh(ctx, s.RefreshToken)
+		if apperr.Code(err) == apperr.Unauthorized || errors.Is(err, cognito.ErrExpired) {
+			return "", nil, fmt.Errorf("%w: your session ended (%w); `crmbackup login` again", errSignIn, err)
+		}
 		if err != nil {
-			return "", nil, fmt.Errorf("%w: renewing your session: %v; `crmbackup login` again", errSignIn, err)
+			return "", nil, fmt.Errorf("renewing your session: %w", err)
 		}
 		s.IDToken, s.ExpiresAt = tok.IDToken, tok.ExpiresAt
 		if tok.RefreshToken != "" {
@@ -197,14 +209,14 @@ func (t *target) login(ctx context.Context, io stdio, email string) error {
 		}
 		tok, err := pool.SignIn(ctx, s.Email, password, p)
 		if err != nil {
-			return fmt.Errorf("%w: %v", errSignIn, err)
+			return fmt.Errorf("sign in to %s: %w", t.name, err)
 		}
 		s.IDToken, s.RefreshToken, s.ExpiresAt, s.SignedInAt = tok.IDToken, tok.RefreshToken, tok.ExpiresAt, time.Now()
 	}
 	if err := saveSession(t, s); err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "Signed in to %s as %s (two-factor now).\n", t.name, s.Email)
+	fmt.Fprintf(io.err, "Signed in to %s as %s (two-factor now).\n", t.name, s.Email)
 	return nil
 }
 

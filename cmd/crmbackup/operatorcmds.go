@@ -108,6 +108,7 @@ func accountsCommand(io stdio) *cobra.Command {
 	f.StringVar(&in.APIVersion, "api-version", "", "HubSpot API version to speak (default the latest dated one)")
 	f.BoolVar(&in.LeaveOutSensitive, "leave-out-sensitive", false, "leave Sensitive and Highly Sensitive properties out of backups (the credential then needs no sensitive scopes)")
 	f.BoolVar(&in.AllowMissingScopes, "allow-missing-scopes", false, "add it even if HubSpot says scopes are missing (they are listed)")
+	f.BoolVar(&in.AllowSharedPortal, "allow-shared-portal", false, "add it even if another account has the same portal (their backups then share the portal's API limit)")
 	add.MarkFlagRequired("id")
 	add.MarkFlagRequired("tier")
 
@@ -139,10 +140,11 @@ func accountsCommand(io stdio) *cobra.Command {
 				return err
 			}
 			if isJSON(c) {
-				return printJSON(io.out, chk)
+				printJSON(io.out, chk)
+			} else {
+				fmt.Fprintf(io.out, "Account %s:\n", args[0])
+				printCheck(io.out, chk)
 			}
-			fmt.Fprintf(io.out, "Account %s:\n", args[0])
-			printCheck(io.out, chk)
 			if !chk.OK() {
 				return apperr.New(apperr.Conflict, "the credential lacks scopes the product needs (listed above)")
 			}
@@ -156,7 +158,10 @@ func accountsCommand(io stdio) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(io.out, "Account %s is %s: one backup every %s.\n", a.ID, a.Tier, window(a.Tier.QuotaWindow()))
+			if isJSON(c) {
+				return printJSON(io.out, a)
+			}
+			fmt.Fprintf(io.out, "Account %s is %s: one backup every %s, %d requests/10 s to HubSpot.\n", a.ID, a.Tier, window(a.Tier.QuotaWindow()), a.RequestsPer10s)
 			return nil
 		})
 
@@ -175,24 +180,38 @@ func accountsCommand(io stdio) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if isJSON(c) {
+				return printJSON(io.out, map[string]any{"accountId": args[0], "check": chk})
+			}
 			fmt.Fprintf(io.out, "Account %s uses the new credential from now on (running steps pick it up within 15 minutes, at once on a 401).\n", args[0])
 			return nil
 		})
 	rotate.Flags().BoolVar(&allowMissing, "allow-missing-scopes", false, "store it even if HubSpot says scopes are missing")
 
 	var yes bool
-	remove := operatorCommand(io, "remove ID", "Remove an account: its settings and credential (asks for confirmation)", cobra.ExactArgs(1),
+	remove := operatorCommand(io, "remove ID", "Remove an account: its settings, credential and admins (asks for confirmation)", cobra.ExactArgs(1),
 		func(c *cobra.Command, t *target, tools *operatorTools, args []string) error {
 			acc := &operator.Accounts{Store: tools.store, Secrets: tools.secrets, Portals: tools.portals, Operator: tools.actor}
 			left, err := acc.Leftovers(c.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(io.out, "Removing account %s (%s) from %s deletes its settings and its HubSpot credential (in Secrets Manager: recoverable for 7 days).\n", left.Account.ID, left.Account.Name, t.name)
-			if left.Backups > 0 {
-				fmt.Fprintf(io.out, "Its %d backups can no longer be downloaded through crmbackup; their files are deleted by the bucket's lifecycle, the last on %s.\n", left.Backups, when(left.LastUntil))
+			var admins []operator.Admin
+			if tools.directory != nil {
+				svc := &operator.Admins{Store: tools.store, Directory: tools.directory, Operator: tools.actor}
+				if admins, err = svc.List(c.Context(), args[0]); err != nil {
+					return err
+				}
 			}
-			fmt.Fprintln(io.out, "Its backup history and audit log stay in the table. Its admins stay in the user pool until `crmbackup admins remove`.")
+			say := io.out // the story goes to stderr under --json
+			if isJSON(c) {
+				say = io.err
+			}
+			fmt.Fprintf(say, "Removing account %s (%s) from %s deletes its settings, its HubSpot credential (in Secrets Manager: recoverable for 7 days) and its %d admins.\n", left.Account.ID, left.Account.Name, t.name, len(admins))
+			if left.Backups > 0 {
+				fmt.Fprintf(say, "Its %d backups can no longer be downloaded through crmbackup; their files are deleted by the bucket's lifecycle, the last on %s.\n", left.Backups, when(left.LastUntil))
+			}
+			fmt.Fprintf(say, "Its backup history and audit log stay in the table, and its id stays portal %d's.\n", left.Account.PortalID)
 			if !yes {
 				if !io.terminal {
 					fmt.Fprintln(io.err, "crmbackup accounts remove: give --yes to confirm (no terminal to ask)")
@@ -209,7 +228,16 @@ func accountsCommand(io stdio) *cobra.Command {
 			if _, err := acc.Remove(c.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(io.out, "Removed account %s.\n", args[0])
+			svc := &operator.Admins{Store: tools.store, Directory: tools.directory, Operator: tools.actor}
+			for _, ad := range admins {
+				if _, err := svc.Remove(c.Context(), ad.Email); err != nil && !apperr.Is(err, apperr.NotFound) {
+					return fmt.Errorf("account %s is removed, but its admin %s is not (`crmbackup admins remove %s`): %w", args[0], ad.Email, ad.Email, err)
+				}
+			}
+			if isJSON(c) {
+				return printJSON(io.out, map[string]any{"removed": args[0], "backupsLeft": left.Backups, "lastUntil": left.LastUntil, "adminsRemoved": len(admins)})
+			}
+			fmt.Fprintf(io.out, "Removed account %s and its %d admins (a session they hold ends within the hour).\n", args[0], len(admins))
 			return nil
 		})
 	remove.Flags().BoolVar(&yes, "yes", false, "confirm without asking")
@@ -286,7 +314,10 @@ func adminsCommand(io stdio) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(io.out, "Removed %s (admin of %s).\n", ad.Email, ad.AccountID)
+		if isJSON(c) {
+			return printJSON(io.out, ad)
+		}
+		fmt.Fprintf(io.out, "Removed %s (admin of %s); a session they hold ends within the hour (the ID token's lifetime).\n", ad.Email, ad.AccountID)
 		return nil
 	})
 

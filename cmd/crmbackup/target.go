@@ -38,6 +38,9 @@ const (
 	flagRegion = "region"
 	flagLocal  = "local"
 	flagJSON   = "json"
+	flagAPIURL = "api-url"
+	flagPoolID = "user-pool-id"
+	flagClient = "user-pool-client-id"
 )
 
 func addTargetFlags(root *cobra.Command) {
@@ -46,6 +49,26 @@ func addTargetFlags(root *cobra.Command) {
 	f.String(flagRegion, "", "the deployed stack's AWS region (default: your AWS configuration's)")
 	f.String(flagLocal, cmp.Or(os.Getenv("CRMBACKUP_LOCAL"), ".local/stack"), "the local stack's data folder (default $CRMBACKUP_LOCAL or .local/stack)")
 	f.Bool(flagJSON, false, "print JSON (the API's own answers) instead of tables, for scripts")
+	// Admins without AWS credentials reach a deployed stack's API by its
+	// outputs, which their operator gives them.
+	f.String(flagAPIURL, os.Getenv("CRMBACKUP_API_URL"), "a deployed stack's API (its ApiUrl output; default $CRMBACKUP_API_URL): for admins without AWS credentials, with the two flags below")
+	f.String(flagPoolID, os.Getenv("CRMBACKUP_USER_POOL_ID"), "the stack's UserPoolId output (default $CRMBACKUP_USER_POOL_ID)")
+	f.String(flagClient, os.Getenv("CRMBACKUP_USER_POOL_CLIENT_ID"), "the stack's UserPoolClientId output (default $CRMBACKUP_USER_POOL_CLIENT_ID)")
+}
+
+// safeKey makes s usable in a file name.
+func safeKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
 }
 
 // target is the stack a command works on: the local one of a data folder,
@@ -71,6 +94,9 @@ var awsHTTPClient *http.Client
 func resolve(c *cobra.Command) (*target, error) {
 	ctx := c.Context()
 	stack, _ := c.Flags().GetString(flagStack)
+	if apiURL, _ := c.Flags().GetString(flagAPIURL); apiURL != "" && stack == "" {
+		return apiTarget(c, apiURL)
+	}
 	if stack == "" {
 		dir, _ := c.Flags().GetString(flagLocal)
 		abs, err := filepath.Abs(dir)
@@ -81,8 +107,7 @@ func resolve(c *cobra.Command) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256([]byte(abs))
-		return &target{name: "the local stack (" + dir + ")", key: "local-" + hex.EncodeToString(sum[:6]), api: ep.API,
+		return &target{name: "the local stack (" + dir + ")", key: "local-" + shortHash(abs), api: ep.API,
 			local: dir, hubspot: ep.HubSpot, emulated: ep.Emulator}, nil
 	}
 	region, _ := c.Flags().GetString(flagRegion)
@@ -104,14 +129,39 @@ func resolve(c *cobra.Command) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{name: fmt.Sprintf("stack %s (%s)", stack, cfg.Region), key: "aws-" + cfg.Region + "-" + stack,
-		api: strings.TrimSuffix(outputs["ApiUrl"], "/"), aws: cfg, outputs: outputs}
+	api := strings.TrimSuffix(outputs["ApiUrl"], "/")
+	// The API's URL names the stack in its account: the session's file.
+	t := &target{name: fmt.Sprintf("stack %s (%s)", stack, cfg.Region), key: "aws-" + safeKey(stack) + "-" + shortHash(api),
+		api: api, aws: cfg, outputs: outputs}
 	for _, need := range []string{"ApiUrl", "TableName", "HubSpotSecretPrefix"} {
 		if t.outputs[need] == "" {
 			return nil, fmt.Errorf("stack %s has no %s output: is it a crmbackup stack?", stack, need)
 		}
 	}
 	return t, nil
+}
+
+// apiTarget is a deployed stack known by its API and user pool (given by
+// flags), without CloudFormation: enough to sign in and call the API, not
+// for the operator's commands.
+func apiTarget(c *cobra.Command, apiURL string) (*target, error) {
+	pool, _ := c.Flags().GetString(flagPoolID)
+	client, _ := c.Flags().GetString(flagClient)
+	region, _, ok := strings.Cut(pool, "_")
+	if !ok || client == "" {
+		return nil, errors.New("--api-url needs --user-pool-id and --user-pool-client-id (the stack's outputs), or give --stack NAME")
+	}
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	if awsHTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(awsHTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(c.Context(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	api := strings.TrimSuffix(apiURL, "/")
+	return &target{name: "the API at " + api, key: "api-" + shortHash(api), api: api, aws: cfg,
+		outputs: map[string]string{"ApiUrl": api, "UserPoolId": pool, "UserPoolClientId": client}}, nil
 }
 
 // stackOutputs are a stack's CloudFormation outputs by key.
@@ -142,6 +192,9 @@ type operatorTools struct {
 }
 
 func (t *target) operatorTools(ctx context.Context) (*operatorTools, error) {
+	if t.local == "" && t.outputs["TableName"] == "" {
+		return nil, errors.New("the operator's commands need --stack NAME (the table and the secret prefix are in its outputs) and AWS credentials")
+	}
 	if t.local != "" {
 		ep, err := localstack.ReadEndpoints(t.local)
 		if err != nil {
@@ -173,7 +226,7 @@ func (t *target) operatorTools(ctx context.Context) (*operatorTools, error) {
 	tools := &operatorTools{
 		store:      dynamo.New(dynamodb.NewFromConfig(t.aws), t.outputs["TableName"]),
 		secrets:    sm,
-		portals:    operator.HubSpot{BaseURL: os.Getenv("HUBSPOT_BASE_URL")}, // the stack's hubspotBaseUrl, if it has one
+		portals:    operator.HubSpot{BaseURL: cmp.Or(os.Getenv("HUBSPOT_BASE_URL"), t.outputs["HubSpotBaseUrl"])},
 		actor:      audit.Actor{Subject: "operator:" + aws.ToString(id.Arn)},
 		credential: (&connector.Connector{Secrets: sm, SecretPrefix: sm.Prefix}).Credential,
 	}

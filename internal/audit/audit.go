@@ -28,11 +28,19 @@ const (
 	// ImportErrorsDownloaded: a link to an import's error file (CRM values
 	// HubSpot refused) was handed out.
 	ImportErrorsDownloaded = "import.errors_downloaded"
+	// What the stack's operators did (`crmbackup accounts`, `admins`).
+	AccountAdded             = "account.added"
+	AccountTierChanged       = "account.tier_changed"
+	AccountCredentialRotated = "account.credential_rotated"
+	AccountRemoved           = "account.removed"
+	AdminAdded               = "admin.added" // details.override: HubSpot does not list them as a Super Admin
+	AdminRemoved             = "admin.removed"
 )
 
 // Actions lists every action, for filters and their validation.
 var Actions = []string{BackupCreated, BackupRefused, BackupSkipped, BackupDownloaded, ScheduleUpdated, ScheduleDisabled,
-	RestorePlanned, RestoreStarted, RestoreRefused, RestoreCompleted, RestoreFailed, ImportErrorsDownloaded}
+	RestorePlanned, RestoreStarted, RestoreRefused, RestoreCompleted, RestoreFailed, ImportErrorsDownloaded,
+	AccountAdded, AccountTierChanged, AccountCredentialRotated, AccountRemoved, AdminAdded, AdminRemoved}
 
 // Outcomes.
 const (

@@ -417,8 +417,9 @@ func (s *Stack) sweep(ctx context.Context, store *dynamo.Store, blobs *s3store.S
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		// Expired backups are the oldest: the first page, oldest first.
-		ids, err := s.accountIDs(ctx)
+		// Expired backups are the oldest: the first page, oldest first;
+		// those of removed accounts too (nothing else deletes them here).
+		ids, err := store.AccountIDs(ctx)
 		for _, id := range ids {
 			var list listing.Page[*backup.Backup]
 			if list, err = store.Backups(ctx, id, listing.Query{Limit: listing.MaxLimit, Oldest: true}); err != nil {

@@ -51,6 +51,7 @@ type account struct {
 	lock    *restoreLock                    // LOCK#RESTORE
 	audit   map[string]*audit.Entry         // AUDIT#<id>
 	sched   *scheduleItem                   // SCHEDULE
+	removed *int64                          // ACCOUNTS/ACCOUNT#<id> of a removed account: its portal
 }
 
 // quota is the QUOTA item: the last consumption and the one before it, so a

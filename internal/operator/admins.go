@@ -93,7 +93,7 @@ func (s *Admins) Add(ctx context.Context, in AddAdminInput) (*Admin, *Verdict, e
 		details["hubspot"] = v.Why
 	}
 	now := s.now()
-	if err := s.Store.AddAudit(ctx, audit.New(a.ID, backup.NewID(now), now, s.Operator, AdminAdded, audit.Succeeded, details)); err != nil {
+	if err := s.Store.AddAudit(ctx, audit.New(a.ID, backup.NewID(now), now, s.Operator, audit.AdminAdded, audit.Succeeded, details)); err != nil {
 		return added, v, fmt.Errorf("%s was added, but the audit entry was not written: %w", email, err)
 	}
 	return added, v, nil
@@ -139,7 +139,7 @@ func (s *Admins) Remove(ctx context.Context, email string) (*Admin, error) {
 			}
 			if a.AccountID != "" {
 				now := s.now()
-				if err := s.Store.AddAudit(ctx, audit.New(a.AccountID, backup.NewID(now), now, s.Operator, AdminRemoved, audit.Succeeded, map[string]any{"email": a.Email})); err != nil {
+				if err := s.Store.AddAudit(ctx, audit.New(a.AccountID, backup.NewID(now), now, s.Operator, audit.AdminRemoved, audit.Succeeded, map[string]any{"email": a.Email})); err != nil {
 					return &a, fmt.Errorf("%s was removed, but the audit entry was not written: %w", a.Email, err)
 				}
 			}
@@ -159,6 +159,10 @@ func (s *Admins) Check(ctx context.Context, accountID string) ([]Verdict, error)
 	accounts := map[string]*backup.Account{}
 	var out []Verdict
 	for _, ad := range admins {
+		if ad.AccountID == "" {
+			out = append(out, Verdict{Email: ad.Email, Why: "a user of the pool without an account (custom:account_id)"})
+			continue
+		}
 		a, ok := accounts[ad.AccountID]
 		if !ok {
 			if a, err = s.Store.Account(ctx, ad.AccountID); err != nil && !apperr.Is(err, apperr.NotFound) {

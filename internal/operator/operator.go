@@ -9,8 +9,10 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -18,18 +20,10 @@ import (
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/listing"
+	"github.com/crmbackup/crmbackup/internal/restore"
 	"github.com/crmbackup/crmbackup/internal/schedule"
-)
-
-// Operator actions in the audit log (of the account they concern).
-const (
-	AccountAdded             = "account.added"
-	AccountTierChanged       = "account.tier_changed"
-	AccountCredentialRotated = "account.credential_rotated"
-	AccountRemoved           = "account.removed"
-	AdminAdded               = "admin.added"
-	AdminRemoved             = "admin.removed"
 )
 
 // AccountStore keeps the accounts (the stack's table). Each change writes
@@ -40,13 +34,15 @@ type AccountStore interface {
 	// UpdateAccount replaces an existing account (apperr.NotFound if none).
 	UpdateAccount(ctx context.Context, a *backup.Account, e *audit.Entry) error
 	// DeleteAccount removes an account's settings (apperr.NotFound if
-	// none); its backups' records and audit log stay.
-	DeleteAccount(ctx context.Context, id string, e *audit.Entry) error
+	// none; apperr.Conflict while its schedule is on); its backups'
+	// records and audit log stay, and its id stays its portal's.
+	DeleteAccount(ctx context.Context, a *backup.Account, e *audit.Entry) error
 	Account(ctx context.Context, id string) (*backup.Account, error)
 	Accounts(ctx context.Context) ([]backup.Account, error)
 	AddAudit(ctx context.Context, e *audit.Entry) error
 	Backups(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Backup], error)
 	Schedule(ctx context.Context, accountID string) (*schedule.Schedule, error)
+	Imports(ctx context.Context, accountID string, q listing.Query) (listing.Page[*restore.Import], error)
 }
 
 // Secrets keeps the accounts' HubSpot credentials (Secrets Manager under
@@ -58,8 +54,11 @@ type Secrets interface {
 	// PutSecret replaces the credential behind ref.
 	PutSecret(ctx context.Context, ref, value string) error
 	// DeleteSecret removes the credential behind ref (a missing one is no
-	// error).
+	// error), recoverably where the store can.
 	DeleteSecret(ctx context.Context, ref string) error
+	// DiscardSecret removes a credential that was never in use (an add
+	// that failed after storing it) at once, so the id can be added again.
+	DiscardSecret(ctx context.Context, ref string) error
 }
 
 // Portals open a HubSpot client on a credential, for the checks.
@@ -91,6 +90,9 @@ type AddInput struct {
 	// AllowMissingScopes adds the account even though the check found
 	// scopes missing (they are reported); otherwise it is refused.
 	AllowMissingScopes bool
+	// AllowSharedPortal adds an account of a portal another account has
+	// (their backups then share, and may exceed, the portal's limit).
+	AllowSharedPortal bool
 }
 
 var accountID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -139,16 +141,32 @@ func (s *Accounts) Add(ctx context.Context, in AddInput) (*backup.Account, *Chec
 		return nil, check, err
 	}
 	a.PortalID = check.PortalID
+	if !in.AllowSharedPortal {
+		all, err := s.Store.Accounts(ctx)
+		if err != nil {
+			return nil, check, err
+		}
+		for _, other := range all {
+			if other.PortalID == a.PortalID {
+				return nil, check, apperr.New(apperr.Conflict, "portal %d is account %s's already: two accounts of one portal share its API limit and would exceed it together (--allow-shared-portal if you mean it)", a.PortalID, other.ID)
+			}
+		}
+	}
 	ref, err := s.Secrets.CreateSecret(ctx, a.ID, in.Credential)
 	if err != nil {
 		return nil, check, fmt.Errorf("store the credential: %w", err)
 	}
 	a.TokenRef = ref
 	details := map[string]any{"name": a.Name, "tier": string(a.Tier), "portalId": a.PortalID}
-	if err := s.Store.CreateAccount(ctx, a, s.entry(a.ID, AccountAdded, details)); err != nil {
-		// The account is not there: neither is its credential.
-		if derr := s.Secrets.DeleteSecret(ctx, ref); derr != nil {
+	if err := s.Store.CreateAccount(ctx, a, s.entry(a.ID, audit.AccountAdded, details)); err != nil {
+		// The account is not there: neither may its credential be, even
+		// when the add was interrupted, and at once, so a retry can store
+		// it again.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := s.Secrets.DiscardSecret(cleanup, ref); derr != nil {
 			s.log().WarnContext(ctx, "removing the credential of an account not added", "accountId", a.ID, "error", derr)
+			return nil, check, fmt.Errorf("%w (and its credential %s could not be removed: %v)", err, ref, derr)
 		}
 		return nil, check, err
 	}
@@ -189,8 +207,11 @@ func (s *Accounts) SetTier(ctx context.Context, id string, tier backup.Tier) (*b
 	}
 	old := a.Tier
 	a.Tier = tier
-	details := map[string]any{"old": string(old), "new": string(tier)}
-	if err := s.Store.UpdateAccount(ctx, a, s.entry(id, AccountTierChanged, details)); err != nil {
+	if a.RequestsPer10s == usualLimit(old) {
+		a.RequestsPer10s = usualLimit(tier) // unless the operator set another
+	}
+	details := map[string]any{"old": string(old), "new": string(tier), "requestsPer10s": a.RequestsPer10s}
+	if err := s.Store.UpdateAccount(ctx, a, s.entry(id, audit.AccountTierChanged, details)); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -220,7 +241,7 @@ func (s *Accounts) RotateCredential(ctx context.Context, id, credential string, 
 	if err := s.Secrets.PutSecret(ctx, a.TokenRef, credential); err != nil {
 		return c, fmt.Errorf("store the new credential: %w", err)
 	}
-	return c, s.Store.AddAudit(ctx, s.entry(id, AccountCredentialRotated, map[string]any{"portalId": c.PortalID}))
+	return c, s.Store.AddAudit(ctx, s.entry(id, audit.AccountCredentialRotated, map[string]any{"portalId": c.PortalID}))
 }
 
 // Removal is what removing an account leaves behind.
@@ -244,6 +265,15 @@ func (s *Accounts) Leftovers(ctx context.Context, id string) (*Removal, error) {
 	case err == nil && sch.Enabled:
 		return nil, apperr.New(apperr.Conflict, "account %s has recurring backups switched on: switch them off first (`crmbackup schedule set --enabled=false`, signed in as one of its admins)", id)
 	}
+	imports, err := s.Store.Imports(ctx, id, listing.Query{Limit: 10})
+	if err != nil {
+		return nil, err
+	}
+	for _, im := range imports.Items {
+		if im.Status == restore.ImportRunning {
+			return nil, apperr.New(apperr.Conflict, "account %s has a restore running (import %s): wait until it ends", id, im.ID)
+		}
+	}
 	r := &Removal{Account: a}
 	now := s.now()
 	// Backups live 14 days: the newest pages hold every one still there.
@@ -254,6 +284,9 @@ func (s *Accounts) Leftovers(ctx context.Context, id string) (*Removal, error) {
 			return nil, err
 		}
 		for _, b := range page.Items {
+			if b.Status == backup.Queued || b.Status == backup.Running {
+				return nil, apperr.New(apperr.Conflict, "account %s has a backup running (%s): wait until it ends", id, b.ID)
+			}
 			if b.Status == backup.Completed && b.ExpiresAt.After(now) {
 				r.Backups++
 				if b.ExpiresAt.After(r.LastUntil) {
@@ -277,7 +310,7 @@ func (s *Accounts) Remove(ctx context.Context, id string) (*Removal, error) {
 		return nil, err
 	}
 	a := r.Account
-	if err := s.Store.DeleteAccount(ctx, id, s.entry(id, AccountRemoved, map[string]any{"backupsLeft": r.Backups})); err != nil {
+	if err := s.Store.DeleteAccount(ctx, a, s.entry(id, audit.AccountRemoved, map[string]any{"backupsLeft": r.Backups, "portalId": a.PortalID})); err != nil {
 		return nil, err
 	}
 	if err := s.Secrets.DeleteSecret(ctx, a.TokenRef); err != nil {
@@ -300,7 +333,11 @@ func (s *Accounts) check(ctx context.Context, a *backup.Account, credential stri
 	if err != nil {
 		return nil, err
 	}
-	return CheckCredential(ctx, crm, a.Tier)
+	c, err := CheckCredential(ctx, crm, a.Tier)
+	if he := (*hubspot.Error)(nil); errors.As(err, &he) && he.StatusCode == http.StatusUnauthorized {
+		return nil, apperr.New(apperr.Invalid, "HubSpot rejected the credential (HTTP 401): paste the portal's service key (or private-app token) as HubSpot shows it")
+	}
+	return c, err
 }
 
 // refuseMissing refuses a credential that lacks scopes, naming them.

@@ -95,7 +95,7 @@ func TestAddAccount(t *testing.T) {
 	if err != nil || stored.TokenRef != a.TokenRef || stored.Tier != backup.Enterprise {
 		t.Fatalf("stored %+v %v", stored, err)
 	}
-	if got := e.actions(t, "acme"); !slices.Equal(got, []string{operator.AccountAdded}) {
+	if got := e.actions(t, "acme"); !slices.Equal(got, []string{audit.AccountAdded}) {
 		t.Fatalf("audit %v", got)
 	}
 
@@ -237,7 +237,7 @@ func TestAccountLifecycle(t *testing.T) {
 		t.Fatalf("after removal: %v", err)
 	}
 	got := e.actions(t, "acme")
-	for _, want := range []string{operator.AccountAdded, operator.AccountTierChanged, operator.AccountCredentialRotated, operator.AccountRemoved} {
+	for _, want := range []string{audit.AccountAdded, audit.AccountTierChanged, audit.AccountCredentialRotated, audit.AccountRemoved} {
 		if !slices.Contains(got, want) {
 			t.Errorf("audit %v lacks %s", got, want)
 		}
@@ -307,7 +307,7 @@ func TestAdmins(t *testing.T) {
 	if _, v, err := e.admins.Add(ctx, operator.AddAdminInput{AccountID: "acme", Email: emulator.ViewerEmail, Override: true, Reason: "interim owner"}); err != nil || v.SuperAdmin {
 		t.Fatalf("override: %+v %v", v, err)
 	}
-	page, _ := e.store.AuditLog(ctx, "acme", audit.Query{Action: operator.AdminAdded})
+	page, _ := e.store.AuditLog(ctx, "acme", audit.Query{Action: audit.AdminAdded})
 	if len(page.Items) != 3 || page.Items[0].Details["override"] != true || page.Items[0].Details["reason"] != "interim owner" {
 		t.Fatalf("admin.added entries %+v", page.Items)
 	}
@@ -337,7 +337,7 @@ func TestAdmins(t *testing.T) {
 	if _, err := e.admins.Remove(ctx, emulator.ViewerEmail); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("remove twice: %v", err)
 	}
-	if got := e.actions(t, "acme"); got[0] != operator.AdminRemoved {
+	if got := e.actions(t, "acme"); got[0] != audit.AdminRemoved {
 		t.Fatalf("audit %v", got)
 	}
 }
@@ -345,3 +345,74 @@ func TestAdmins(t *testing.T) {
 // fast is a portal limit that keeps the client's pacing out of the tests'
 // time (the emulator has no limit).
 const fast = 1000
+
+// failingCreate is a store whose account write fails after the
+// credential was stored (a lost race, an outage).
+type failingCreate struct{ *memstore.Store }
+
+func (failingCreate) CreateAccount(context.Context, *backup.Account, *audit.Entry) error {
+	return apperr.New(apperr.Conflict, "lost a race")
+}
+
+func TestAddRefusals(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Options{})
+	if _, _, err := e.accounts.Add(ctx, operator.AddInput{ID: "acme", Tier: backup.Enterprise, Credential: emulator.DefaultToken, RequestsPer10s: fast}); err != nil {
+		t.Fatal(err)
+	}
+	// A second account of the same portal: refused unless meant.
+	in := operator.AddInput{ID: "beta", Tier: backup.Professional, Credential: emulator.DefaultToken, RequestsPer10s: fast}
+	if _, _, err := e.accounts.Add(ctx, in); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "account acme's already") {
+		t.Fatalf("the same portal twice: %v", err)
+	}
+	in.AllowSharedPortal = true
+	if _, _, err := e.accounts.Add(ctx, in); err != nil {
+		t.Fatalf("--allow-shared-portal: %v", err)
+	}
+	// A credential HubSpot rejects, in words.
+	_, _, err := e.accounts.Add(ctx, operator.AddInput{ID: "gamma", Tier: backup.Starter, Credential: "wrong", RequestsPer10s: fast})
+	if !apperr.Is(err, apperr.Invalid) || !strings.Contains(err.Error(), "HubSpot rejected the credential (HTTP 401)") {
+		t.Fatalf("a rejected credential: %v", err)
+	}
+	// The account write fails after the credential was stored: the
+	// credential goes too, so the add can be tried again.
+	failing := *e.accounts
+	failing.Store = failingCreate{e.store}
+	if _, _, err := failing.Add(ctx, operator.AddInput{ID: "delta", Tier: backup.Starter, Credential: emulator.DefaultToken, RequestsPer10s: fast, AllowSharedPortal: true}); err == nil {
+		t.Fatal("the failing store's add succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "delta")); !os.IsNotExist(err) {
+		t.Fatalf("the credential of the failed add is still there: %v", err)
+	}
+	// A tier change moves the usual limit with it, and keeps a set one.
+	a, err := e.accounts.SetTier(ctx, "beta", backup.Starter)
+	if err != nil || a.RequestsPer10s != fast {
+		t.Fatalf("set-tier kept the limit the operator set? %+v %v", a, err)
+	}
+	b := &backup.Account{ID: "eps", Tier: backup.Professional, RequestsPer10s: 190, TokenRef: "file:x", PortalID: 7}
+	if err := e.store.PutAccount(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := e.accounts.SetTier(ctx, "eps", backup.Starter); err != nil || a.RequestsPer10s != 100 {
+		t.Fatalf("pro → starter: %+v %v, want 100 requests/10 s", a, err)
+	}
+}
+
+func TestRemoveRefusedWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Options{})
+	if _, _, err := e.accounts.Add(ctx, operator.AddInput{ID: "acme", Tier: backup.Enterprise, Credential: emulator.DefaultToken, RequestsPer10s: fast}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	b := &backup.Backup{AccountID: "acme", ID: backup.NewID(now), Status: backup.Queued, Trigger: backup.Manual, CreatedAt: now}
+	if err := e.store.CreateBackup(ctx, b, time.Hour, audit.New("acme", backup.NewID(now), now, audit.Actor{Subject: "u"}, audit.BackupCreated, audit.Succeeded, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.accounts.Remove(ctx, "acme"); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "backup running") {
+		t.Fatalf("remove with a backup queued: %v", err)
+	}
+	if _, err := e.store.Account(ctx, "acme"); err != nil {
+		t.Fatalf("a refused removal removed: %v", err)
+	}
+}

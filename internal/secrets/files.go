@@ -94,3 +94,6 @@ func (f Files) path(ref string) (string, error) {
 	}
 	return filepath.Clean(path), nil
 }
+
+// DiscardSecret removes the credential file behind ref.
+func (f Files) DiscardSecret(ctx context.Context, ref string) error { return f.DeleteSecret(ctx, ref) }

@@ -94,3 +94,15 @@ func (m Manager) DeleteSecret(ctx context.Context, ref string) error {
 	}
 	return nil
 }
+
+// DiscardSecret deletes the secret ref at once, without a recovery window:
+// for a credential stored by an add that then failed, so that the add can
+// be tried again under the same name.
+func (m Manager) DiscardSecret(ctx context.Context, ref string) error {
+	_, err := m.Client.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: &ref, ForceDeleteWithoutRecovery: aws.Bool(true)})
+	var missing *types.ResourceNotFoundException
+	if err != nil && !errors.As(err, &missing) {
+		return fmt.Errorf("delete secret %s: %w", ref, err)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ package operatortest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,13 +13,17 @@ import (
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/operator"
+	"github.com/crmbackup/crmbackup/internal/schedule"
 )
 
 // Store is what the suite tests: the account store, the writer the local
-// stack and tests use, and the audit log's reader.
+// stack and tests use, the ids ever held, the schedule's writer and the
+// audit log's reader.
 type Store interface {
 	operator.AccountStore
 	PutAccount(ctx context.Context, a *backup.Account) error
+	AccountIDs(ctx context.Context) ([]string, error)
+	PutSchedule(ctx context.Context, s *schedule.Schedule, e *audit.Entry) error
 	audit.Log
 }
 
@@ -65,7 +70,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		if got := ids(t, s); len(got) != 0 {
 			t.Fatalf("an empty store lists %v", got)
 		}
-		if err := s.CreateAccount(ctx, acme(), entry("acme", operator.AccountAdded)); err != nil {
+		if err := s.CreateAccount(ctx, acme(), entry("acme", audit.AccountAdded)); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.PutAccount(ctx, &backup.Account{ID: "beta", Tier: backup.Starter}); err != nil {
@@ -76,51 +81,51 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		again := acme()
 		again.Name = "Someone else"
-		if err := s.CreateAccount(ctx, again, entry("acme", operator.AccountAdded)); !apperr.Is(err, apperr.Conflict) {
+		if err := s.CreateAccount(ctx, again, entry("acme", audit.AccountAdded)); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("a second create of acme: %v, want a conflict", err)
 		}
 		a, err := s.Account(ctx, "acme")
 		if err != nil || a.Name != "Acme Inc." || a.PortalID != 123 || a.TokenRef != "file:/x" {
 			t.Fatalf("after a refused create: %+v %v", a, err)
 		}
-		if got := actions(t, s, "acme"); len(got) != 1 || got[0] != operator.AccountAdded {
+		if got := actions(t, s, "acme"); len(got) != 1 || got[0] != audit.AccountAdded {
 			t.Fatalf("audit %v: the refused create wrote an entry, or the first none", got)
 		}
-		if err := s.CreateAccount(ctx, &backup.Account{ID: "x", Tier: "gold"}, entry("x", operator.AccountAdded)); !apperr.Is(err, apperr.Invalid) {
+		if err := s.CreateAccount(ctx, &backup.Account{ID: "x", Tier: "gold"}, entry("x", audit.AccountAdded)); !apperr.Is(err, apperr.Invalid) {
 			t.Fatalf("a bad tier: %v", err)
 		}
 	})
 
 	t.Run("update", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.UpdateAccount(ctx, acme(), entry("acme", operator.AccountTierChanged)); !apperr.Is(err, apperr.NotFound) {
+		if err := s.UpdateAccount(ctx, acme(), entry("acme", audit.AccountTierChanged)); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("update of a missing account: %v", err)
 		}
 		if got := ids(t, s); len(got) != 0 {
 			t.Fatalf("a refused update created %v", got)
 		}
-		if err := s.CreateAccount(ctx, acme(), entry("acme", operator.AccountAdded)); err != nil {
+		if err := s.CreateAccount(ctx, acme(), entry("acme", audit.AccountAdded)); err != nil {
 			t.Fatal(err)
 		}
 		a := acme()
 		a.Tier = backup.Professional
-		if err := s.UpdateAccount(ctx, a, entry("acme", operator.AccountTierChanged)); err != nil {
+		if err := s.UpdateAccount(ctx, a, entry("acme", audit.AccountTierChanged)); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.Account(ctx, "acme"); got.Tier != backup.Professional {
 			t.Fatalf("tier %s after the update", got.Tier)
 		}
-		if got := actions(t, s, "acme"); len(got) != 2 || got[0] != operator.AccountTierChanged {
+		if got := actions(t, s, "acme"); len(got) != 2 || got[0] != audit.AccountTierChanged {
 			t.Fatalf("audit %v", got)
 		}
 	})
 
 	t.Run("delete keeps the audit log", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.CreateAccount(ctx, acme(), entry("acme", operator.AccountAdded)); err != nil {
+		if err := s.CreateAccount(ctx, acme(), entry("acme", audit.AccountAdded)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.DeleteAccount(ctx, "acme", entry("acme", operator.AccountRemoved)); err != nil {
+		if err := s.DeleteAccount(ctx, acme(), entry("acme", audit.AccountRemoved)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Account(ctx, "acme"); !apperr.Is(err, apperr.NotFound) {
@@ -129,15 +134,55 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		if got := ids(t, s); len(got) != 0 {
 			t.Fatalf("a removed account is listed: %v", got)
 		}
-		if err := s.DeleteAccount(ctx, "acme", entry("acme", operator.AccountRemoved)); !apperr.Is(err, apperr.NotFound) {
+		if err := s.DeleteAccount(ctx, acme(), entry("acme", audit.AccountRemoved)); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("a second delete: %v", err)
 		}
-		if got := actions(t, s, "acme"); len(got) != 2 || got[0] != operator.AccountRemoved {
+		if got := actions(t, s, "acme"); len(got) != 2 || got[0] != audit.AccountRemoved {
 			t.Fatalf("audit after removal %v", got)
 		}
-		// The id may be used again.
-		if err := s.CreateAccount(ctx, acme(), entry("acme", operator.AccountAdded)); err != nil {
+		if ids, err := s.AccountIDs(ctx); err != nil || len(ids) != 1 || ids[0] != "acme" {
+			t.Fatalf("the ids ever held %v %v", ids, err)
+		}
+		// The id is its portal's: another portal may not have it (its
+		// backups and audit log are under it); the same portal may.
+		other := acme()
+		other.PortalID = 999
+		if err := s.CreateAccount(ctx, other, entry("acme", audit.AccountAdded)); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "another portal") {
+			t.Fatalf("the id of a removed account for another portal: %v", err)
+		}
+		if got := ids(t, s); len(got) != 0 {
+			t.Fatalf("a refused create is listed: %v", got)
+		}
+		if err := s.CreateAccount(ctx, acme(), entry("acme", audit.AccountAdded)); err != nil {
+			t.Fatalf("the same portal again: %v", err)
+		}
+		if got := ids(t, s); len(got) != 1 {
+			t.Fatalf("accounts %v", got)
+		}
+	})
+
+	t.Run("delete refused while the schedule is on", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateAccount(ctx, acme(), entry("acme", audit.AccountAdded)); err != nil {
 			t.Fatal(err)
+		}
+		sch := &schedule.Schedule{AccountID: "acme", Settings: schedule.Settings{Enabled: true, Frequency: schedule.Weekly, TimeOfDay: "02:00", Timezone: "UTC", DayOfWeek: "sunday"},
+			UpdatedAt: t0, UpdatedBy: "u", Version: 1}
+		if err := s.PutSchedule(ctx, sch, entry("acme", audit.ScheduleUpdated)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteAccount(ctx, acme(), entry("acme", audit.AccountRemoved)); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("delete with the schedule on: %v", err)
+		}
+		if _, err := s.Account(ctx, "acme"); err != nil {
+			t.Fatalf("a refused delete removed the account: %v", err)
+		}
+		sch.Enabled, sch.Version = false, 2
+		if err := s.PutSchedule(ctx, sch, entry("acme", audit.ScheduleUpdated)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteAccount(ctx, acme(), entry("acme", audit.AccountRemoved)); err != nil {
+			t.Fatalf("delete with the schedule off: %v", err)
 		}
 	})
 
@@ -146,7 +191,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) Store) {
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
-			e := entry("acme", operator.AccountAdded)
+			e := entry("acme", audit.AccountAdded)
 			wg.Go(func() { errs[i] = s.CreateAccount(ctx, acme(), e) })
 		}
 		wg.Wait()
