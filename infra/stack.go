@@ -43,6 +43,10 @@ type Stack struct {
 	Functions map[string]*Function
 	Machines  map[string]awsstepfunctions.StateMachine
 	API       awsapigatewayv2.HttpApi
+	// Pool is the stack's user pool (nil with an external issuer).
+	Pool awscognito.UserPool
+	// OperatorPolicy is what `crmbackup accounts` and `admins` need.
+	OperatorPolicy awsiam.ManagedPolicy
 	Schedules *Schedules
 	// DeadLetters keep what Scheduler, EventBridge or Lambda could not
 	// deliver or run; EndedRule hands executions that ended without
@@ -75,7 +79,7 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	}
 	st.Schedules = NewSchedules(st.Stack, p, st.Functions[lambdas.Create], st.DeadLetters.Schedule, st.Storage.Key)
 	st.grant(p)
-	st.API = NewAPI(st.Stack, p, st.Functions[lambdas.API])
+	st.API, st.Pool = NewAPI(st.Stack, p, st.Functions[lambdas.API])
 
 	// Scheduler invokes create, and EventBridge ended, asynchronously:
 	// what Lambda gives up on is kept.
@@ -94,6 +98,8 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	}
 	awscdk.NewCfnOutput(st.Stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{Value: st.Ops.Dashboard.DashboardName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("OperatorsTopicArn"), &awscdk.CfnOutputProps{Value: st.Ops.Topic.TopicArn()})
+	st.OperatorPolicy = NewOperatorPolicy(st, p)
+	awscdk.NewCfnOutput(st.Stack, jsii.String("OperatorPolicyArn"), &awscdk.CfnOutputProps{Value: st.OperatorPolicy.ManagedPolicyArn()})
 	applyNag(st.Stack, st.Storage.Logs, *st.Schedules.Group.Name(), st.DeadLetters)
 	return st
 }
@@ -382,9 +388,10 @@ const apiStage = "$default"
 // NewAPI builds the HTTP API: every route of the api package, each behind
 // the JWT authorizer (a Cognito user pool with two-factor required, or an
 // external OIDC issuer), throttled, with JSON access logs.
-func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.HttpApi {
+func NewAPI(scope constructs.Construct, p *Props, fn *Function) (awsapigatewayv2.HttpApi, awscognito.UserPool) {
 	c := constructs.NewConstruct(scope, jsii.String("Api"))
 	var authorizer awsapigatewayv2.IHttpRouteAuthorizer
+	var pool awscognito.UserPool
 	if p.JWTIssuer != "" {
 		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Jwt"), jsii.String(p.JWTIssuer),
 			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(p.JWTAudience)})
@@ -394,7 +401,7 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.
 			fn.Fn.AddEnvironment(jsii.String(env.ClaimSSOValues), jsii.String(strings.Join(p.SSOValues, ",")), nil)
 		}
 	} else {
-		pool := awscognito.NewUserPool(c, jsii.String("Users"), &awscognito.UserPoolProps{
+		pool = awscognito.NewUserPool(c, jsii.String("Users"), &awscognito.UserPoolProps{
 			UserPoolName:      jsii.String("crmbackup-" + p.Stage),
 			SelfSignUpEnabled: jsii.Bool(false),
 			SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
@@ -463,5 +470,5 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) awsapigatewayv2.
 			`"time":"$context.requestTime","method":"$context.httpMethod","route":"$context.routeKey","status":"$context.status",` +
 			`"length":"$context.responseLength","latencyMs":"$context.responseLatency","authorizerError":"$context.authorizer.error"}`),
 	})
-	return httpAPI
+	return httpAPI, pool
 }

@@ -1429,3 +1429,41 @@ func TestOnlyEndedReadsExecutions(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorPolicy: the operator's managed policy holds what the CLI's
+// operator commands call, on this stack's resources only.
+func TestOperatorPolicy(t *testing.T) {
+	for _, external := range []bool{false, true} {
+		tpl, _ := synth(t, func(p *Props) {
+			if external {
+				p.JWTIssuer, p.JWTAudience = "https://issuer.example.com", "crmbackup"
+			}
+		})
+		pols := resources(tpl, "AWS::IAM::ManagedPolicy")
+		var doc string
+		for _, r := range pols {
+			if props(r)["ManagedPolicyName"] == "crmbackup-test-operator" {
+				doc = js(props(r)["PolicyDocument"])
+			}
+		}
+		if doc == "" {
+			t.Fatalf("no operator policy among %d managed policies", len(pols))
+		}
+		for _, want := range []string{`"cloudformation:DescribeStacks","Effect":"Allow","Resource":{"Ref":"AWS::StackId"}`,
+			`"dynamodb:TransactWriteItems"`, `"dynamodb:ConditionCheckItem"`, `"kms:GenerateDataKey"`,
+			`"secretsmanager:CreateSecret"`, `:secret:crmbackup/test/hubspot/*"`} {
+			if !strings.Contains(doc, want) {
+				t.Errorf("external=%v: the operator policy lacks %s: %s", external, want, doc)
+			}
+		}
+		if strings.Contains(doc, `"Resource":"*"`) || strings.Contains(doc, "dynamodb:Scan") {
+			t.Errorf("the operator policy is wider than the CLI needs: %s", doc)
+		}
+		if got := strings.Contains(doc, "cognito-idp:AdminCreateUser"); got == external {
+			t.Errorf("external=%v: cognito statement present=%v", external, got)
+		}
+		if _, ok := tpl["Outputs"].(map[string]any)["OperatorPolicyArn"]; !ok {
+			t.Error("no OperatorPolicyArn output")
+		}
+	}
+}
