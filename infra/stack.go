@@ -47,7 +47,7 @@ type Stack struct {
 	Pool awscognito.UserPool
 	// OperatorPolicy is what `crmbackup accounts` and `admins` need.
 	OperatorPolicy awsiam.ManagedPolicy
-	Schedules *Schedules
+	Schedules      *Schedules
 	// DeadLetters keep what Scheduler, EventBridge or Lambda could not
 	// deliver or run; EndedRule hands executions that ended without
 	// success to the ended function; Ops tells the operators of trouble.
