@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -282,56 +279,21 @@ func (a *api) watchBackup(id string) error {
 	}
 }
 
-// download follows the API's 302 to the presigned URL and saves the file
-// into dir (0600), with a progress bar.
+// download saves the file behind path into dir (0600) with a progress bar.
 func (a *api) download(path, dir, name string, want int64) (string, error) {
-	ctx := a.c.Context()
-	resp, err := a.cl.do(ctx, "GET", path, nil, nil)
-	if err != nil {
-		return "", err
+	var bar *progressbar.ProgressBar
+	dst, err := a.cl.fetch(a.c.Context(), path, dir, name, func(total int64) io.Writer {
+		if total <= 0 {
+			total = want
+		}
+		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(a.io.err), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("downloading "+name), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		return bar
+	})
+	if bar != nil {
+		bar.Finish()
 	}
-	if resp.StatusCode != http.StatusFound {
-		return "", fmt.Errorf("download: HTTP %d, want a 302 to the file", resp.StatusCode)
-	}
-	req, err := http.NewRequestWithContext(ctx, "GET", resp.Header.Get("Location"), nil)
-	if err != nil {
-		return "", err
-	}
-	file, err := http.DefaultClient.Do(req) // presigned: no Authorization header
-	if err != nil {
-		return "", fmt.Errorf("download: %w", err)
-	}
-	defer file.Body.Close()
-	if file.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("download: the presigned link answered HTTP %d", file.StatusCode)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		name = filepath.Base(path) + ".bin"
-	}
-	tmp, err := os.CreateTemp(dir, ".download-*") // 0600
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	total := file.ContentLength
-	if total <= 0 {
-		total = want
-	}
-	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(a.io.err), progressbar.OptionShowBytes(true),
-		progressbar.OptionSetDescription("downloading "+name), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-	if _, err := io.Copy(io.MultiWriter(tmp, bar), file.Body); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("download: %w", err)
-	}
-	bar.Finish()
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	dst := filepath.Join(dir, name)
-	return dst, os.Rename(tmp.Name(), dst)
+	return dst, err
 }
 
 // --- schedule ---

@@ -19,6 +19,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/localhttp"
 )
 
 // awsFakes are the AWS services a deployed stack's operator commands
@@ -133,26 +134,6 @@ func (s *scripted) Read(p []byte) (int, error) {
 	return copy(p, line), nil
 }
 
-// ownBody gives net/http its own copy of a request's body: smithy-go
-// closes the one it made when the headers of a very fast (local) answer
-// arrive (see cognitofake.Client).
-type ownBody struct{ rt http.RoundTripper }
-
-func (o ownBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil {
-		return o.rt.RoundTrip(r)
-	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	c := r.Clone(r.Context())
-	c.Body = io.NopCloser(bytes.NewReader(body))
-	c.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	return o.rt.RoundTrip(c)
-}
-
 // TestCLIAgainstADeployedStack runs the operator's and an admin's commands
 // with --stack, the way they reach a deployed stack: its outputs from
 // CloudFormation, the operator's identity from STS, the account in
@@ -218,7 +199,7 @@ func TestCLIAgainstADeployedStack(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	awsHTTPClient = &http.Client{Transport: ownBody{http.DefaultTransport.(*http.Transport).Clone()}}
+	awsHTTPClient = localhttp.Client()
 	defer func() { awsHTTPClient = nil }()
 	run := func(stdin string, args ...string) (string, int) {
 		var out, errb bytes.Buffer

@@ -103,10 +103,16 @@ func (c *apiClient) backup(ctx context.Context, id string) (*backupView, error) 
 	return &b, err
 }
 
-// download follows the API's 302 to the presigned URL and saves the ZIP
-// into dir, streaming; it returns the file's path.
+// download saves a completed backup's ZIP into dir (the demo's).
 func (c *apiClient) download(ctx context.Context, b *backupView, dir string) (string, error) {
-	resp, err := c.do(ctx, "GET", b.DownloadURL, nil, nil)
+	return c.fetch(ctx, b.DownloadURL, dir, b.FileName, nil)
+}
+
+// fetch follows the API's 302 at path to the presigned URL and saves the
+// file into dir as name (0600, through a temporary file), streaming;
+// progress, if set, sees every byte. It returns the file's path.
+func (c *apiClient) fetch(ctx context.Context, path, dir, name string, progress func(total int64) io.Writer) (string, error) {
+	resp, err := c.do(ctx, "GET", path, nil, nil)
 	if err != nil {
 		return "", err
 	}
@@ -123,27 +129,30 @@ func (c *apiClient) download(ctx context.Context, b *backupView, dir string) (st
 	}
 	defer file.Body.Close()
 	if file.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("download: the presigned URL answered HTTP %d", file.StatusCode)
+		return "", fmt.Errorf("download: the presigned link answered HTTP %d", file.StatusCode)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	name := b.FileName
-	if name == "" || strings.ContainsAny(name, `/\`) {
-		name = b.ID + ".zip"
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		name = filepath.Base(path) + ".download"
 	}
-	path := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, ".download-*")
+	tmp, err := os.CreateTemp(dir, ".download-*") // 0600
 	if err != nil {
 		return "", err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, file.Body); err != nil {
+	var w io.Writer = tmp
+	if progress != nil {
+		w = io.MultiWriter(tmp, progress(file.ContentLength))
+	}
+	if _, err := io.Copy(w, file.Body); err != nil {
 		tmp.Close()
 		return "", fmt.Errorf("download: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
 		return "", err
 	}
-	return path, os.Rename(tmp.Name(), path)
+	dst := filepath.Join(dir, name)
+	return dst, os.Rename(tmp.Name(), dst)
 }

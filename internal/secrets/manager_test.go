@@ -1,10 +1,8 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -17,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
+	"github.com/crmbackup/crmbackup/internal/localhttp"
 )
 
 const (
@@ -61,7 +60,7 @@ func newSMFake(t *testing.T, replies map[string]smReply) (*smFake, *secretsmanag
 		BaseEndpoint:     aws.String(srv.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: ownBody{http.DefaultTransport.(*http.Transport).Clone()}},
+		HTTPClient:       localhttp.Client(),
 	})
 	return f, client
 }
@@ -330,26 +329,4 @@ func TestManagerSecretString(t *testing.T) {
 			}
 		})
 	}
-}
-
-// ownBody hands net/http its own copy of each request body (as
-// cognitofake's client does): smithy-go closes the body it built as soon
-// as the response headers arrive, which against a server on the same
-// machine can make net/http close the connection under the response ("use
-// of closed network connection").
-type ownBody struct{ next http.RoundTripper }
-
-func (t ownBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return t.next.RoundTrip(r)
-	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	c := r.Clone(r.Context())
-	c.Body = io.NopCloser(bytes.NewReader(body))
-	c.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	return t.next.RoundTrip(c)
 }

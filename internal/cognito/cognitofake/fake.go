@@ -39,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/crmbackup/crmbackup/internal/localhttp"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -118,31 +119,8 @@ func (f *Fake) Client() *cip.Client {
 		BaseEndpoint:     aws.String(f.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "fake-secret", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: ownBody{http.DefaultTransport.(*http.Transport).Clone()}},
+		HTTPClient:       localhttp.Client(),
 	})
-}
-
-// ownBody hands net/http its own copy of each request body. smithy-go
-// closes the body it built as soon as the response headers arrive, and a
-// closed body's WriteTo returns io.EOF; against a server on the same
-// machine that can land while net/http still reads the body once more to
-// check for extra bytes, and that io.EOF makes it close the connection
-// under the response ("use of closed network connection").
-type ownBody struct{ next http.RoundTripper }
-
-func (t ownBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return t.next.RoundTrip(r)
-	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	c := r.Clone(r.Context())
-	c.Body = io.NopCloser(bytes.NewReader(body))
-	c.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	return t.next.RoundTrip(c)
 }
 
 // AddUser adds a confirmed user with password and TOTP set up, and returns

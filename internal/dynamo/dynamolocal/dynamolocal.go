@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/crmbackup/crmbackup/internal/localhttp"
 )
 
 // Options for Start.
@@ -181,6 +182,7 @@ func Client(endpoint, accessKey string) *dynamodb.Client {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, "local", ""),
 		BaseEndpoint: aws.String(endpoint),
+		HTTPClient:   localhttp.Client(),
 	})
 }
 
