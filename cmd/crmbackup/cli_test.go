@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/emulator"
@@ -173,10 +174,23 @@ func TestCLIAgainstTheLocalStack(t *testing.T) {
 		t.Fatalf("plan %+v", plan)
 	}
 	c.fails(exitUsage, "acknowledge", "", "restore", "execute", plan.ID)
-	out = c.ok(nil, "", "restore", "execute", plan.ID, "--acknowledge-data-change", "--acknowledge-irreversible")
-	if !strings.Contains(out, `Import "Data restore - Deal"`) || !strings.Contains(out, "COMPLETED") {
-		t.Fatalf("execute:\n%s", out)
+	// A two-factor sign-in older than 5 minutes: the restore asks for a
+	// new one (without a terminal to sign in on, exit 3 and how).
+	ageSession(t, dir, 10*time.Minute)
+	c.fails(exitAuth, "crmbackup login", "", "restore", "execute", plan.ID, "--acknowledge-data-change", "--acknowledge-irreversible")
+	// At a terminal it signs in again and goes on (locally a sign-in asks
+	// nothing); here both acknowledgements are typed, not given as flags.
+	ageSession(t, dir, 10*time.Minute)
+	var out2, err2 bytes.Buffer
+	err = runWith(context.Background(), []string{"restore", "execute", plan.ID, "--local", dir},
+		stdio{in: strings.NewReader("y\nyes\n"), out: &out2, err: &err2, terminal: true})
+	if err != nil || !strings.Contains(err2.String(), "A restore needs a fresh two-factor sign-in") || !strings.Contains(out2.String(), `Import "Data restore - Deal"`) {
+		t.Fatalf("execute at a terminal with a stale sign-in: %v\n%s%s", err, out2.String(), err2.String())
 	}
+	if !strings.Contains(out2.String(), "COMPLETED") {
+		t.Fatalf("execute:\n%s", out2.String())
+	}
+	c.fails(exitRefused, "", "", "restore", "execute", plan.ID, "--acknowledge-data-change", "--acknowledge-irreversible") // a plan runs once
 	var imports struct {
 		Imports []map[string]any `json:"imports"`
 	}
@@ -250,4 +264,23 @@ func TestCLIAgainstTheLocalStack(t *testing.T) {
 	c.ok(nil, emulator.DefaultToken, "accounts", "add", "--id", "beta", "--tier", "starter", "--allow-shared-portal", "--requests-per-10s", "1000")
 	c.fails(exitRefused, "switch them off first", "", "accounts", "remove", "acme", "--yes")
 	c.ok(nil, "", "logout")
+}
+
+// ageSession makes the local session's two-factor sign-in age old, and
+// its token due for renewal (which keeps the sign-in's time).
+func ageSession(t *testing.T, dir string, age time.Duration) {
+	t.Helper()
+	abs, _ := filepath.Abs(dir)
+	cfg, _ := os.UserConfigDir()
+	path := filepath.Join(cfg, "crmbackup", "sessions", "local-"+shortHash(abs)+".json")
+	var s session
+	raw, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(raw, &s) != nil {
+		t.Fatalf("session %s: %v", path, err)
+	}
+	s.SignedInAt, s.ExpiresAt = time.Now().Add(-age), time.Now().Add(-time.Second)
+	raw, _ = json.Marshal(s)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
