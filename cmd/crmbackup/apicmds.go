@@ -66,6 +66,17 @@ func (a *api) call(method, path string, body, out any) error {
 
 func (a *api) table() *tabwriter.Writer { return newTable(a.io.out) }
 
+// bar is a progress bar on stderr when it is a terminal, else one that
+// draws nothing (a log or a pipe gets the outcome only).
+func (a *api) bar(max int64, opts ...progressbar.Option) *progressbar.ProgressBar {
+	w := io.Discard
+	if a.io.bars {
+		w = a.io.err
+	}
+	return progressbar.NewOptions64(max, append([]progressbar.Option{progressbar.OptionSetWriter(w),
+		progressbar.OptionThrottle(200 * time.Millisecond), progressbar.OptionClearOnFinish()}, opts...)...)
+}
+
 // apiCommand is a command that calls the API.
 func apiCommand(io stdio, use, short string, args cobra.PositionalArgs, run func(a *api, args []string) error) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Args: usageArgs(args), RunE: func(c *cobra.Command, args []string) error {
@@ -131,7 +142,7 @@ func backupsCommand(io stdio) *cobra.Command {
 			return a.watchBackup(b.ID)
 		}
 		if !a.json {
-			fmt.Fprintf(a.io.out, "Follow it: crmbackup backups watch %s\n", b.ID)
+			fmt.Fprintf(a.io.out, "Follow it: "+self()+" backups watch %s\n", b.ID)
 		}
 		return nil
 	})
@@ -157,7 +168,7 @@ func backupsCommand(io stdio) *cobra.Command {
 		}
 		w.Flush()
 		if len(l.Backups) == 0 {
-			fmt.Fprintln(a.io.out, "No backups yet: crmbackup backups create")
+			fmt.Fprintln(a.io.out, "No backups yet: "+self()+" backups create")
 		}
 		return nil
 	})
@@ -240,9 +251,7 @@ func printBackup(w io.Writer, b *backupView) {
 // exported (a spinner: the total is known only at the end).
 func (a *api) watchBackup(id string) error {
 	ctx := a.c.Context()
-	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(a.io.err), progressbar.OptionSetDescription("exporting"),
-		progressbar.OptionShowCount(), progressbar.OptionSetItsString("records"), progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	bar := a.bar(-1, progressbar.OptionSetDescription("exporting: records"), progressbar.OptionShowCount())
 	moved, last := time.Now(), int64(-1)
 	for {
 		b, err := a.cl.backup(ctx, id)
@@ -264,7 +273,7 @@ func (a *api) watchBackup(id string) error {
 				return fmt.Errorf("backup %s FAILED: %s", b.ID, b.Failure)
 			}
 			if !a.json {
-				fmt.Fprintf(a.io.out, "Download it: crmbackup backups download %s\n", b.ID)
+				fmt.Fprintf(a.io.out, "Download it: "+self()+" backups download %s\n", b.ID)
 			}
 			return nil
 		}
@@ -286,8 +295,7 @@ func (a *api) download(path, dir, name string, want int64) (string, error) {
 		if total <= 0 {
 			total = want
 		}
-		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(a.io.err), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("downloading "+name), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		bar = a.bar(total, progressbar.OptionShowBytes(true), progressbar.OptionSetDescription("downloading "+name))
 		return bar
 	})
 	if bar != nil {
@@ -370,7 +378,9 @@ func scheduleCommand(io stdio) *cobra.Command {
 	set.Flags().String("time", "", "time of day, HH:MM (default 02:00)")
 	set.Flags().String("timezone", "", "IANA time zone, e.g. Europe/Rome (default the portal's)")
 	set.Flags().String("day", "", "day of the week of weekly and biweekly runs, e.g. sunday")
-	return group("schedule", "Show or set recurring backups (Enterprise)", show, set)
+	g := group("schedule", "Show (the default) or set recurring backups (Enterprise)", show, set)
+	g.RunE = show.RunE
+	return g
 }
 
 // --- restore ---
@@ -404,7 +414,7 @@ func restoreCommand(io stdio) *cobra.Command {
 	var props []string
 	plan := apiCommand(io, "plan BACKUP --object deals [--properties a,b,c]", "Plan a restore (without --properties: list the object's properties)", cobra.ExactArgs(1), func(a *api, args []string) error {
 		if object == "" {
-			fmt.Fprintln(a.io.err, "crmbackup restore plan: --object is required (`crmbackup restore objects BACKUP` lists them)")
+			fmt.Fprintln(a.io.err, "crmbackup restore plan: --object is required (`"+self()+" restore objects BACKUP` lists them)")
 			return errUsage
 		}
 		if len(props) == 0 {
@@ -466,7 +476,7 @@ func restoreCommand(io stdio) *cobra.Command {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Body.Error.Code == apperr.Reauth {
 			if !io.terminal {
-				return fmt.Errorf("%w (run `crmbackup login` and execute again)", err)
+				return fmt.Errorf("%w (run `"+self()+" login` and execute again)", err)
 			}
 			fmt.Fprintln(io.err, "A restore needs a fresh two-factor sign-in.")
 			email := ""
@@ -493,7 +503,7 @@ func restoreCommand(io stdio) *cobra.Command {
 		if a.json {
 			return printJSON(a.io.out, im)
 		}
-		fmt.Fprintf(a.io.out, "Follow it: crmbackup imports show %s\n", im.ID)
+		fmt.Fprintf(a.io.out, "Follow it: "+self()+" imports show %s\n", im.ID)
 		return nil
 	})
 	execute.Flags().BoolVar(&ackChange, "acknowledge-data-change", false, "acknowledge that the restore changes data in HubSpot")
@@ -517,7 +527,7 @@ func (a *api) listProperties(backupID, object string) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Label, p.Type, p.Sensitivity, r)
 	}
 	w.Flush()
-	fmt.Fprintf(a.io.out, "\nPlan a restore of some: crmbackup restore plan %s --object %s --properties a,b,c\n", backupID, object)
+	fmt.Fprintf(a.io.out, "\nPlan a restore of some: "+self()+" restore plan %s --object %s --properties a,b,c\n", backupID, object)
 	return nil
 }
 
@@ -543,7 +553,11 @@ func (a *api) followPlan(p *planView) error {
 		return fmt.Errorf("plan %s FAILED: %s", p.ID, p.Failure)
 	}
 	if !a.json {
-		fmt.Fprintf(a.io.out, "Run it: crmbackup restore execute %s\n", p.ID)
+		if c := p.Counts; c != nil && c.Updated+c.Cleared == 0 {
+			fmt.Fprintln(a.io.out, "Nothing to restore: every value already equals the backup's.")
+		} else {
+			fmt.Fprintf(a.io.out, "Run it: "+self()+" restore execute %s\n", p.ID)
+		}
 	}
 	return nil
 }
@@ -614,14 +628,13 @@ func printImport(w io.Writer, im *importView) {
 		fmt.Fprintf(w, "  failed: %s\n", im.Failure)
 	}
 	if im.ErrorsURL != "" {
-		fmt.Fprintf(w, "  %d values refused by HubSpot: crmbackup imports errors %s\n", im.ErrorRows, im.ID)
+		fmt.Fprintf(w, "  %d values refused by HubSpot: "+self()+" imports errors %s\n", im.ErrorRows, im.ID)
 	}
 }
 
 func (a *api) watchImport(id string) error {
 	ctx := a.c.Context()
-	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(a.io.err), progressbar.OptionSetDescription("restoring"),
-		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	bar := a.bar(-1, progressbar.OptionSetDescription("restoring: records"), progressbar.OptionShowCount())
 	moved, last := time.Now(), int64(-1)
 	for {
 		var im importView

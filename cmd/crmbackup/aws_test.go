@@ -285,7 +285,7 @@ func TestCLIAgainstADeployedStack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login: %v\n%s", err, loginOut)
 	}
-	if !strings.Contains(loginOut, "Signed in to stack crmbackup-prod (us-east-1) as admin@acme.example") {
+	if !strings.Contains(loginOut, "Signed in to stack crmbackup-prod (us-east-1) as admin@acme.example, an admin of account acme") {
 		t.Fatalf("login:\n%s", loginOut)
 	}
 	if strings.Contains(loginOut, "N3w-Passw0rd-Long!") || strings.Contains(loginOut, temp) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -101,6 +102,13 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 }
 
+// aliasFlag makes name another name of the flag of, for the commands
+// with Go flags (token's -dir is every other command's --local).
+func aliasFlag(fs *flag.FlagSet, name, of string) bool {
+	fs.Var(fs.Lookup(of).Value, name, "the same as -"+of)
+	return true
+}
+
 // defaultLocalDir is the local stack's data folder unless told.
 const defaultLocalDir = ".local/stack"
 
@@ -127,6 +135,7 @@ func runToken(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flags("token")
 	var (
 		dir     = fs.String("dir", defaultLocalDir, "the local stack's data folder (holds the dev token key)")
+		_       = aliasFlag(fs, "local", "dir")
 		account = fs.String("account", "acme", "account id claim")
 		subject = fs.String("sub", "admin@acme.example", "subject claim")
 		role    = fs.String("role", auth.SuperAdminRole, "role claim")

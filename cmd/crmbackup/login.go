@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,7 @@ var errSignIn = errors.New("sign in first")
 type session struct {
 	Target       string    `json:"target"`
 	Email        string    `json:"email"`
+	AccountID    string    `json:"accountId,omitempty"`
 	IDToken      string    `json:"idToken"`
 	RefreshToken string    `json:"refreshToken,omitempty"`
 	ExpiresAt    time.Time `json:"expiresAt"`
@@ -56,7 +59,7 @@ func loadSession(t *target) (*session, error) {
 	}
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: `crmbackup login` signs you in to %s", errSignIn, t.name)
+		return nil, fmt.Errorf("%w: `"+self()+" login` signs you in to %s", errSignIn, t.name)
 	}
 	if err != nil {
 		return nil, err
@@ -109,7 +112,7 @@ func (t *target) token(ctx context.Context) (string, *session, error) {
 	}
 	if t.local != "" {
 		if time.Since(s.SignedInAt) > localSessionLife {
-			return "", nil, fmt.Errorf("%w: your local session of %s ended; `crmbackup login` again", errSignIn, s.SignedInAt.Local().Format("2 Jan 15:04"))
+			return "", nil, fmt.Errorf("%w: your local session of %s ended; `"+self()+" login` again", errSignIn, s.SignedInAt.Local().Format("2 Jan 15:04"))
 		}
 		if err := t.signLocal(s, s.SignedInAt); err != nil {
 			return "", nil, err
@@ -117,11 +120,11 @@ func (t *target) token(ctx context.Context) (string, *session, error) {
 	} else {
 		pool := t.pool()
 		if pool == nil || s.RefreshToken == "" {
-			return "", nil, fmt.Errorf("%w: your session ended; `crmbackup login` again", errSignIn)
+			return "", nil, fmt.Errorf("%w: your session ended; `"+self()+" login` again", errSignIn)
 		}
 		tok, err := pool.Refresh(ctx, s.RefreshToken)
 		if apperr.Code(err) == apperr.Unauthorized || errors.Is(err, cognito.ErrExpired) {
-			return "", nil, fmt.Errorf("%w: your session ended (%w); `crmbackup login` again", errSignIn, err)
+			return "", nil, fmt.Errorf("%w: your session ended (%w); `"+self()+" login` again", errSignIn, err)
 		}
 		if err != nil {
 			return "", nil, fmt.Errorf("renewing your session: %w", err)
@@ -152,8 +155,25 @@ func (t *target) signLocal(s *session, signedIn time.Time) error {
 	if err != nil {
 		return err
 	}
-	s.IDToken, s.ExpiresAt, s.SignedInAt = tok, time.Now().Add(time.Hour), signedIn
+	s.IDToken, s.ExpiresAt, s.SignedInAt, s.AccountID = tok, time.Now().Add(time.Hour), signedIn, ad.AccountID
 	return nil
+}
+
+// accountClaim reads the account an ID token names, for people: the API
+// verifies tokens, this does not.
+func accountClaim(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims map[string]any
+	json.Unmarshal(raw, &claims)
+	id, _ := claims[auth.DefaultClaims.Account].(string)
+	return id
 }
 
 func loginCommand(io stdio) *cobra.Command {
@@ -212,11 +232,12 @@ func (t *target) login(ctx context.Context, io stdio, email string) error {
 			return fmt.Errorf("sign in to %s: %w", t.name, err)
 		}
 		s.IDToken, s.RefreshToken, s.ExpiresAt, s.SignedInAt = tok.IDToken, tok.RefreshToken, tok.ExpiresAt, time.Now()
+		s.AccountID = accountClaim(tok.IDToken)
 	}
 	if err := saveSession(t, s); err != nil {
 		return err
 	}
-	fmt.Fprintf(io.err, "Signed in to %s as %s (two-factor now).\n", t.name, s.Email)
+	fmt.Fprintf(io.err, "Signed in to %s as %s, an admin of account %s (two-factor now).\n", t.name, s.Email, cmp.Or(s.AccountID, "?"))
 	return nil
 }
 

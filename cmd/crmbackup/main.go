@@ -64,11 +64,13 @@ type stdio struct {
 	out, err io.Writer
 	// terminal: stdin is a terminal (prompts may be asked).
 	terminal bool
+	// bars: stderr is a terminal (progress bars are drawn).
+	bars bool
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := runWith(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, terminal: term.IsTerminal(int(os.Stdin.Fd()))})
+	err := runWith(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, terminal: term.IsTerminal(int(os.Stdin.Fd())), bars: term.IsTerminal(int(os.Stderr.Fd()))})
 	interrupted := ctx.Err() != nil // before stop, which cancels ctx
 	stop()
 	code := exitCode(err)
@@ -96,7 +98,7 @@ func runWith(ctx context.Context, args []string, io stdio) error {
 	c, err := root.ExecuteC()
 	// Cobra's own refusals (a required flag not given) are usage errors.
 	if err != nil && strings.HasPrefix(err.Error(), "required flag") {
-		fmt.Fprintf(io.err, "crmbackup %s: %v\n(`%s --help` lists its flags)\n", c.Name(), err, c.CommandPath())
+		fmt.Fprintf(io.err, "%s: %v\n(`%s --help` lists its flags)\n", c.CommandPath(), err, c.CommandPath())
 		return errUsage
 	}
 	return err
@@ -166,7 +168,7 @@ the AWS account and region of your AWS credentials (--region, AWS_REGION).`,
 	root.SetOut(io.out)
 	root.SetErr(io.err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		fmt.Fprintf(io.err, "crmbackup %s: %v\n(`%s --help` lists its flags)\n", c.Name(), err, c.CommandPath())
+		fmt.Fprintf(io.err, "%s: %v\n(`%s --help` lists its flags)\n", c.CommandPath(), err, c.CommandPath())
 		return errUsage
 	})
 	addTargetFlags(root)
@@ -204,7 +206,7 @@ func stackCommand(name, short string, fn func(ctx context.Context, args []string
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if err := check(c, args); err != nil {
-			fmt.Fprintf(c.ErrOrStderr(), "crmbackup %s: %v\n(`%s --help` says what it takes)\n", c.Name(), err, c.CommandPath())
+			fmt.Fprintf(c.ErrOrStderr(), "%s: %v\n(`%s --help` says what it takes)\n", c.CommandPath(), err, c.CommandPath())
 			return errUsage
 		}
 		return nil

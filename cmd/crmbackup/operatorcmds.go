@@ -60,7 +60,7 @@ func readAll(r io.Reader, limit int64) (string, error) {
 }
 
 func printCheck(w io.Writer, c *operator.Check) {
-	fmt.Fprintf(w, "  portal      %d (%s, %s, %s)\n", c.PortalID, c.AccountType, c.TimeZone, c.UIDomain)
+	fmt.Fprintf(w, "  portal      %d (account type %s, time zone %s, %s)\n", c.PortalID, c.AccountType, c.TimeZone, c.UIDomain)
 	fmt.Fprintf(w, "  objects     %s\n", strings.Join(c.Objects, ", "))
 	scopes := func(name string, s []string) {
 		if len(s) == 0 {
@@ -97,7 +97,7 @@ func accountsCommand(io stdio) *cobra.Command {
 			if isJSON(c) {
 				return printJSON(io.out, map[string]any{"account": a, "check": check})
 			}
-			fmt.Fprintf(io.out, "Added account %s (%s, %s, portal %d) to %s.\nNext: crmbackup admins add --account %s --email SUPER_ADMIN_EMAIL\n", a.ID, a.Name, a.Tier, a.PortalID, t.name, a.ID)
+			fmt.Fprintf(io.out, "Added account %s (%s, %s, portal %d) to %s.\nNext: "+self()+" admins add --account %s --email SUPER_ADMIN_EMAIL\n", a.ID, a.Name, a.Tier, a.PortalID, t.name, a.ID)
 			return nil
 		})
 	f := add.Flags()
@@ -124,8 +124,11 @@ func accountsCommand(io stdio) *cobra.Command {
 		fmt.Fprintln(w, "ID\tNAME\tTIER\tPORTAL\tLIMIT/10s\tSENSITIVE DATA")
 		for _, a := range list {
 			sens := "backed up"
-			if a.LeaveOutSensitive {
+			switch {
+			case a.LeaveOutSensitive:
 				sens = "left out"
+			case a.Tier != backup.Enterprise:
+				sens = "none (Enterprise only)"
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\n", a.ID, a.Name, a.Tier, a.PortalID, a.RequestsPer10s, sens)
 		}
@@ -231,7 +234,7 @@ func accountsCommand(io stdio) *cobra.Command {
 			svc := &operator.Admins{Store: tools.store, Directory: tools.directory, Operator: tools.actor}
 			for _, ad := range admins {
 				if _, err := svc.Remove(c.Context(), ad.Email); err != nil && !apperr.Is(err, apperr.NotFound) {
-					return fmt.Errorf("account %s is removed, but its admin %s is not (`crmbackup admins remove %s`): %w", args[0], ad.Email, ad.Email, err)
+					return fmt.Errorf("account %s is removed, but its admin %s is not (`"+self()+" admins remove %s`): %w", args[0], ad.Email, ad.Email, err)
 				}
 			}
 			if isJSON(c) {
@@ -270,9 +273,9 @@ func adminsCommand(io stdio) *cobra.Command {
 				fmt.Fprintln(io.out, "The override and its reason are in the account's audit log.")
 			}
 			if t.local == "" {
-				fmt.Fprintln(io.out, "Cognito e-mails them a temporary password; their first `crmbackup login` sets their password and two-factor.")
+				fmt.Fprintln(io.out, "Cognito e-mails them a temporary password; their first `"+self()+" login` sets their password and two-factor.")
 			} else {
-				fmt.Fprintf(io.out, "They sign in with: crmbackup login --email %s\n", ad.Email)
+				fmt.Fprintf(io.out, "They sign in with: "+self()+" login --email %s\n", ad.Email)
 			}
 			return nil
 		})

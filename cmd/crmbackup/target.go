@@ -45,15 +45,15 @@ const (
 
 func addTargetFlags(root *cobra.Command) {
 	f := root.PersistentFlags()
-	f.String(flagStack, os.Getenv("CRMBACKUP_STACK"), "a deployed stack's CloudFormation name (default $CRMBACKUP_STACK); without it, the local stack")
+	f.String(flagStack, os.Getenv("CRMBACKUP_STACK"), "a deployed stack's CloudFormation name ($CRMBACKUP_STACK sets the default); without it, the local stack")
 	f.String(flagRegion, "", "the deployed stack's AWS region (default: your AWS configuration's)")
-	f.String(flagLocal, cmp.Or(os.Getenv("CRMBACKUP_LOCAL"), ".local/stack"), "the local stack's data folder (default $CRMBACKUP_LOCAL or .local/stack)")
+	f.String(flagLocal, cmp.Or(os.Getenv("CRMBACKUP_LOCAL"), defaultLocalDir), "the local stack's data folder ($CRMBACKUP_LOCAL sets the default)")
 	f.Bool(flagJSON, false, "print JSON (the API's own answers) instead of tables, for scripts")
 	// Admins without AWS credentials reach a deployed stack's API by its
 	// outputs, which their operator gives them.
-	f.String(flagAPIURL, os.Getenv("CRMBACKUP_API_URL"), "a deployed stack's API (its ApiUrl output; default $CRMBACKUP_API_URL): for admins without AWS credentials, with the two flags below")
-	f.String(flagPoolID, os.Getenv("CRMBACKUP_USER_POOL_ID"), "the stack's UserPoolId output (default $CRMBACKUP_USER_POOL_ID)")
-	f.String(flagClient, os.Getenv("CRMBACKUP_USER_POOL_CLIENT_ID"), "the stack's UserPoolClientId output (default $CRMBACKUP_USER_POOL_CLIENT_ID)")
+	f.String(flagAPIURL, os.Getenv("CRMBACKUP_API_URL"), "a deployed stack's API (its ApiUrl output; $CRMBACKUP_API_URL sets the default): for admins without AWS credentials, with the two flags below")
+	f.String(flagPoolID, os.Getenv("CRMBACKUP_USER_POOL_ID"), "the stack's UserPoolId output ($CRMBACKUP_USER_POOL_ID)")
+	f.String(flagClient, os.Getenv("CRMBACKUP_USER_POOL_CLIENT_ID"), "the stack's UserPoolClientId output ($CRMBACKUP_USER_POOL_CLIENT_ID)")
 }
 
 // safeKey makes s usable in a file name.
