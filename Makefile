@@ -7,7 +7,7 @@ PKGS    ?= ./...
 # The race detector guards the shared rate budget and the emulator's store.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: all test vet fmt-check fmt bench fuzz reliability demo local cli emulator build lambdas node-check synth deploy destroy tools clean
+.PHONY: all test vet fmt-check fmt bench fuzz reliability demo local cli console emulator build lambdas node-check synth deploy destroy tools clean
 
 # The CDK CLI (aws-cdk, pinned in package-lock.json) runs the Go app of infra/
 # (cdk.json). Under a Node release past its end of life, jsii prints a
@@ -19,19 +19,23 @@ CDK = npx --no-install cdk --no-notices
 all: test
 
 ## test: vet, gofmt check and the whole test suite (what CI runs)
-test: tools vet fmt-check
-	$(GO) test $(TESTFLAGS) $(PKGS)
+## (the console's browser tests leave a screenshot of each page in build/screenshots)
+test: tools console vet fmt-check
+	CONSOLE_SCREENSHOTS=$(CURDIR)/build/screenshots $(GO) test $(TESTFLAGS) $(PKGS)
 
 # Debian packages when a command is missing (as root, or through sudo).
 APT_INSTALL = sh -c 'if [ "$$(id -u)" -ne 0 ]; then S=sudo; fi; $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq --no-install-recommends "$$@"' apt-install
 
 ## tools: Go modules, the Node tools of package-lock.json (the local Step Functions
-## runner, asl-validator, DynamoDB Local, the CDK CLI) and the Java JDK DynamoDB Local needs
+## runner, asl-validator, DynamoDB Local, the CDK CLI, the console's TypeScript toolchain), the
+## Java JDK DynamoDB Local needs and the chromium the console's browser tests drive
 ## (a JDK, not only a runtime: javac compiles the launcher that keeps it on loopback)
 tools: node_modules/.installed
 	@command -v $(GO) >/dev/null || { echo "Go is required (go.mod says which version)"; exit 1; }
 	$(GO) mod download
 	@command -v javac >/dev/null || $(APT_INSTALL) default-jdk-headless
+	@# The console's browser tests drive Debian's chromium (chromedp).
+	@command -v chromium >/dev/null || $(APT_INSTALL) chromium
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || $(APT_INSTALL) nodejs npm
@@ -76,13 +80,24 @@ reliability: tools
 
 ## demo: the main job on this machine: a real backup through the local stack,
 ## downloaded into ./backups and verified (flags: make demo ARGS='-records 50000')
-demo: tools cli
+demo: tools console cli
 	bin/crmbackup demo $(ARGS)
 
 ## local: the local stack (API, CRM emulator, DynamoDB Local, S3 stand-in) until Ctrl-C
 ## (run as a binary, not through `go run`, which ends a clean Ctrl-C with status 1)
-local: tools cli
+local: tools console cli
 	bin/crmbackup local $(ARGS)
+
+## console: the admin console (console/, TypeScript + Preact), type-checked and
+## bundled by esbuild into internal/console/dist, which the Go binary embeds
+CONSOLE_DIST := internal/console/dist
+CONSOLE_SRC := $(wildcard console/src/*.ts console/src/*.tsx) console/index.html console/styles.css console/tsconfig.json
+console: $(CONSOLE_DIST)/console.js
+$(CONSOLE_DIST)/console.js: node_modules/.installed $(CONSOLE_SRC)
+	node_modules/.bin/tsc -p console
+	node_modules/.bin/esbuild console/src/main.tsx --bundle --minify --format=esm --target=es2022 --log-level=warning --outfile=$(CONSOLE_DIST)/console.js
+	cp console/index.html $(CONSOLE_DIST)/index.html
+	cp console/styles.css $(CONSOLE_DIST)/console.css
 
 ## cli: the crmbackup command, bin/crmbackup (the operators' and admins' tool)
 cli:

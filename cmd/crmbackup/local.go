@@ -57,6 +57,7 @@ func runLocal(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	abs, _ := filepath.Abs(*dir)
 	fmt.Fprintf(stdout, "crmbackup is running locally (data in %s).\n\n", abs)
+	fmt.Fprintf(stdout, "  console   %s\n", st.ConsoleURL)
 	fmt.Fprintf(stdout, "  API       %s\n", st.APIURL)
 	if st.EmulatorURL == "" {
 		fmt.Fprintf(stdout, "  HubSpot   %s: backups read it, restores write into it\n", stack.describe(true))

@@ -44,6 +44,7 @@ type Backups interface {
 	Get(ctx context.Context, accountID, id string) (*backup.Backup, error)
 	List(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Backup], error)
 	DownloadURL(ctx context.Context, accountID, id string, who audit.Actor) (string, error)
+	Quota(ctx context.Context, accountID string) (*backup.Quota, error)
 }
 
 // AuditLog reads the audit log.
@@ -100,6 +101,7 @@ func (s *Server) register(r *routes) {
 	r.handleQuery("GET /v1/backups", s.authed(list(lister[*backup.Backup]{name: "backups", fetch: s.backups}, s.view)))
 	r.handle("GET /v1/backups/{id}", s.authed(s.getBackup))
 	r.handle("GET /v1/backups/{id}/download", s.authed(redirect(s.downloadURL)))
+	r.handle("GET /v1/backup-quota", s.authed(s.quota))
 	s.scheduleRoutes(r)
 	s.notificationRoutes(r)
 	s.restoreRoutes(r)
@@ -359,10 +361,26 @@ func redirect(fetch func(ctx context.Context, account, id string, who audit.Acto
 		if err != nil {
 			return err
 		}
+		// A browser's script cannot read a redirect's Location: asked for
+		// JSON, the URL comes as the answer (200).
+		if strings.Contains(r.Header.Get("Accept"), "application/json") {
+			writeJSON(w, http.StatusOK, map[string]string{"url": url})
+			return nil
+		}
 		w.Header().Set("Location", url)
 		writeJSON(w, http.StatusFound, map[string]string{"url": url})
 		return nil
 	}
+}
+
+// quota is when the account's next manual backup is allowed.
+func (s *Server) quota(w http.ResponseWriter, r *http.Request, _ *auth.Caller, account string) error {
+	q, err := s.Backups.Quota(r.Context(), account)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, q)
+	return nil
 }
 
 func (s *Server) getBackup(w http.ResponseWriter, r *http.Request, c *auth.Caller, account string) error {

@@ -198,3 +198,34 @@ func TestInternalErrorsStayInTheLogs(t *testing.T) {
 		t.Errorf("status %d body %s: want 500 with a generic message", resp.StatusCode, body)
 	}
 }
+
+// The quota line's route, and the download routes' JSON form for a
+// browser's script (which cannot read a redirect).
+func TestQuotaAndDownloadAsJSON(t *testing.T) {
+	f := setup(t)
+	get := func(path, accept string) (int, string, string) {
+		req, _ := http.NewRequest("GET", f.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+f.token(t, "acme", auth.SuperAdminRole))
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(body)
+	}
+	if code, _, body := get("/v1/backup-quota", ""); code != 200 || !strings.Contains(body, `"allowedNow": true`) || !strings.Contains(body, `"window": "24h0m0s"`) {
+		t.Fatalf("quota: %d %s", code, body)
+	}
+	dl := "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2A/download"
+	if code, loc, body := get(dl, "application/json"); code != 200 || loc != "" || !strings.Contains(body, `"url"`) {
+		t.Fatalf("download as JSON: %d %q %s", code, loc, body)
+	}
+	if code, loc, _ := get(dl, "text/html"); code != 302 || loc == "" {
+		t.Fatalf("download for a browser's navigation: %d %q", code, loc)
+	}
+}

@@ -79,7 +79,11 @@ const (
 
 // Stack is a running local system.
 type Stack struct {
-	APIURL      string
+	APIURL string
+	// ConsoleURL opens the admin console's sign-in page with the stack's
+	// sign-in code (served on the API's address).
+	ConsoleURL  string
+	signInCode  string
 	EmulatorURL string // "" with a real portal
 	Emulator    *emulator.Server
 	Tokens      *auth.DevTokens
@@ -226,12 +230,14 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	apiURL, closeAPI, err := serve(addr, apiSrv.Handler())
+	s.signInCode = signInCode(secret)
+	apiURL, closeAPI, err := serve(addr, s.root(apiSrv.Handler()))
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, closeAPI)
 	s.APIURL = apiURL
+	s.ConsoleURL = apiURL + "/#/sign-in?code=" + s.signInCode
 	s.Service.Link = func(_, id string) string { return strings.TrimSuffix(apiURL+"/v1/backups/"+id, "/") }
 	s.Restore.Link = func(_, id string) string { return apiURL + "/v1/imports/" + id }
 	s.Schedules.Link = s.Service.Link

@@ -91,3 +91,12 @@ func (f *Backups) DownloadURL(ctx context.Context, accountID, id string, _ audit
 	}
 	return "https://bucket.example/" + b.Key + "?sig=x", nil
 }
+
+// Quota is allowed now for every account but "busy", whose next backup is
+// allowed a day after the fake's clock.
+func (f *Backups) Quota(_ context.Context, accountID string) (*backup.Quota, error) {
+	if accountID == "busy" {
+		return &backup.Quota{Tier: backup.Enterprise, Window: "24h0m0s", NextAllowedAt: f.Now.Add(24 * time.Hour), UsedBy: "01BUSY"}, nil
+	}
+	return &backup.Quota{Tier: backup.Enterprise, Window: "24h0m0s", AllowedNow: true}, nil
+}

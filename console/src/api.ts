@@ -1,0 +1,117 @@
+// The console's calls of crmbackup's API. The token lives in memory only.
+
+let token = "";
+let onSignedOut: () => void = () => {};
+
+export function setToken(tok: string) {
+  token = tok;
+}
+
+export function signedIn(): boolean {
+  return token !== "";
+}
+
+export function whenSignedOut(fn: () => void) {
+  onSignedOut = fn;
+}
+
+// ApiError is the API's JSON error, in words for the admin.
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let resp: Response;
+  try {
+    resp = await fetch(path, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        Accept: "application/json",
+        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    throw new ApiError(0, "unreachable", "the crmbackup API cannot be reached; check your connection and try again");
+  }
+  const text = await resp.text();
+  const data = text ? JSON.parse(text) : {};
+  if (!resp.ok) {
+    const e = data.error ?? {};
+    if (resp.status === 401) {
+      token = "";
+      onSignedOut();
+    }
+    throw new ApiError(resp.status, e.code ?? "error", e.message ?? `HTTP ${resp.status}`, e.details ?? {});
+  }
+  return data as T;
+}
+
+export interface Backup {
+  backupId: string;
+  accountId: string;
+  status: "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED";
+  trigger: "manual" | "scheduled";
+  requestedBy?: string;
+  createdAt: string;
+  completedAt?: string;
+  expiresAt?: string;
+  failure?: string;
+  progress?: Record<string, number>;
+  size?: number;
+  fileName?: string;
+  objects?: { name: string; rows: number; file?: string }[];
+  expired: boolean;
+  downloadUrl?: string;
+}
+
+export interface Quota {
+  tier: string;
+  window: string;
+  allowedNow: boolean;
+  nextAllowedAt?: string;
+  usedBy?: string;
+}
+
+export interface Schedule {
+  enabled: boolean;
+  frequency: "weekly" | "biweekly" | "daily";
+  timeOfDay: string;
+  timezone: string;
+  dayOfWeek?: string;
+  nextRunAt?: string;
+  description: string;
+  disabledReason?: string;
+}
+
+export const listBackups = () => call<{ backups: Backup[] }>("GET", "/v1/backups?limit=50");
+export const createBackup = () => call<Backup>("POST", "/v1/backups", {});
+export const quota = () => call<Quota>("GET", "/v1/backup-quota");
+export const getSchedule = () => call<Schedule>("GET", "/v1/backup-schedule");
+export const putSchedule = (s: Partial<Schedule>) => call<Schedule>("PUT", "/v1/backup-schedule", s);
+export const unread = () => call<{ unread: number }>("GET", "/v1/notifications?limit=1");
+
+// download asks for the backup's short-lived link and lets the browser
+// fetch the file from it (the link needs no token).
+export async function download(b: Backup) {
+  const { url } = await call<{ url: string }>("GET", `/v1/backups/${b.backupId}/download`);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = b.fileName ?? `${b.backupId}.zip`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+export function records(b: Backup): number {
+  if (b.objects?.length) return b.objects.reduce((n, o) => n + o.rows, 0);
+  return Object.values(b.progress ?? {}).reduce((n, v) => n + v, 0);
+}

@@ -1,0 +1,224 @@
+// Every word of the console, in English and in Italian (the HubSpot page
+// this reproduces is Italian). Keys are the English text's meaning; a test
+// checks that both languages have every key.
+
+export type Lang = "en" | "it";
+
+const en = {
+  product: "crmbackup",
+  title: "Backup and restore",
+  signOut: "Sign out",
+  language: "Language",
+  navBackups: "Backup and restore",
+  navImports: "Imports",
+  navAudit: "Audit log",
+  navNotifications: "Notifications",
+  intro:
+    "A backup holds every record and property value of your CRM objects — Sensitive and Highly Sensitive data included — as one CSV file per object in a ZIP. It can be downloaded and restored from for 14 days.",
+  quotaAllowed: "You can create a backup now ({window}).",
+  quotaUsed: "Next backup allowed after {when} ({window}; the last one is backup {id}).",
+  quotaDay: "one every 24 hours",
+  quotaWeek: "one a week",
+  createBackup: "Create backup",
+  scheduleBackup: "Schedule backup",
+  createTitle: "Create a backup",
+  createWarning: "Changes made while the backup runs may not be reflected in it.",
+  create: "Create",
+  cancel: "Cancel",
+  close: "Close",
+  colCreated: "Created",
+  colTrigger: "Trigger",
+  colStatus: "Status",
+  colRecords: "Records",
+  colSize: "Size",
+  colExpires: "Expires",
+  colActions: "Actions",
+  manual: "Manual",
+  scheduled: "Scheduled",
+  QUEUED: "Queued",
+  RUNNING: "Running",
+  COMPLETED: "Completed",
+  FAILED: "Failed",
+  EXPIRED: "Expired",
+  progress: "{done} records exported",
+  download: "Download",
+  restore: "Restore",
+  noBackups: "No backups yet. Create one to protect your CRM data.",
+  expiresIn: "in {n} days",
+  expiresToday: "today",
+  scheduleTitle: "Schedule backup",
+  scheduleOn: "Recurring backups",
+  frequency: "Frequency",
+  weekly: "Once a week",
+  biweekly: "Every two weeks",
+  daily: "Daily",
+  timeOfDay: "Time of day",
+  timezone: "Time zone",
+  dayOfWeek: "Day of the week",
+  save: "Save",
+  saved: "Saved.",
+  nextRun: "Next run: {when}",
+  enterpriseOnly: "Recurring backups are an Enterprise feature.",
+  days: "sunday,monday,tuesday,wednesday,thursday,friday,saturday",
+  dayNames: "Sunday,Monday,Tuesday,Wednesday,Thursday,Friday,Saturday",
+  signInTitle: "Sign in (local stack)",
+  signInIntro:
+    "The local stack signs you in with a dev token. Pick who you are and how you signed in, to try every path.",
+  email: "E-mail",
+  account: "Account",
+  role: "Role",
+  superAdmin: "Super admin",
+  viewer: "Viewer (not a super admin)",
+  twoFactor: "Two-factor sign-in",
+  mfaNow: "Just now",
+  mfaEarlier: "An hour ago",
+  sso: "Single sign-on",
+  signIn: "Sign in",
+  signInCode: "Sign-in code (printed by make local)",
+  errorPrefix: "Something went wrong: {msg}",
+  retry: "Try again",
+  loading: "Loading…",
+  signedInAs: "Signed in as {email}",
+  unread: "{n} unread notifications",
+  accountLine: "Account {id} · {tier}",
+  starter: "Starter",
+  professional: "Professional",
+  enterprise: "Enterprise",
+};
+
+type Catalogue = typeof en;
+export type Key = keyof Catalogue;
+
+const it: Catalogue = {
+  product: "crmbackup",
+  title: "Backup e ripristino",
+  signOut: "Esci",
+  language: "Lingua",
+  navBackups: "Backup e ripristino",
+  navImports: "Importazioni",
+  navAudit: "Registro di controllo",
+  navNotifications: "Notifiche",
+  intro:
+    "Un backup contiene tutti i record e i valori delle proprietà degli oggetti del CRM, dati sensibili e altamente sensibili compresi, in un file CSV per oggetto dentro un archivio ZIP. Si può scaricare e usare per un ripristino per 14 giorni.",
+  quotaAllowed: "Puoi creare un backup adesso ({window}).",
+  quotaUsed: "Il prossimo backup sarà possibile dopo {when} ({window}; l'ultimo è il backup {id}).",
+  quotaDay: "un backup ogni 24 ore",
+  quotaWeek: "un backup alla settimana",
+  createBackup: "Crea backup",
+  scheduleBackup: "Pianifica backup",
+  createTitle: "Crea un backup",
+  createWarning: "Le modifiche apportate durante l'elaborazione del backup potrebbero non riflettersi.",
+  create: "Crea",
+  cancel: "Annulla",
+  close: "Chiudi",
+  colCreated: "Creato",
+  colTrigger: "Origine",
+  colStatus: "Stato",
+  colRecords: "Record",
+  colSize: "Dimensione",
+  colExpires: "Scadenza",
+  colActions: "Azioni",
+  manual: "Manuale",
+  scheduled: "Pianificato",
+  QUEUED: "In coda",
+  RUNNING: "In corso",
+  COMPLETED: "Completato",
+  FAILED: "Non riuscito",
+  EXPIRED: "Scaduto",
+  progress: "{done} record esportati",
+  download: "Download",
+  restore: "Ripristina",
+  noBackups: "Nessun backup per ora. Creane uno per proteggere i dati del CRM.",
+  expiresIn: "tra {n} giorni",
+  expiresToday: "oggi",
+  scheduleTitle: "Pianifica backup",
+  scheduleOn: "Backup ricorrenti",
+  frequency: "Frequenza",
+  weekly: "Una volta alla settimana",
+  biweekly: "Ogni due settimane",
+  daily: "Ogni giorno",
+  timeOfDay: "Ora del giorno",
+  timezone: "Fuso orario",
+  dayOfWeek: "Giorno della settimana",
+  save: "Salva",
+  saved: "Salvato.",
+  nextRun: "Prossima esecuzione: {when}",
+  enterpriseOnly: "I backup ricorrenti sono una funzione di Enterprise.",
+  days: "sunday,monday,tuesday,wednesday,thursday,friday,saturday",
+  dayNames: "Domenica,Lunedì,Martedì,Mercoledì,Giovedì,Venerdì,Sabato",
+  signInTitle: "Accedi (stack locale)",
+  signInIntro:
+    "Lo stack locale ti fa accedere con un token di sviluppo. Scegli chi sei e come hai effettuato l'accesso, per provare ogni percorso.",
+  email: "E-mail",
+  account: "Account",
+  role: "Ruolo",
+  superAdmin: "Super amministratore",
+  viewer: "Visualizzatore (non super amministratore)",
+  twoFactor: "Accesso a due fattori",
+  mfaNow: "Adesso",
+  mfaEarlier: "Un'ora fa",
+  sso: "Single sign-on",
+  signIn: "Accedi",
+  signInCode: "Codice di accesso (stampato da make local)",
+  errorPrefix: "Si è verificato un problema: {msg}",
+  retry: "Riprova",
+  loading: "Caricamento…",
+  signedInAs: "Accesso effettuato come {email}",
+  unread: "{n} notifiche non lette",
+  accountLine: "Account {id} · {tier}",
+  starter: "Starter",
+  professional: "Professional",
+  enterprise: "Enterprise",
+};
+
+export const catalogues: Record<Lang, Catalogue> = { en, it };
+
+let current: Lang = "en";
+
+export function initialLang(): Lang {
+  const saved = localStorage.getItem("crmbackup.lang");
+  if (saved === "en" || saved === "it") return saved;
+  return navigator.language.toLowerCase().startsWith("it") ? "it" : "en";
+}
+
+export function setLang(l: Lang) {
+  current = l;
+  localStorage.setItem("crmbackup.lang", l);
+  document.documentElement.lang = l;
+}
+
+export function lang(): Lang {
+  return current;
+}
+
+// t is the text of key in the current language, {name}s filled from vars.
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  return catalogues[current][key].replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+const locale = () => (current === "it" ? "it-IT" : "en-US");
+
+export function num(n: number): string {
+  return new Intl.NumberFormat(locale()).format(n);
+}
+
+// when is a time in the admin's zone, with the zone shown.
+export function when(iso: string | undefined): string {
+  if (!iso) return "–";
+  // dateStyle cannot be combined with timeZoneName: the fields one by one.
+  return new Intl.DateTimeFormat(locale(), {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+  }).format(new Date(iso));
+}
+
+export function bytes(n: number): string {
+  if (!n) return "–";
+  const units = ["B", "KB", "MB", "GB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(v)} ${units[i]}`;
+}

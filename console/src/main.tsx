@@ -1,0 +1,486 @@
+// The admin console: HubSpot's "Backup and restore" settings page for a
+// self-hosted crmbackup. Preact (a 4 KB React-compatible library) with
+// hooks; hash routes, so any static host serves it.
+
+import { render } from "preact";
+import { createPortal } from "preact/compat";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import * as api from "./api";
+import { bytes, initialLang, type Lang, lang, num, setLang, t, when } from "./i18n";
+
+interface Me {
+  email: string;
+  account: string;
+}
+
+// --- sign-in (the local stack's dev page) ---
+
+function SignIn({ onIn }: { onIn: (m: Me) => void }) {
+  // The local stack's sign-in code comes in the link make local prints; it
+  // is kept for the tab (it is no token: it only opens this page).
+  const fromLink = () => new URLSearchParams(location.hash.split("?")[1] ?? "").get("code");
+  const [code, setCode] = useState(fromLink() ?? sessionStorage.getItem("crmbackup.signInCode") ?? "");
+  useEffect(() => {
+    const on = () => {
+      const c = fromLink();
+      if (c) setCode(c);
+    };
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  useEffect(() => {
+    if (code) sessionStorage.setItem("crmbackup.signInCode", code);
+  }, [code]);
+  const [email, setEmail] = useState("admin@acme.example");
+  const [account, setAccount] = useState("acme");
+  const [role, setRole] = useState("super_admin");
+  const [mfa, setMfa] = useState("now");
+  const [error, setError] = useState("");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    const resp = await fetch("/_dev/sign-in", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code, email, account, role, twoFactor: mfa }),
+    });
+    const data = await resp.json();
+    if (!resp.ok) {
+      setError(data.error?.message ?? `HTTP ${resp.status}`);
+      return;
+    }
+    api.setToken(data.token);
+    history.replaceState(null, "", "#/backups");
+    onIn({ email, account });
+  };
+  return (
+    <main class="signin" id="main">
+      <h1>{t("signInTitle")}</h1>
+      <p>{t("signInIntro")}</p>
+      <form onSubmit={submit}>
+        <label>
+          {t("signInCode")}
+          <input name="code" value={code} onInput={(e) => setCode(e.currentTarget.value)} required autocomplete="off" />
+        </label>
+        <label>
+          {t("email")}
+          <input name="email" type="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} required />
+        </label>
+        <label>
+          {t("account")}
+          <input name="account" value={account} onInput={(e) => setAccount(e.currentTarget.value)} required />
+        </label>
+        <label>
+          {t("role")}
+          <select name="role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+            <option value="super_admin">{t("superAdmin")}</option>
+            <option value="viewer">{t("viewer")}</option>
+          </select>
+        </label>
+        <fieldset>
+          <legend>{t("twoFactor")}</legend>
+          {(["now", "earlier", "sso"] as const).map((v) => (
+            <label class="inline" key={v}>
+              <input type="radio" name="twoFactor" value={v} checked={mfa === v} onChange={() => setMfa(v)} />
+              {t(v === "now" ? "mfaNow" : v === "earlier" ? "mfaEarlier" : "sso")}
+            </label>
+          ))}
+        </fieldset>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="primary">
+          {t("signIn")}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+// --- a dialog panel: focus kept inside, Esc closes, the page behind inert ---
+
+function Panel(props: { title: string; onClose: () => void; children: ComponentChildren; side?: boolean }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const main = document.getElementById("page");
+    main?.setAttribute("inert", "");
+    const before = document.activeElement as HTMLElement | null;
+    const first = ref.current?.querySelector<HTMLElement>("input, select, button, [tabindex]");
+    first?.focus();
+    const key = (e: KeyboardEvent) => {
+      if (e.key === "Escape") props.onClose();
+      if (e.key === "Tab" && ref.current) {
+        const items = [...ref.current.querySelectorAll<HTMLElement>("input, select, button, a[href]")].filter((x) => !x.hasAttribute("disabled"));
+        if (!items.length) return;
+        const [a, z] = [items[0], items[items.length - 1]];
+        if (e.shiftKey && document.activeElement === a) {
+          z.focus();
+          e.preventDefault();
+        } else if (!e.shiftKey && document.activeElement === z) {
+          a.focus();
+          e.preventDefault();
+        }
+      }
+    };
+    document.addEventListener("keydown", key);
+    return () => {
+      document.removeEventListener("keydown", key);
+      main?.removeAttribute("inert");
+      before?.focus();
+    };
+  }, []);
+  // Outside the page, which is inert while the panel is open.
+  return createPortal(
+    <div class="backdrop">
+      <div class={props.side ? "panel side" : "panel"} role="dialog" aria-modal="true" aria-labelledby="panel-title" ref={ref}>
+        <header>
+          <h2 id="panel-title">{props.title}</h2>
+          <button class="icon" onClick={props.onClose} aria-label={t("close")}>
+            ×
+          </button>
+        </header>
+        {props.children}
+      </div>
+    </div>,
+    document.body,
+  );
+}
+
+function ErrorLine({ error }: { error: string }) {
+  if (!error) return null;
+  return (
+    <p class="error" role="alert">
+      {t("errorPrefix", { msg: error })}
+    </p>
+  );
+}
+
+// --- the home page: quota, create, schedule, the backups table ---
+
+function Backups() {
+  const [list, setList] = useState<api.Backup[] | null>(null);
+  const [quota, setQuota] = useState<api.Quota | null>(null);
+  const [error, setError] = useState("");
+  const [creating, setCreating] = useState(false);
+  const [scheduling, setScheduling] = useState(false);
+  const load = async () => {
+    try {
+      const [l, q] = await Promise.all([api.listBackups(), api.quota()]);
+      setList(l.backups);
+      setQuota(q);
+      setError("");
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  useEffect(() => {
+    load();
+  }, []);
+  // Running backups update in place.
+  const busy = list?.some((b) => b.status === "QUEUED" || b.status === "RUNNING");
+  useEffect(() => {
+    if (!busy) return;
+    const id = setInterval(load, 1500);
+    return () => clearInterval(id);
+  }, [busy]);
+
+  return (
+    <section aria-labelledby="page-title">
+      <div class="title-row">
+        <h1 id="page-title">{t("title")}</h1>
+        <div class="actions">
+          <button onClick={() => setScheduling(true)}>{t("scheduleBackup")}</button>
+          <button class="primary" onClick={() => setCreating(true)} disabled={quota ? !quota.allowedNow : true}>
+            {t("createBackup")}
+          </button>
+        </div>
+      </div>
+      <p class="intro">{t("intro")}</p>
+      {quota && <QuotaLine q={quota} />}
+      <ErrorLine error={error} />
+      {list === null ? (
+        <p role="status">{t("loading")}</p>
+      ) : list.length === 0 ? (
+        <p class="empty">{t("noBackups")}</p>
+      ) : (
+        <BackupTable list={list} onError={setError} />
+      )}
+      {creating && <CreateDialog onClose={() => setCreating(false)} onCreated={() => (setCreating(false), load())} />}
+      {scheduling && <SchedulePanel tier={quota?.tier ?? ""} onClose={() => setScheduling(false)} />}
+    </section>
+  );
+}
+
+function QuotaLine({ q }: { q: api.Quota }) {
+  const window = q.window.startsWith("24h") ? t("quotaDay") : t("quotaWeek");
+  return (
+    <p class="quota" data-testid="quota">
+      {q.allowedNow ? t("quotaAllowed", { window }) : t("quotaUsed", { when: when(q.nextAllowedAt), window, id: q.usedBy ?? "" })}
+    </p>
+  );
+}
+
+function BackupTable({ list, onError }: { list: api.Backup[]; onError: (e: string) => void }) {
+  return (
+    <table class="backups">
+      <thead>
+        <tr>
+          <th scope="col">{t("colCreated")}</th>
+          <th scope="col">{t("colTrigger")}</th>
+          <th scope="col">{t("colStatus")}</th>
+          <th scope="col" class="num">
+            {t("colRecords")}
+          </th>
+          <th scope="col" class="num">
+            {t("colSize")}
+          </th>
+          <th scope="col">{t("colExpires")}</th>
+          <th scope="col">{t("colActions")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {list.map((b) => (
+          <tr key={b.backupId} data-backup={b.backupId} data-status={b.expired ? "EXPIRED" : b.status}>
+            <td title={b.createdAt}>{when(b.createdAt)}</td>
+            <td>{t(b.trigger === "scheduled" ? "scheduled" : "manual")}</td>
+            <td>
+              <Status b={b} />
+            </td>
+            <td class="num">{num(api.records(b))}</td>
+            <td class="num">{bytes(b.size ?? 0)}</td>
+            <td>{b.expiresAt ? expires(b.expiresAt) : "–"}</td>
+            <td>
+              {b.status === "COMPLETED" && !b.expired && (
+                <button class="link" onClick={() => api.download(b).catch((e) => onError(e.message))}>
+                  {t("download")}
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Status({ b }: { b: api.Backup }) {
+  const s = b.expired ? "EXPIRED" : b.status;
+  return (
+    <span class={`status ${s.toLowerCase()}`}>
+      {t(s)}
+      {s === "RUNNING" && (
+        <span class="progress" role="status">
+          {" · "}
+          {t("progress", { done: num(api.records(b)) })}
+        </span>
+      )}
+      {s === "FAILED" && b.failure && <span class="reason">{b.failure}</span>}
+    </span>
+  );
+}
+
+function expires(iso: string): string {
+  const days = Math.ceil((new Date(iso).getTime() - Date.now()) / 86_400_000);
+  return days <= 1 ? t("expiresToday") : t("expiresIn", { n: days });
+}
+
+function CreateDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const create = async () => {
+    setBusy(true);
+    try {
+      await api.createBackup();
+      onCreated();
+    } catch (e) {
+      setError((e as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <Panel title={t("createTitle")} onClose={onClose}>
+      <p class="warning">{t("createWarning")}</p>
+      <ErrorLine error={error} />
+      <div class="buttons">
+        <button onClick={onClose}>{t("cancel")}</button>
+        <button class="primary" onClick={create} disabled={busy}>
+          {t("create")}
+        </button>
+      </div>
+    </Panel>
+  );
+}
+
+function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void }) {
+  const [s, setS] = useState<api.Schedule | null>(null);
+  const [error, setError] = useState("");
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    if (tier !== "enterprise") return;
+    api.getSchedule().then(setS, (e) => setError(e.message));
+  }, [tier]);
+  const days = t("days").split(",");
+  const dayNames = t("dayNames").split(",");
+  const save = async (e: Event) => {
+    e.preventDefault();
+    if (!s) return;
+    try {
+      const put: Partial<api.Schedule> = { enabled: s.enabled, frequency: s.frequency, timeOfDay: s.timeOfDay, timezone: s.timezone };
+      if (s.frequency !== "daily") put.dayOfWeek = s.dayOfWeek; // a daily schedule has no day
+      setS(await api.putSchedule(put));
+      setSaved(true);
+      setError("");
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const edit = (p: Partial<api.Schedule>) => {
+    setSaved(false);
+    setS({ ...(s as api.Schedule), ...p });
+  };
+  return (
+    <Panel title={t("scheduleTitle")} onClose={onClose} side>
+      {tier !== "enterprise" ? (
+        <p>{t("enterpriseOnly")}</p>
+      ) : !s ? (
+        <>
+          <ErrorLine error={error} />
+          {!error && <p role="status">{t("loading")}</p>}
+        </>
+      ) : (
+        <form onSubmit={save}>
+          <label class="inline switch">
+            <input type="checkbox" name="enabled" role="switch" checked={s.enabled} onChange={(e) => edit({ enabled: e.currentTarget.checked })} />
+            {t("scheduleOn")}
+          </label>
+          <fieldset disabled={!s.enabled}>
+            <legend>{t("frequency")}</legend>
+            {(["weekly", "biweekly", "daily"] as const).map((f) => (
+              <label class="inline" key={f}>
+                <input type="radio" name="frequency" value={f} checked={s.frequency === f} onChange={() => edit({ frequency: f })} />
+                {t(f)}
+              </label>
+            ))}
+          </fieldset>
+          {s.frequency !== "daily" && (
+            <label>
+              {t("dayOfWeek")}
+              <select name="dayOfWeek" value={s.dayOfWeek} onChange={(e) => edit({ dayOfWeek: e.currentTarget.value })} disabled={!s.enabled}>
+                {days.map((d, i) => (
+                  <option value={d} key={d}>
+                    {dayNames[i]}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          <label>
+            {t("timeOfDay")}
+            <input type="time" name="timeOfDay" value={s.timeOfDay} onInput={(e) => edit({ timeOfDay: e.currentTarget.value })} disabled={!s.enabled} />
+          </label>
+          <label>
+            {t("timezone")}
+            <input name="timezone" value={s.timezone} onInput={(e) => edit({ timezone: e.currentTarget.value })} disabled={!s.enabled} />
+          </label>
+          {s.enabled && s.nextRunAt && <p data-testid="next-run">{t("nextRun", { when: when(s.nextRunAt) })}</p>}
+          <p class="description" data-testid="schedule-description">
+            {s.description}
+          </p>
+          <ErrorLine error={error} />
+          {saved && (
+            <p role="status" class="ok">
+              {t("saved")}
+            </p>
+          )}
+          <div class="buttons">
+            <button type="submit" class="primary">
+              {t("save")}
+            </button>
+          </div>
+        </form>
+      )}
+    </Panel>
+  );
+}
+
+// --- the frame: header, navigation, pages ---
+
+function App() {
+  const [me, setMe] = useState<Me | null>(null);
+  const [l, setL] = useState<Lang>(initialLang());
+  const [route, setRoute] = useState(location.hash);
+  const [unread, setUnread] = useState(0);
+  setLang(l);
+  useEffect(() => {
+    const on = () => setRoute(location.hash);
+    addEventListener("hashchange", on);
+    api.whenSignedOut(() => setMe(null));
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  useEffect(() => {
+    if (me) api.unread().then((u) => setUnread(u.unread), () => {});
+  }, [me, route]);
+  const switcher = (
+    <label class="lang">
+      <span class="sr-only">{t("language")}</span>
+      <select name="lang" value={l} onChange={(e) => setL(e.currentTarget.value as Lang)}>
+        <option value="en">English</option>
+        <option value="it">Italiano</option>
+      </select>
+    </label>
+  );
+  if (!me || !api.signedIn()) {
+    return (
+      <>
+        <header class="top">
+          <span class="brand">{t("product")}</span>
+          {switcher}
+        </header>
+        <SignIn onIn={setMe} />
+      </>
+    );
+  }
+  const page = route.replace(/^#\//, "").split(/[/?]/)[0] || "backups";
+  return (
+    <>
+      <header class="top">
+        <span class="brand">{t("product")}</span>
+        <span class="account">{t("accountLine", { id: me.account, tier: "" }).replace(/ · $/, "")}</span>
+        <a href="#/notifications" class="bell" aria-label={t("unread", { n: unread })}>
+          <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" fill="currentColor">
+            <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z" />
+          </svg>
+          <span class="badge">{num(unread)}</span>
+        </a>
+        <span class="me">{t("signedInAs", { email: me.email })}</span>
+        <button
+          class="link"
+          onClick={() => {
+            api.setToken("");
+            setMe(null);
+          }}
+        >
+          {t("signOut")}
+        </button>
+        {switcher}
+      </header>
+      <div class="layout" id="page">
+        <nav aria-label={t("title")}>
+          <a href="#/backups" aria-current={page === "backups" ? "page" : undefined}>
+            {t("navBackups")}
+          </a>
+        </nav>
+        <main id="main" key={lang()}>
+          <Backups />
+        </main>
+      </div>
+    </>
+  );
+}
+
+const root = document.getElementById("app")!;
+root.textContent = ""; // the static "Loading…"
+render(<App />, root);
