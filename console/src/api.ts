@@ -115,3 +115,81 @@ export function records(b: Backup): number {
   if (b.objects?.length) return b.objects.reduce((n, o) => n + o.rows, 0);
   return Object.values(b.progress ?? {}).reduce((n, v) => n + v, 0);
 }
+
+export interface ObjectChoice {
+  name: string;
+  objectTypeId: string;
+  singular: string;
+  plural: string;
+  rows: number;
+  restorable: boolean;
+  reason?: string;
+}
+
+export interface PropertyChoice {
+  name: string;
+  label?: string;
+  type?: string;
+  sensitivity?: string;
+  restorable: boolean;
+  reason?: string;
+}
+
+export interface Counts {
+  set: number;
+  cleared: number;
+  unchanged: number;
+  missing: number;
+  failed: number;
+}
+
+export interface Plan {
+  planId: string;
+  backupId: string;
+  objectType: string;
+  objectLabel: string;
+  properties: string[];
+  excluded?: { name: string; reason: string }[];
+  status: "PLANNING" | "READY" | "FAILED" | "EXECUTED";
+  rows: number;
+  rowsPlanned: number;
+  tally?: { records: Counts; values: Counts; properties: Record<string, Counts>; samples?: { recordId: string; property: string; now: string; after: string }[] };
+  failure?: string;
+  workflowWarning: string;
+  missingAdvice: string;
+  importId?: string;
+}
+
+export interface Import {
+  importId: string;
+  name: string;
+  backupId: string;
+  objectType: string;
+  properties: string[];
+  status: "RUNNING" | "COMPLETED" | "FAILED";
+  startedBy: string;
+  startedAt: string;
+  completedAt?: string;
+  rowsDone: number;
+  rows: number;
+  counts: { updated: number; cleared: number; unchanged: number; missing: number; failed: number };
+  errorRows: number;
+  failure?: string;
+  errorsUrl?: string;
+}
+
+export const objects = (backupId: string) => call<{ objects: ObjectChoice[] }>("GET", `/v1/backups/${backupId}/objects`);
+export const properties = (backupId: string, type: string) =>
+  call<{ properties: PropertyChoice[] }>("GET", `/v1/backups/${backupId}/objects/${encodeURIComponent(type)}/properties`);
+export const createPlan = (backupId: string, objectType: string, props: string[]) =>
+  call<Plan>("POST", `/v1/backups/${backupId}/restore-plans`, { objectType, properties: props });
+export const getPlan = (id: string) => call<Plan>("GET", `/v1/restore-plans/${id}`);
+export const execute = (id: string) =>
+  call<Import>("POST", `/v1/restore-plans/${id}/execute`, { acknowledgeDataChange: true, acknowledgeIrreversible: true });
+export const listImports = () => call<{ imports: Import[] }>("GET", "/v1/imports?limit=50");
+export const getImport = (id: string) => call<Import>("GET", `/v1/imports/${id}`);
+
+export async function downloadErrors(im: Import) {
+  const { url } = await call<{ url: string }>("GET", `/v1/imports/${im.importId}/errors`);
+  location.assign(url);
+}

@@ -3,15 +3,26 @@
 // hooks; hash routes, so any static host serves it.
 
 import { render } from "preact";
-import { createPortal } from "preact/compat";
-import { useEffect, useRef, useState } from "preact/hooks";
-import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import * as api from "./api";
 import { bytes, initialLang, type Lang, lang, num, setLang, t, when } from "./i18n";
+import { Imports, RestorePanel } from "./restore";
+import { ErrorLine, Panel } from "./ui";
 
 interface Me {
   email: string;
   account: string;
+}
+
+// reauth signs the admin in again with two-factor now (a restore needs a
+// recent one): locally the dev sign-in with the same choices.
+let reauth: () => Promise<void> = async () => {};
+
+async function devSignIn(form: Record<string, string>): Promise<string> {
+  const resp = await fetch("/_dev/sign-in", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(form) });
+  const data = await resp.json();
+  if (!resp.ok) throw new Error(data.error?.message ?? `HTTP ${resp.status}`);
+  return data.token;
 }
 
 // --- sign-in (the local stack's dev page) ---
@@ -40,17 +51,14 @@ function SignIn({ onIn }: { onIn: (m: Me) => void }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     setError("");
-    const resp = await fetch("/_dev/sign-in", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ code, email, account, role, twoFactor: mfa }),
-    });
-    const data = await resp.json();
-    if (!resp.ok) {
-      setError(data.error?.message ?? `HTTP ${resp.status}`);
+    const form = { code, email, account, role, twoFactor: mfa };
+    try {
+      api.setToken(await devSignIn(form));
+    } catch (err) {
+      setError((err as Error).message);
       return;
     }
-    api.setToken(data.token);
+    reauth = async () => api.setToken(await devSignIn({ ...form, twoFactor: "now" }));
     history.replaceState(null, "", "#/backups");
     onIn({ email, account });
   };
@@ -100,64 +108,6 @@ function SignIn({ onIn }: { onIn: (m: Me) => void }) {
   );
 }
 
-// --- a dialog panel: focus kept inside, Esc closes, the page behind inert ---
-
-function Panel(props: { title: string; onClose: () => void; children: ComponentChildren; side?: boolean }) {
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const main = document.getElementById("page");
-    main?.setAttribute("inert", "");
-    const before = document.activeElement as HTMLElement | null;
-    const first = ref.current?.querySelector<HTMLElement>("input, select, button, [tabindex]");
-    first?.focus();
-    const key = (e: KeyboardEvent) => {
-      if (e.key === "Escape") props.onClose();
-      if (e.key === "Tab" && ref.current) {
-        const items = [...ref.current.querySelectorAll<HTMLElement>("input, select, button, a[href]")].filter((x) => !x.hasAttribute("disabled"));
-        if (!items.length) return;
-        const [a, z] = [items[0], items[items.length - 1]];
-        if (e.shiftKey && document.activeElement === a) {
-          z.focus();
-          e.preventDefault();
-        } else if (!e.shiftKey && document.activeElement === z) {
-          a.focus();
-          e.preventDefault();
-        }
-      }
-    };
-    document.addEventListener("keydown", key);
-    return () => {
-      document.removeEventListener("keydown", key);
-      main?.removeAttribute("inert");
-      before?.focus();
-    };
-  }, []);
-  // Outside the page, which is inert while the panel is open.
-  return createPortal(
-    <div class="backdrop">
-      <div class={props.side ? "panel side" : "panel"} role="dialog" aria-modal="true" aria-labelledby="panel-title" ref={ref}>
-        <header>
-          <h2 id="panel-title">{props.title}</h2>
-          <button class="icon" onClick={props.onClose} aria-label={t("close")}>
-            ×
-          </button>
-        </header>
-        {props.children}
-      </div>
-    </div>,
-    document.body,
-  );
-}
-
-function ErrorLine({ error }: { error: string }) {
-  if (!error) return null;
-  return (
-    <p class="error" role="alert">
-      {t("errorPrefix", { msg: error })}
-    </p>
-  );
-}
-
 // --- the home page: quota, create, schedule, the backups table ---
 
 function Backups() {
@@ -166,11 +116,14 @@ function Backups() {
   const [error, setError] = useState("");
   const [creating, setCreating] = useState(false);
   const [scheduling, setScheduling] = useState(false);
+  const [restoring, setRestoring] = useState<api.Backup | null>(null);
+  const [restoreRunning, setRestoreRunning] = useState(false);
   const load = async () => {
     try {
-      const [l, q] = await Promise.all([api.listBackups(), api.quota()]);
+      const [l, q, ims] = await Promise.all([api.listBackups(), api.quota(), api.listImports()]);
       setList(l.backups);
       setQuota(q);
+      setRestoreRunning(ims.imports.some((im) => im.status === "RUNNING"));
       setError("");
     } catch (e) {
       setError((e as Error).message);
@@ -206,10 +159,14 @@ function Backups() {
       ) : list.length === 0 ? (
         <p class="empty">{t("noBackups")}</p>
       ) : (
-        <BackupTable list={list} onError={setError} />
+        <>
+          {restoreRunning && <p class="muted">{t("restoreRunning")}</p>}
+          <BackupTable list={list} onError={setError} onRestore={setRestoring} restoreRunning={restoreRunning} />
+        </>
       )}
       {creating && <CreateDialog onClose={() => setCreating(false)} onCreated={() => (setCreating(false), load())} />}
       {scheduling && <SchedulePanel tier={quota?.tier ?? ""} onClose={() => setScheduling(false)} />}
+      {restoring && <RestorePanel backup={restoring} onClose={() => setRestoring(null)} reauth={() => reauth()} />}
     </section>
   );
 }
@@ -223,7 +180,8 @@ function QuotaLine({ q }: { q: api.Quota }) {
   );
 }
 
-function BackupTable({ list, onError }: { list: api.Backup[]; onError: (e: string) => void }) {
+function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; onRestore: (b: api.Backup) => void; restoreRunning: boolean }) {
+  const { list, onError } = props;
   return (
     <table class="backups">
       <thead>
@@ -254,9 +212,19 @@ function BackupTable({ list, onError }: { list: api.Backup[]; onError: (e: strin
             <td>{b.expiresAt ? expires(b.expiresAt) : "–"}</td>
             <td>
               {b.status === "COMPLETED" && !b.expired && (
-                <button class="link" onClick={() => api.download(b).catch((e) => onError(e.message))}>
-                  {t("download")}
-                </button>
+                <span class="row-actions">
+                  <button class="link" onClick={() => api.download(b).catch((e) => onError(e.message))}>
+                    {t("download")}
+                  </button>
+                  <button
+                    class="link"
+                    onClick={() => props.onRestore(b)}
+                    disabled={props.restoreRunning}
+                    title={props.restoreRunning ? t("restoreRunning") : undefined}
+                  >
+                    {t("restore")}
+                  </button>
+                </span>
               )}
             </td>
           </tr>
@@ -472,9 +440,12 @@ function App() {
           <a href="#/backups" aria-current={page === "backups" ? "page" : undefined}>
             {t("navBackups")}
           </a>
+          <a href="#/imports" aria-current={page === "imports" ? "page" : undefined}>
+            {t("navImports")}
+          </a>
         </nav>
-        <main id="main" key={lang()}>
-          <Backups />
+        <main id="main" key={lang() + page}>
+          {page === "imports" ? <Imports id={route.split("/")[2]} /> : <Backups />}
         </main>
       </div>
     </>

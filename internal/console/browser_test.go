@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/console"
 	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/localstack"
 )
 
@@ -244,6 +246,145 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("the schedule after a reload: %q", desc)
 	}
 	do(t, ctx, pics, "Esc closes the panel", chromedp.KeyEvent("\x1b"), chromedp.WaitNotPresent(css(`[role=dialog]`)))
+
+	// The CRM changes after the backup: 8 deals renamed and their amounts
+	// changed, 2 deleted (through the HubSpot API, as a user would).
+	crm, err := hubspot.New(hubspot.Config{BaseURL: st.EmulatorURL, Token: emulator.DefaultToken, RequestsPer10s: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := context.Background()
+	var inputs []hubspot.UpdateInput
+	var gone []string
+	for o, err := range crm.List(bg, "deals", hubspot.ListOptions{Limit: 10, Properties: []string{"dealname"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inputs) < 8 {
+			inputs = append(inputs, hubspot.UpdateInput{ID: o.ID, Properties: map[string]string{"dealname": o.Properties["dealname"] + " (edited)", "amount": "1"}})
+		} else if len(gone) < 2 {
+			gone = append(gone, o.ID)
+		} else {
+			break
+		}
+	}
+	if res, err := crm.BatchUpdate(bg, "deals", inputs); err != nil || len(res.Errors) > 0 {
+		t.Fatalf("changing deals: %v %+v", err, res)
+	}
+	for _, id := range gone {
+		if err := crm.Archive(bg, "deals", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Restore, signed in with a two-factor sign-in of an hour ago: pick
+	// deals and three properties, review, tick both boxes, restore; the
+	// console asks for a new sign-in, then follows the import.
+	do(t, ctx, pics, "stale sign-in",
+		chromedp.Reload(),
+		chromedp.WaitVisible(css(`input[name=code]`)),
+		chromedp.Click(css(`input[name=twoFactor][value=earlier]`)),
+		chromedp.Click(css(`form button[type=submit]`)),
+		chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)),
+		chromedp.Click(xpath(`//tr[@data-status="COMPLETED"]//button[text()="Restore"]`)),
+		chromedp.WaitVisible(css(`input[name=object][value=deals]`)),
+		chromedp.Click(css(`input[name=object][value=deals]`)),
+		chromedp.Click(xpath(`//button[text()="Next"]`)),
+		chromedp.WaitVisible(css(`input[name=search]`)),
+	)
+	// Calculated properties are listed, not selectable.
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('input[name=property]:disabled').length`)); err != nil || n == 0 {
+		t.Errorf("no property shown as not restorable (%v)", err)
+	}
+	do(t, ctx, pics, "properties",
+		setField(`input[name=search]`, "deal", "input"),
+		chromedp.Click(css(`input[name=property][value=dealname]`)),
+		chromedp.Click(css(`input[name=property][value=dealstage]`)),
+		setField(`input[name=search]`, "", "input"),
+		chromedp.Click(css(`input[name=property][value=amount]`)),
+		chromedp.Click(xpath(`//button[text()="Review"]`)),
+		chromedp.WaitVisible(css(`[data-testid=review]`)),
+	)
+	shot(t, ctx, pics, "6-review")
+	planID, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=review]').dataset.plan`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The review's counts are the API's plan's.
+	tok, _ := st.Token("admin@acme.example", "super_admin", true)
+	req, _ := http.NewRequest("GET", st.APIURL+"/v1/restore-plans/"+planID, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	presp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan struct {
+		Tally struct {
+			Values     map[string]int64            `json:"values"`
+			Properties map[string]map[string]int64 `json:"properties"`
+			Records    map[string]int64            `json:"records"`
+		} `json:"tally"`
+	}
+	json.NewDecoder(presp.Body).Decode(&plan)
+	presp.Body.Close()
+	for _, prop := range []string{"dealname", "amount", "dealstage", ""} {
+		want := plan.Tally.Values
+		if prop != "" {
+			want = plan.Tally.Properties[prop]
+		}
+		for _, k := range []string{"set", "cleared", "unchanged"} {
+			got, err := chromedp.Run(ctx, chromedp.Text(css(fmt.Sprintf(`[data-testid=review] tr[data-property="%s"] td[data-count=%s]`, prop, k))))
+			if err != nil || got != fmt.Sprint(want[k]) {
+				t.Errorf("review %q %s: %q (%v), the API's plan says %d", prop, k, got, err, want[k])
+			}
+		}
+	}
+	if plan.Tally.Values["set"]+plan.Tally.Values["cleared"] != 16 || plan.Tally.Records["missing"] != 2 {
+		t.Errorf("the plan %+v: want the 16 changed values set or cleared and 2 deals missing", plan.Tally)
+	}
+	// Restore data stays disabled until both boxes are ticked.
+	disabled := func() bool {
+		d, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll('[role=dialog] button')].find(b => b.textContent === 'Restore data').disabled`))
+		return d
+	}
+	if !disabled() {
+		t.Error("Restore data is enabled before the acknowledgements")
+	}
+	do(t, ctx, pics, "acknowledge", chromedp.Click(css(`input[name=ackChange]`)))
+	if !disabled() {
+		t.Error("Restore data is enabled with one acknowledgement")
+	}
+	do(t, ctx, pics, "restore",
+		chromedp.Click(css(`input[name=ackUndo]`)),
+		chromedp.Click(xpath(`//button[text()="Restore data"]`)),
+		chromedp.WaitVisible(xpath(`//button[text()="Sign in again with two-factor"]`)),
+	)
+	shot(t, ctx, pics, "7-reauth")
+	do(t, ctx, pics, "import",
+		chromedp.Click(xpath(`//button[text()="Sign in again with two-factor"]`)),
+		chromedp.WaitVisible(css(`tr[data-import][data-status=COMPLETED]`)),
+	)
+	shot(t, ctx, pics, "8-import")
+	if name := text(t, ctx, `tr[data-import] td`); name != "Data restore - Deal" {
+		t.Errorf("the import is named %q", name)
+	}
+	if updated := text(t, ctx, `tr[data-import] td[data-count=updated]`); updated == "0" {
+		t.Errorf("the import updated %s values", updated)
+	}
+	// The audit log has the restore.
+	req, _ = http.NewRequest("GET", st.APIURL+"/v1/audit-log?action=restore.completed", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	aresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct{ Entries []map[string]any }
+	json.NewDecoder(aresp.Body).Decode(&log)
+	aresp.Body.Close()
+	if len(log.Entries) != 1 {
+		t.Errorf("audit log restore.completed: %v", log.Entries)
+	}
+	do(t, ctx, pics, "home again", chromedp.Click(xpath(`//a[text()="Backup and restore"]`)), chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)))
 
 	// Italiano.
 	do(t, ctx, pics, "italiano", setField(`select[name=lang]`, "it", "change"),

@@ -1,0 +1,381 @@
+// The restore panel (object → properties → review → restore data) and the
+// imports page that follows what it started.
+
+import { useEffect, useState } from "preact/hooks";
+import * as api from "./api";
+import { num, t, when } from "./i18n";
+import { ErrorLine, Panel } from "./ui";
+
+type Step = "object" | "properties" | "review" | "reauth";
+
+export function RestorePanel(props: { backup: api.Backup; onClose: () => void; reauth: () => Promise<void> }) {
+  const b = props.backup;
+  const [step, setStep] = useState<Step>("object");
+  const [objects, setObjects] = useState<api.ObjectChoice[] | null>(null);
+  const [object, setObject] = useState("");
+  const [props_, setProps] = useState<api.PropertyChoice[] | null>(null);
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const [filter, setFilter] = useState("");
+  const [plan, setPlan] = useState<api.Plan | null>(null);
+  const [ack1, setAck1] = useState(false);
+  const [ack2, setAck2] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const fail = (e: unknown) => (setError((e as Error).message), setBusy(false));
+
+  useEffect(() => {
+    api.objects(b.backupId).then((o) => setObjects(o.objects), fail);
+  }, []);
+
+  const toProperties = async () => {
+    setError("");
+    try {
+      setProps((await api.properties(b.backupId, object)).properties);
+      setChosen(new Set());
+      setStep("properties");
+    } catch (e) {
+      fail(e);
+    }
+  };
+
+  const toReview = async () => {
+    setError("");
+    setBusy(true);
+    try {
+      let p = await api.createPlan(b.backupId, object, [...chosen]);
+      setPlan(p);
+      setStep("review");
+      while (p.status === "PLANNING") {
+        await new Promise((r) => setTimeout(r, 700));
+        p = await api.getPlan(p.planId);
+        setPlan(p);
+      }
+      setBusy(false);
+    } catch (e) {
+      fail(e);
+    }
+  };
+
+  const run = async () => {
+    if (!plan) return;
+    setError("");
+    setBusy(true);
+    try {
+      const im = await api.execute(plan.planId);
+      props.onClose();
+      location.hash = `#/imports/${im.importId}`;
+    } catch (e) {
+      if (e instanceof api.ApiError && e.code === "reauthentication_required") {
+        setStep("reauth");
+        setBusy(false);
+        return;
+      }
+      fail(e);
+    }
+  };
+
+  const visible = (props_ ?? []).filter(
+    (p) => !filter || p.name.toLowerCase().includes(filter.toLowerCase()) || (p.label ?? "").toLowerCase().includes(filter.toLowerCase()),
+  );
+  const restorable = visible.filter((p) => p.restorable);
+  const toggle = (name: string) => {
+    const next = new Set(chosen);
+    if (next.has(name)) next.delete(name);
+    else next.add(name);
+    setChosen(next);
+  };
+
+  return (
+    <Panel title={t("restoreTitle")} onClose={props.onClose} side>
+      {step === "object" && (
+        <form onSubmit={(e) => (e.preventDefault(), toProperties())}>
+          <fieldset>
+            <legend>{t("step1")}</legend>
+            {objects === null && !error && <p role="status">{t("loading")}</p>}
+            {objects?.map((o) => (
+              <label class="inline" key={o.name}>
+                <input type="radio" name="object" value={o.name} disabled={!o.restorable} checked={object === o.name} onChange={() => setObject(o.name)} />
+                <span>
+                  {o.plural} <span class="muted">({t("records", { n: num(o.rows) })})</span>
+                  {!o.restorable && <span class="muted block">{t("notRestorable", { why: o.reason ?? "" })}</span>}
+                </span>
+              </label>
+            ))}
+          </fieldset>
+          <ErrorLine error={error} />
+          <div class="buttons">
+            <button type="submit" class="primary" disabled={!object}>
+              {t("next")}
+            </button>
+          </div>
+        </form>
+      )}
+
+      {step === "properties" && props_ && (
+        <form onSubmit={(e) => (e.preventDefault(), toReview())}>
+          <p>{t("step2")}</p>
+          <label>
+            {t("search")}
+            <input type="search" name="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
+          </label>
+          <label class="inline">
+            <input
+              type="checkbox"
+              name="selectAll"
+              checked={restorable.length > 0 && restorable.every((p) => chosen.has(p.name))}
+              onChange={(e) => {
+                const next = new Set(chosen);
+                for (const p of restorable) {
+                  if (e.currentTarget.checked) next.add(p.name);
+                  else next.delete(p.name);
+                }
+                setChosen(next);
+              }}
+            />
+            {t("selectAll")}
+          </label>
+          <div class="choices" role="group" aria-label={t("step2")}>
+            {visible.map((p) => (
+              <label class="inline" key={p.name}>
+                <input type="checkbox" name="property" value={p.name} disabled={!p.restorable} checked={chosen.has(p.name)} onChange={() => toggle(p.name)} />
+                <span>
+                  {p.label || p.name} <code>{p.name}</code>
+                  {!p.restorable && <span class="muted block">{t("notRestorable", { why: p.reason ?? "" })}</span>}
+                </span>
+              </label>
+            ))}
+          </div>
+          <p role="status">{t("selected", { n: num(chosen.size) })}</p>
+          <ErrorLine error={error} />
+          <div class="buttons">
+            <button type="button" onClick={() => setStep("object")}>
+              {t("back")}
+            </button>
+            <button type="submit" class="primary" disabled={chosen.size === 0 || busy}>
+              {t("review")}
+            </button>
+          </div>
+        </form>
+      )}
+
+      {step === "review" && plan && (
+        <div>
+          <h3>{t("review")}</h3>
+          {plan.status === "PLANNING" && <p role="status">{t("planning", { done: num(plan.rowsPlanned), total: num(plan.rows) })}</p>}
+          {plan.status === "FAILED" && <ErrorLine error={plan.failure ?? ""} />}
+          {plan.tally && plan.status === "READY" && <Review plan={plan} />}
+          {plan.status === "READY" && (
+            <>
+              <label class="inline">
+                <input type="checkbox" name="ackChange" checked={ack1} onChange={(e) => setAck1(e.currentTarget.checked)} />
+                {t("ackChange")}
+              </label>
+              <label class="inline">
+                <input type="checkbox" name="ackUndo" checked={ack2} onChange={(e) => setAck2(e.currentTarget.checked)} />
+                {t("ackUndo")}
+              </label>
+            </>
+          )}
+          <ErrorLine error={error} />
+          <div class="buttons">
+            <button type="button" onClick={() => setStep("properties")}>
+              {t("back")}
+            </button>
+            <button class="primary" onClick={run} disabled={plan.status !== "READY" || !ack1 || !ack2 || busy}>
+              {t("restoreData")}
+            </button>
+          </div>
+        </div>
+      )}
+
+      {step === "reauth" && (
+        <div>
+          <p role="alert">{t("reauth")}</p>
+          <ErrorLine error={error} />
+          <div class="buttons">
+            <button
+              class="primary"
+              onClick={async () => {
+                try {
+                  await props.reauth();
+                  setStep("review");
+                  await run();
+                } catch (e) {
+                  fail(e);
+                }
+              }}
+            >
+              {t("signInAgain")}
+            </button>
+          </div>
+        </div>
+      )}
+    </Panel>
+  );
+}
+
+function Review({ plan }: { plan: api.Plan }) {
+  const tally = plan.tally!;
+  const v = tally.values;
+  return (
+    <div data-testid="review" data-plan={plan.planId}>
+      <table class="review">
+        <thead>
+          <tr>
+            <th scope="col">{t("colProperty")}</th>
+            <th scope="col" class="num">
+              {t("toSet")}
+            </th>
+            <th scope="col" class="num">
+              {t("toClear")}
+            </th>
+            <th scope="col" class="num">
+              {t("unchanged")}
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {plan.properties.map((name) => {
+            const c = tally.properties[name];
+            return (
+              <tr key={name} data-property={name}>
+                <th scope="row">
+                  <code>{name}</code>
+                </th>
+                <td class="num" data-count="set">
+                  {num(c?.set ?? 0)}
+                </td>
+                <td class="num" data-count="cleared">
+                  {num(c?.cleared ?? 0)}
+                </td>
+                <td class="num" data-count="unchanged">
+                  {num(c?.unchanged ?? 0)}
+                </td>
+              </tr>
+            );
+          })}
+          <tr class="total" data-property="">
+            <th scope="row">{t("total")}</th>
+            <td class="num" data-count="set">
+              {num(v.set)}
+            </td>
+            <td class="num" data-count="cleared">
+              {num(v.cleared)}
+            </td>
+            <td class="num" data-count="unchanged">
+              {num(v.unchanged)}
+            </td>
+          </tr>
+        </tbody>
+      </table>
+      {v.set + v.cleared === 0 && <p class="ok">{t("nothingToRestore")}</p>}
+      {tally.records.missing > 0 && <p class="warning">{t("missingNote", { n: num(tally.records.missing), advice: plan.missingAdvice })}</p>}
+      {plan.excluded?.map((x) => (
+        <p class="muted" key={x.name}>
+          {t("excluded", { name: x.name, why: x.reason })}
+        </p>
+      ))}
+      {!!tally.samples?.length && (
+        <>
+          <h4>{t("samples")}</h4>
+          <ul class="samples">
+            {tally.samples.slice(0, 5).map((s, i) => (
+              <li key={i}>
+                <code>{s.property}</code> #{s.recordId}: {s.now || t("empty")} → {s.after || t("empty")}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <p class="warning">{plan.workflowWarning}</p>
+    </div>
+  );
+}
+
+export function Imports({ id }: { id?: string }) {
+  const [list, setList] = useState<api.Import[] | null>(null);
+  const [error, setError] = useState("");
+  const load = () =>
+    api.listImports().then(
+      (l) => (setList(l.imports), setError("")),
+      (e) => setError(e.message),
+    );
+  useEffect(() => {
+    load();
+  }, []);
+  const running = list?.some((im) => im.status === "RUNNING");
+  useEffect(() => {
+    if (!running) return;
+    const h = setInterval(load, 1200);
+    return () => clearInterval(h);
+  }, [running]);
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">{t("importsTitle")}</h1>
+      <ErrorLine error={error} />
+      {list === null ? (
+        <p role="status">{t("loading")}</p>
+      ) : list.length === 0 ? (
+        <p class="empty">{t("noImports")}</p>
+      ) : (
+        <table class="imports">
+          <thead>
+            <tr>
+              <th scope="col">{t("colName")}</th>
+              <th scope="col">{t("colStarted")}</th>
+              <th scope="col">{t("colStatus")}</th>
+              <th scope="col" class="num">
+                {t("updated")}
+              </th>
+              <th scope="col" class="num">
+                {t("cleared")}
+              </th>
+              <th scope="col" class="num">
+                {t("unchanged")}
+              </th>
+              <th scope="col" class="num">
+                {t("missing")}
+              </th>
+              <th scope="col" class="num">
+                {t("failed")}
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((im) => (
+              <tr key={im.importId} data-import={im.importId} data-status={im.status} class={im.importId === id ? "current" : ""}>
+                <td>{im.name}</td>
+                <td>{when(im.startedAt)}</td>
+                <td>
+                  {t(im.status === "RUNNING" ? "RUNNING" : im.status === "COMPLETED" ? "COMPLETED" : "FAILED")}
+                  {im.status === "RUNNING" && <span role="status"> · {t("importProgress", { done: num(im.rowsDone), total: num(im.rows) })}</span>}
+                  {im.failure && <span class="reason">{im.failure}</span>}
+                  {im.errorsUrl && (
+                    <button class="link block" onClick={() => api.downloadErrors(im).catch((e) => setError(e.message))}>
+                      {t("errorFile", { n: num(im.errorRows) })}
+                    </button>
+                  )}
+                </td>
+                <td class="num" data-count="updated">
+                  {num(im.counts.updated)}
+                </td>
+                <td class="num" data-count="cleared">
+                  {num(im.counts.cleared)}
+                </td>
+                <td class="num" data-count="unchanged">
+                  {num(im.counts.unchanged)}
+                </td>
+                <td class="num" data-count="missing">
+                  {num(im.counts.missing)}
+                </td>
+                <td class="num" data-count="failed">
+                  {num(im.counts.failed)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,65 @@
+// Shared pieces: the dialog panel and the error line.
+
+import { createPortal } from "preact/compat";
+import { useEffect, useRef } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { t } from "./i18n";
+
+// --- a dialog panel: focus kept inside, Esc closes, the page behind inert ---
+
+export function Panel(props: { title: string; onClose: () => void; children: ComponentChildren; side?: boolean }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const main = document.getElementById("page");
+    main?.setAttribute("inert", "");
+    const before = document.activeElement as HTMLElement | null;
+    const first = ref.current?.querySelector<HTMLElement>("input, select, button, [tabindex]");
+    first?.focus();
+    const key = (e: KeyboardEvent) => {
+      if (e.key === "Escape") props.onClose();
+      if (e.key === "Tab" && ref.current) {
+        const items = [...ref.current.querySelectorAll<HTMLElement>("input, select, button, a[href]")].filter((x) => !x.hasAttribute("disabled"));
+        if (!items.length) return;
+        const [a, z] = [items[0], items[items.length - 1]];
+        if (e.shiftKey && document.activeElement === a) {
+          z.focus();
+          e.preventDefault();
+        } else if (!e.shiftKey && document.activeElement === z) {
+          a.focus();
+          e.preventDefault();
+        }
+      }
+    };
+    document.addEventListener("keydown", key);
+    return () => {
+      document.removeEventListener("keydown", key);
+      main?.removeAttribute("inert");
+      before?.focus();
+    };
+  }, []);
+  // Outside the page, which is inert while the panel is open.
+  return createPortal(
+    <div class="backdrop">
+      <div class={props.side ? "panel side" : "panel"} role="dialog" aria-modal="true" aria-labelledby="panel-title" ref={ref}>
+        <header>
+          <h2 id="panel-title">{props.title}</h2>
+          <button class="icon" onClick={props.onClose} aria-label={t("close")}>
+            ×
+          </button>
+        </header>
+        {props.children}
+      </div>
+    </div>,
+    document.body,
+  );
+}
+
+export function ErrorLine({ error }: { error: string }) {
+  if (!error) return null;
+  return (
+    <p class="error" role="alert">
+      {t("errorPrefix", { msg: error })}
+    </p>
+  );
+}
+
