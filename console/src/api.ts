@@ -193,3 +193,34 @@ export async function downloadErrors(im: Import) {
   const { url } = await call<{ url: string }>("GET", `/v1/imports/${im.importId}/errors`);
   location.assign(url);
 }
+
+export interface Notification {
+  id: string;
+  createdAt: string;
+  kind: string;
+  subject: string;
+  message: string;
+  backupId?: string;
+  importId?: string;
+  readAt?: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  outcome: string;
+  ip?: string;
+  details?: Record<string, unknown>;
+}
+
+export const notifications = () => call<{ notifications: Notification[]; unread: number; next?: string }>("GET", "/v1/notifications?limit=50");
+export const markRead = (id: string) => call<{ unread: number }>("POST", `/v1/notifications/${id}/read`, {});
+export const markAllRead = () => call<{ unread: number }>("POST", "/v1/notifications/read-all", {});
+export function auditLog(action: string, cursor: string) {
+  const q = new URLSearchParams({ limit: "25" });
+  if (cursor) q.set("cursor", cursor);
+  else if (action) q.set("action", action);
+  return call<{ entries: AuditEntry[]; next?: string }>("GET", `/v1/audit-log?${q}`);
+}

@@ -6,6 +6,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import * as api from "./api";
 import { bytes, initialLang, type Lang, lang, num, setLang, t, when } from "./i18n";
+import { AuditLog, Notifications } from "./pages";
 import { Imports, RestorePanel } from "./restore";
 import { ErrorLine, Panel } from "./ui";
 
@@ -443,9 +444,23 @@ function App() {
           <a href="#/imports" aria-current={page === "imports" ? "page" : undefined}>
             {t("navImports")}
           </a>
+          <a href="#/audit" aria-current={page === "audit" ? "page" : undefined}>
+            {t("navAudit")}
+          </a>
+          <a href="#/notifications" aria-current={page === "notifications" ? "page" : undefined}>
+            {t("navNotifications")}
+          </a>
         </nav>
         <main id="main" key={lang() + page}>
-          {page === "imports" ? <Imports id={route.split("/")[2]} /> : <Backups />}
+          {page === "imports" ? (
+            <Imports id={route.split("/")[2]} />
+          ) : page === "audit" ? (
+            <AuditLog />
+          ) : page === "notifications" ? (
+            <Notifications onUnread={setUnread} />
+          ) : (
+            <Backups />
+          )}
         </main>
       </div>
     </>

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import * as api from "./api";
 import { num, t, when } from "./i18n";
-import { ErrorLine, Panel } from "./ui";
+import { ErrorLine, Panel, focusFirst } from "./ui";
 
 type Step = "object" | "properties" | "review" | "reauth";
 
@@ -26,6 +26,11 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
   useEffect(() => {
     api.objects(b.backupId).then((o) => setObjects(o.objects), fail);
   }, []);
+  // Each step starts on its first field, for keyboard users.
+  const ready = step === "object" ? objects !== null : step === "review" ? plan?.status !== "PLANNING" : true;
+  useEffect(() => {
+    if (ready) focusFirst(document.querySelector("[role=dialog] form, [role=dialog] > div:last-child"));
+  }, [step, ready]);
 
   const toProperties = async () => {
     setError("");

@@ -13,8 +13,7 @@ export function Panel(props: { title: string; onClose: () => void; children: Com
     const main = document.getElementById("page");
     main?.setAttribute("inert", "");
     const before = document.activeElement as HTMLElement | null;
-    const first = ref.current?.querySelector<HTMLElement>("input, select, button, [tabindex]");
-    first?.focus();
+    focusFirst(ref.current);
     const key = (e: KeyboardEvent) => {
       if (e.key === "Escape") props.onClose();
       if (e.key === "Tab" && ref.current) {
@@ -63,3 +62,13 @@ export function ErrorLine({ error }: { error: string }) {
   );
 }
 
+
+// focusFirst moves the focus to a container's first field (or its main
+// button): where a keyboard user goes on when a panel opens or its step
+// changes.
+export function focusFirst(el: Element | null | undefined) {
+  const first =
+    el?.querySelector<HTMLElement>("input:not([disabled]), select:not([disabled])") ??
+    el?.querySelector<HTMLElement>("button.primary:not([disabled]), button:not(.icon)");
+  first?.focus();
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/console"
@@ -384,6 +385,71 @@ func TestConsoleInABrowser(t *testing.T) {
 	if len(log.Entries) != 1 {
 		t.Errorf("audit log restore.completed: %v", log.Entries)
 	}
+	// Notifications: the restore's is unread; mark all read, the badge says 0.
+	do(t, ctx, pics, "notifications",
+		chromedp.Click(xpath(`//nav/a[text()="Notifications"]`)),
+		chromedp.WaitVisible(css(`li.unread[data-notification]`)),
+	)
+	shot(t, ctx, pics, "9-notifications")
+	do(t, ctx, pics, "mark all read",
+		chromedp.Click(xpath(`//button[text()="Mark all as read"]`)),
+		chromedp.WaitNotPresent(css(`li.unread`)),
+		chromedp.WaitVisible(xpath(`//a[contains(@class,"bell")]/span[@class="badge"][text()="0"]`)),
+	)
+	// The audit log, filtered.
+	do(t, ctx, pics, "audit",
+		chromedp.Click(xpath(`//nav/a[text()="Audit log"]`)),
+		chromedp.WaitVisible(css(`tr[data-action="backup.created"]`)),
+		setField(`select[name=action]`, "restore.completed", "change"),
+		chromedp.WaitNotPresent(css(`tr[data-action="backup.created"]`)),
+		chromedp.WaitVisible(css(`tr[data-action="restore.completed"]`)),
+	)
+	shot(t, ctx, pics, "10-audit")
+
+	// Keyboard only: a restore of every contact property, from the row's
+	// Restore button to the import, with Tab, Space and Enter.
+	keys := func(k ...string) []chromedp.Action[chromedp.Void] {
+		var out []chromedp.Action[chromedp.Void]
+		for _, s := range k {
+			if s == "shift-tab" {
+				out = append(out, chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+				continue
+			}
+			out = append(out, chromedp.KeyEvent(s))
+		}
+		return out
+	}
+	focused := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for {
+				got, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.activeElement.matches(%q)`, want))(ctx, tg)
+				if err != nil || got {
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("the focus is not on %s", want)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	do(t, ctx, pics, "keyboard", append(append(append([]chromedp.Action[chromedp.Void]{
+		chromedp.Click(xpath(`//nav/a[text()="Backup and restore"]`)),
+		chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)),
+		chromedp.Focus(xpath(`//tr[@data-status="COMPLETED"]//button[text()="Restore"]`)),
+	}, keys(kb.Enter)...), append([]chromedp.Action[chromedp.Void]{focused(`input[name=object]`)}, keys(" ", kb.Tab)...)...),
+		append([]chromedp.Action[chromedp.Void]{focused(`button.primary`)}, append(keys(kb.Enter),
+			focused(`input[name=search]`), chromedp.KeyEvent(kb.Tab), focused(`input[name=selectAll]`), chromedp.KeyEvent(" "),
+			chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)), focused(`input[name=search]`), chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(css(`[data-testid=review]`)), focused(`input[name=ackChange]`), chromedp.KeyEvent(" "), chromedp.KeyEvent(kb.Tab),
+			focused(`input[name=ackUndo]`), chromedp.KeyEvent(" "), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab),
+			focused(`button.primary`), chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(xpath(`//tr[@data-import][2]`)),
+			chromedp.WaitNotPresent(css(`tr[data-import][data-status=RUNNING]`)),
+		)...)...)...,
+	)
+	shot(t, ctx, pics, "11-keyboard-import")
 	do(t, ctx, pics, "home again", chromedp.Click(xpath(`//a[text()="Backup and restore"]`)), chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)))
 
 	// Italiano.

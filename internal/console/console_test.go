@@ -3,9 +3,13 @@ package console_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/console"
 )
 
@@ -43,5 +47,25 @@ func TestHandlerHeaders(t *testing.T) {
 		if body := rec.Body.String(); !strings.Contains(body, `src="/console.js"`) || strings.Contains(body, "<script>") || strings.Contains(body, "style=") {
 			t.Errorf("index.html has inline script or style, or no bundle: %s", body)
 		}
+	}
+}
+
+// The audit log page's filter offers exactly the audit log's actions.
+func TestAuditActionsAgree(t *testing.T) {
+	src, err := os.ReadFile("../../console/src/pages.tsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(src), "export const auditActions = [")
+	list, _, ok2 := strings.Cut(rest, "];")
+	if !ok || !ok2 {
+		t.Fatal("no auditActions list in pages.tsx")
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`"([a-z_.]+)"`).FindAllStringSubmatch(list, -1) {
+		got = append(got, m[1])
+	}
+	if !slices.Equal(got, audit.Actions) {
+		t.Fatalf("the console's actions %v, the audit log's %v", got, audit.Actions)
 	}
 }

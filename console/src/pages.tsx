@@ -1,0 +1,161 @@
+// The notifications and the audit log.
+
+import { useEffect, useState } from "preact/hooks";
+import * as api from "./api";
+import { t, when } from "./i18n";
+import { ErrorLine } from "./ui";
+
+// auditActions are the audit log's actions (internal/audit's Actions: a Go
+// test checks the two lists agree).
+export const auditActions = [
+  "backup.created",
+  "backup.refused",
+  "backup.skipped",
+  "backup.downloaded",
+  "schedule.updated",
+  "schedule.disabled",
+  "restore.planned",
+  "restore.started",
+  "restore.refused",
+  "restore.completed",
+  "restore.failed",
+  "import.errors_downloaded",
+  "account.added",
+  "account.tier_changed",
+  "account.credential_rotated",
+  "account.removed",
+  "admin.added",
+  "admin.removed",
+];
+
+export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
+  const [list, setList] = useState<api.Notification[] | null>(null);
+  const [error, setError] = useState("");
+  const load = () =>
+    api.notifications().then(
+      (l) => (setList(l.notifications), onUnread(l.unread), setError("")),
+      (e) => setError(e.message),
+    );
+  useEffect(() => {
+    load();
+  }, []);
+  const act = (p: Promise<{ unread: number }>) =>
+    p.then(
+      (r) => (onUnread(r.unread), load()),
+      (e) => setError(e.message),
+    );
+  return (
+    <section aria-labelledby="page-title">
+      <div class="title-row">
+        <h1 id="page-title">{t("notificationsTitle")}</h1>
+        <button onClick={() => act(api.markAllRead())} disabled={!list?.some((n) => !n.readAt)}>
+          {t("markAllRead")}
+        </button>
+      </div>
+      <ErrorLine error={error} />
+      {list === null ? (
+        <p role="status">{t("loading")}</p>
+      ) : list.length === 0 ? (
+        <p class="empty">{t("noNotifications")}</p>
+      ) : (
+        <ul class="notifications">
+          {list.map((n) => (
+            <li key={n.id} data-notification={n.id} class={n.readAt ? "read" : "unread"}>
+              <p class="subject">
+                {!n.readAt && <span class="badge">{t("unreadLabel")}</span>} <strong>{n.subject}</strong>{" "}
+                <span class="muted">{when(n.createdAt)}</span>
+              </p>
+              <p class="message">{n.message}</p>
+              <p class="links">
+                {n.importId && <a href={`#/imports/${n.importId}`}>{t("open")}</a>}
+                {n.backupId && !n.importId && <a href={`#/backups`}>{t("open")}</a>}
+                {!n.readAt && (
+                  <button class="link" onClick={() => act(api.markRead(n.id))}>
+                    {t("markRead")}
+                  </button>
+                )}
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function AuditLog() {
+  const [action, setAction] = useState("");
+  const [entries, setEntries] = useState<api.AuditEntry[] | null>(null);
+  const [next, setNext] = useState("");
+  const [error, setError] = useState("");
+  const load = async (cursor: string) => {
+    try {
+      const page = await api.auditLog(action, cursor);
+      setEntries(cursor ? [...(entries ?? []), ...page.entries] : page.entries);
+      setNext(page.next ?? "");
+      setError("");
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  useEffect(() => {
+    setEntries(null);
+    load("");
+  }, [action]);
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">{t("auditTitle")}</h1>
+      <label class="filter">
+        {t("actionFilter")}
+        <select name="action" value={action} onChange={(e) => setAction(e.currentTarget.value)}>
+          <option value="">{t("allActions")}</option>
+          {auditActions.map((a) => (
+            <option value={a} key={a}>
+              {a}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorLine error={error} />
+      {entries === null ? (
+        <p role="status">{t("loading")}</p>
+      ) : entries.length === 0 ? (
+        <p class="empty">{t("noEntries")}</p>
+      ) : (
+        <table class="audit">
+          <thead>
+            <tr>
+              <th scope="col">{t("colAt")}</th>
+              <th scope="col">{t("colActor")}</th>
+              <th scope="col">{t("colAction")}</th>
+              <th scope="col">{t("colOutcome")}</th>
+              <th scope="col">{t("colDetails")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((e) => (
+              <tr key={e.id} data-action={e.action}>
+                <td>{when(e.at)}</td>
+                <td>{e.actor}</td>
+                <td>
+                  <code>{e.action}</code>
+                </td>
+                <td>{e.outcome}</td>
+                <td class="details">
+                  {Object.entries(e.details ?? {})
+                    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+                    .join(" · ")}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {next && (
+        <button onClick={() => load(next)} class="more">
+          {t("older")}
+        </button>
+      )}
+    </section>
+  );
+}
