@@ -121,11 +121,11 @@ node-check:
 
 ## synth: the CloudFormation template and assets into cdk.out/, offline (no AWS
 ## credentials needed), checked by cdk-nag (flags: make synth CDK_ARGS='-c stage=dev')
-synth: tools node-check lambdas
+synth: tools node-check lambdas console
 	$(CDK) synth --quiet $(CDK_ARGS)
 
 ## deploy: deploy the stack with the current AWS credentials (after `cdk bootstrap`)
-deploy: tools node-check lambdas
+deploy: tools node-check lambdas console
 	$(CDK) deploy $(CDK_ARGS)
 
 ## destroy: delete the stack (retained resources stay: see README)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -16,7 +17,7 @@ const cognitoPlus = "Cognito threat protection (advanced security) needs the pai
 // applyNag runs cdk-nag's AwsSolutions rules on the stack at synth. Each
 // suppression is narrow (a rule and, for wildcards, the exact resource
 // pattern) and says why it is acceptable.
-func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string, deadLetters *DeadLetters) {
+func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string, deadLetters *DeadLetters, console *Console) {
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	iam5 := func(reason string, patterns ...string) *cdknag.NagPackSuppression {
 		var applies []any
@@ -56,4 +57,21 @@ func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string,
 		{Id: jsii.String("AwsSolutions-COG3"), Reason: jsii.String(cognitoPlus)},
 		{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(cognitoPlus)},
 	}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(console.Distribution, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-CFR1"), Reason: jsii.String("The console is for the account's own admins wherever they are; every API call needs their sign-in.")},
+		{Id: jsii.String("AwsSolutions-CFR2"), Reason: jsii.String("The distribution serves static files only (no data, no forms); the API behind its own throttling and authorizer is where requests act.")},
+		{Id: jsii.String("AwsSolutions-CFR3"), Reason: jsii.String("The distribution serves the console's static files; what admins do is in the API's access logs and the audit log. CloudFront standard logs need an ACL-enabled bucket, which the stack's buckets are not.")},
+		{Id: jsii.String("AwsSolutions-CFR4"), Reason: jsii.String("The distribution uses CloudFront's default *.cloudfront.net certificate, whose TLS policy CloudFront sets; a custom domain with an ACM certificate (TLSv1.2_2021) is the way to choose it.")},
+	}, jsii.Bool(true))
+	// CDK's BucketDeployment copies the built console into its bucket with
+	// a Lambda-backed custom resource of its own.
+	for _, child := range *stack.Node().Children() {
+		if id := *child.Node().Id(); strings.HasPrefix(id, "Custom::CDKBucketDeployment") {
+			cdknag.NagSuppressions_AddResourceSuppressions(child, &[]*cdknag.NagPackSuppression{
+				{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("CDK's BucketDeployment handler (a deploy-time custom resource) logs with the basic execution role.")},
+				{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("CDK's BucketDeployment handler reads the CDK asset bucket and writes the console's bucket, with the object wildcards CDK grants it.")},
+				{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("CDK's BucketDeployment handler runs the Python runtime CDK chooses for it.")},
+			}, jsii.Bool(true))
+		}
+	}
 }

@@ -58,6 +58,9 @@ type Props struct {
 	// CodeDir holds one folder per function with its `bootstrap` binary
 	// (context "codeDir", default "build": `make lambdas` writes it).
 	CodeDir string
+	// ConsoleDir holds the built admin console (make console; context
+	// "consoleDir", default internal/console/dist).
+	ConsoleDir string
 	// HubSpotBaseURL overrides https://api.hubapi.com (context "hubspotBaseUrl").
 	HubSpotBaseURL string
 }
@@ -95,6 +98,7 @@ func PropsFromContext(app awscdk.App) (*Props, error) {
 		JWTAudience:    get("jwtAudience", ""),
 		SSOClaim:       get("ssoClaim", ""),
 		CodeDir:        get("codeDir", "build"),
+		ConsoleDir:     get("consoleDir", "internal/console/dist"),
 		HubSpotBaseURL: get("hubspotBaseUrl", ""),
 	}
 	p.HubSpotSecretPrefix = get("hubspotSecretPrefix", "crmbackup/"+p.Stage+"/hubspot/")

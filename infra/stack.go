@@ -43,6 +43,8 @@ type Stack struct {
 	Functions map[string]*Function
 	Machines  map[string]awsstepfunctions.StateMachine
 	API       awsapigatewayv2.HttpApi
+	// Console is the admin console (CloudFront over a private bucket).
+	Console *Console
 	// Pool is the stack's user pool (nil with an external issuer).
 	Pool awscognito.UserPool
 	// OperatorPolicy is what `crmbackup accounts` and `admins` need.
@@ -79,7 +81,16 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	}
 	st.Schedules = NewSchedules(st.Stack, p, st.Functions[lambdas.Create], st.DeadLetters.Schedule, st.Storage.Key)
 	st.grant(p)
-	st.API, st.Pool = NewAPI(st.Stack, p, st.Functions[lambdas.API])
+	st.Console = NewConsole(st.Stack, p, st.Storage.Logs)
+	var login *ConsoleLogin
+	st.API, st.Pool, login = NewAPI(st.Stack, p, st.Functions[lambdas.API], st.Console.URL)
+	config := map[string]any{"api": st.API.ApiEndpoint(), "signIn": "oidc"}
+	if login != nil {
+		config["signIn"] = "cognito"
+		config["authDomain"], config["clientId"] = login.Domain, login.ClientID
+		config["redirectUri"] = awscdk.Fn_Join(jsii.String(""), &[]*string{st.Console.URL, jsii.String("/")})
+	}
+	st.Console.Deploy(st.Stack, p.ConsoleDir, config)
 
 	// Scheduler invokes create, and EventBridge ended, asynchronously:
 	// what Lambda gives up on is kept.
@@ -90,6 +101,7 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	st.Ops = NewOperations(st, p)
 
 	awscdk.NewCfnOutput(st.Stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: st.API.ApiEndpoint()})
+	awscdk.NewCfnOutput(st.Stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{Value: st.Console.URL})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: st.Storage.Bucket.BucketName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: st.Storage.Table.TableName()})
 	awscdk.NewCfnOutput(st.Stack, jsii.String("HubSpotSecretPrefix"), &awscdk.CfnOutputProps{Value: jsii.String(p.HubSpotSecretPrefix)})
@@ -100,7 +112,7 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	awscdk.NewCfnOutput(st.Stack, jsii.String("OperatorsTopicArn"), &awscdk.CfnOutputProps{Value: st.Ops.Topic.TopicArn()})
 	st.OperatorPolicy = NewOperatorPolicy(st, p)
 	awscdk.NewCfnOutput(st.Stack, jsii.String("OperatorPolicyArn"), &awscdk.CfnOutputProps{Value: st.OperatorPolicy.ManagedPolicyArn()})
-	applyNag(st.Stack, st.Storage.Logs, *st.Schedules.Group.Name(), st.DeadLetters)
+	applyNag(st.Stack, st.Storage.Logs, *st.Schedules.Group.Name(), st.DeadLetters, st.Console)
 	return st
 }
 
@@ -388,10 +400,18 @@ const apiStage = "$default"
 // NewAPI builds the HTTP API: every route of the api package, each behind
 // the JWT authorizer (a Cognito user pool with two-factor required, or an
 // external OIDC issuer), throttled, with JSON access logs.
-func NewAPI(scope constructs.Construct, p *Props, fn *Function) (awsapigatewayv2.HttpApi, awscognito.UserPool) {
+// ConsoleLogin is how the console signs in through the stack's pool: its
+// managed login's domain and the console's app client.
+type ConsoleLogin struct {
+	Domain   *string // https://<prefix>.auth.<region>.amazoncognito.com
+	ClientID *string
+}
+
+func NewAPI(scope constructs.Construct, p *Props, fn *Function, consoleURL *string) (awsapigatewayv2.HttpApi, awscognito.UserPool, *ConsoleLogin) {
 	c := constructs.NewConstruct(scope, jsii.String("Api"))
 	var authorizer awsapigatewayv2.IHttpRouteAuthorizer
 	var pool awscognito.UserPool
+	var login *ConsoleLogin
 	if p.JWTIssuer != "" {
 		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Jwt"), jsii.String(p.JWTIssuer),
 			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(p.JWTAudience)})
@@ -431,8 +451,35 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) (awsapigatewayv2
 			WriteAttributes: awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{
 				Email: jsii.Bool(true), Fullname: jsii.Bool(true)}),
 		})
+		// The console signs in through the managed login: the authorization
+		// code flow with PKCE (a public client: no secret), back to the
+		// console's own URL only; nothing else is on.
+		consoleClient := pool.AddClient(jsii.String("Console"), &awscognito.UserPoolClientOptions{
+			AuthFlows:      &awscognito.AuthFlow{UserSrp: jsii.Bool(false), UserPassword: jsii.Bool(false), Custom: jsii.Bool(false), AdminUserPassword: jsii.Bool(false)},
+			GenerateSecret: jsii.Bool(false),
+			OAuth: &awscognito.OAuthSettings{
+				Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true), ImplicitCodeGrant: jsii.Bool(false), ClientCredentials: jsii.Bool(false)},
+				Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE()},
+				CallbackUrls: &[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{consoleURL, jsii.String("/")})},
+				LogoutUrls:   &[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{consoleURL, jsii.String("/")})},
+			},
+			SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
+			PreventUserExistenceErrors: jsii.Bool(true),
+			IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+			WriteAttributes: awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{
+				Email: jsii.Bool(true), Fullname: jsii.Bool(true)}),
+		})
+		domain := pool.AddDomain(jsii.String("Login"), &awscognito.UserPoolDomainOptions{
+			CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: awscdk.Fn_Join(jsii.String("-"),
+				&[]*string{jsii.String("crmbackup"), jsii.String(p.Stage), awscdk.Aws_ACCOUNT_ID()})},
+			ManagedLoginVersion: awscognito.ManagedLoginVersion_NEWER_MANAGED_LOGIN,
+		})
+		awscognito.NewCfnManagedLoginBranding(c, jsii.String("LoginBranding"), &awscognito.CfnManagedLoginBrandingProps{
+			UserPoolId: pool.UserPoolId(), ClientId: consoleClient.UserPoolClientId(), UseCognitoProvidedValues: jsii.Bool(true),
+		}).Node().AddDependency(domain)
+		login = &ConsoleLogin{Domain: domain.BaseUrl(nil), ClientID: consoleClient.UserPoolClientId()}
 		authorizer = awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Cognito"), pool,
-			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}})
+			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client, consoleClient}})
 		// Cognito requires two-factor on every sign-in and sends no amr.
 		fn.Fn.AddEnvironment(jsii.String(env.MFAAlways), jsii.String("true"), nil)
 		// SSO is a sign-in through a federated SAML or OIDC provider.
@@ -444,6 +491,13 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) (awsapigatewayv2
 		ApiName:            jsii.String("crmbackup-" + p.Stage),
 		CreateDefaultStage: jsii.Bool(false),
 		DefaultAuthorizer:  authorizer,
+		// The console's origin only, with its bearer token.
+		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
+			AllowOrigins: &[]*string{consoleURL},
+			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PUT},
+			AllowHeaders: jsii.Strings("Authorization", "Content-Type"),
+			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
+		},
 	})
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Function"), fn.Fn, nil)
 	for _, route := range api.Routes() {
@@ -470,5 +524,5 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function) (awsapigatewayv2
 			`"time":"$context.requestTime","method":"$context.httpMethod","route":"$context.routeKey","status":"$context.status",` +
 			`"length":"$context.responseLength","latencyMs":"$context.responseLatency","authorizerError":"$context.authorizer.error"}`),
 	})
-	return httpAPI, pool
+	return httpAPI, pool, login
 }

@@ -39,8 +39,10 @@ func synth(t *testing.T, mutate func(*Props)) (map[string]any, awscdk.Stack) {
 		os.MkdirAll(filepath.Join(code, f.Name), 0o755)
 		os.WriteFile(filepath.Join(code, f.Name, "bootstrap"), []byte("stand-in"), 0o755)
 	}
+	ui := t.TempDir()
+	os.WriteFile(filepath.Join(ui, "index.html"), []byte("<!doctype html>stand-in"), 0o644)
 	p := &Props{Stage: "test", HubSpotSecretPrefix: "crmbackup/test/hubspot/", LogRetention: awslogs.RetentionDays_THREE_MONTHS,
-		Retain: true, CodeDir: code, AccountEmails: map[string][]string{"acme": {"ops@example.com"}}}
+		Retain: true, CodeDir: code, ConsoleDir: ui, AccountEmails: map[string][]string{"acme": {"ops@example.com"}}}
 	if mutate != nil {
 		mutate(p)
 	}
@@ -89,7 +91,7 @@ func TestStack(t *testing.T) {
 	t.Run("backups bucket: KMS, private, TLS only, access logs, lifecycle", func(t *testing.T) {
 		var backups map[string]any
 		for _, b := range resources(tpl, "AWS::S3::Bucket") {
-			if props(b)["LoggingConfiguration"] != nil {
+			if props(b)["LoggingConfiguration"] != nil && props(b)["LifecycleConfiguration"] != nil {
 				backups = props(b)
 			}
 		}
@@ -120,8 +122,8 @@ func TestStack(t *testing.T) {
 				denies++
 			}
 		}
-		if denies != 2 {
-			t.Errorf("%d bucket policies deny plain HTTP, want 2 (backups and access logs)", denies)
+		if denies != 3 {
+			t.Errorf("%d bucket policies deny plain HTTP, want 3 (backups, access logs, the console's files)", denies)
 		}
 		// cdk.json's @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy: the log
 		// service writes under a bucket policy, not the legacy ACL.
@@ -172,7 +174,7 @@ func TestStack(t *testing.T) {
 		}
 	})
 
-	fns := resources(tpl, "AWS::Lambda::Function")
+	fns := functions(tpl)
 	byName, logicalID := map[string]map[string]any{}, map[string]string{}
 	for id, f := range fns {
 		name := strings.TrimPrefix(props(f)["FunctionName"].(string), "crmbackup-test-")
@@ -272,7 +274,7 @@ func TestStack(t *testing.T) {
 		// Every kind of file lies under a lifecycle rule with its days.
 		var backups map[string]any
 		for _, b := range resources(tpl, "AWS::S3::Bucket") {
-			if props(b)["LoggingConfiguration"] != nil {
+			if props(b)["LoggingConfiguration"] != nil && props(b)["LifecycleConfiguration"] != nil {
 				backups = props(b)
 			}
 		}
@@ -359,13 +361,32 @@ func TestStack(t *testing.T) {
 			t.Errorf("user pools %v", pools)
 		}
 		clients := resources(tpl, "AWS::Cognito::UserPoolClient")
-		if len(clients) != 1 {
-			t.Fatalf("%d user pool clients", len(clients))
+		if len(clients) != 2 {
+			t.Fatalf("%d user pool clients, want the CLI's and the console's", len(clients))
 		}
-		c := props(first(clients))
-		if c["AllowedOAuthFlows"] != nil || c["AllowedOAuthScopes"] != nil || c["CallbackURLs"] != nil || c["AllowedOAuthFlowsUserPoolClient"] == true ||
-			js(c["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` {
-			t.Errorf("user pool client %s: want SRP sign-in only, no OAuth flow (implicit least of all)", js(c))
+		for _, cl := range clients {
+			c := props(cl)
+			if c["GenerateSecret"] == true {
+				t.Errorf("user pool client %s has a secret: both are public clients", js(c))
+			}
+			if c["AllowedOAuthFlows"] == nil { // the CLI's
+				if c["AllowedOAuthScopes"] != nil || c["CallbackURLs"] != nil || c["AllowedOAuthFlowsUserPoolClient"] == true ||
+					js(c["ExplicitAuthFlows"]) != `["ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]` {
+					t.Errorf("the CLI's client %s: want SRP sign-in only, no OAuth flow (implicit least of all)", js(c))
+				}
+				continue
+			}
+			// The console's: the authorization code flow (PKCE is the
+			// console's; Cognito requires it of public clients), back to the
+			// console only, no password flow.
+			if js(c["AllowedOAuthFlows"]) != `["code"]` || c["AllowedOAuthFlowsUserPoolClient"] != true ||
+				!strings.Contains(js(c["CallbackURLs"]), "ConsoleDistribution") || strings.Contains(js(c["ExplicitAuthFlows"]), "PASSWORD") ||
+				strings.Contains(js(c["ExplicitAuthFlows"]), "SRP") || js(c["SupportedIdentityProviders"]) != `["COGNITO"]` {
+				t.Errorf("the console's client %s: want the code flow to the console's URL only", js(c))
+			}
+		}
+		if len(resources(tpl, "AWS::Cognito::UserPoolDomain")) != 1 || len(resources(tpl, "AWS::Cognito::ManagedLoginBranding")) != 1 {
+			t.Error("no managed login domain and branding for the console")
 		}
 		if env := js(props(byName["api"])["Environment"]); !strings.Contains(env, `"CLAIM_SSO":"identities"`) {
 			t.Errorf("api environment %s: with Cognito, SSO is a federated sign-in (identities)", env)
@@ -935,7 +956,7 @@ func TestEndedRule(t *testing.T) {
 		t.Errorf("the rule matches the state machines %v, want this stack's %v", matched, machines)
 	}
 
-	fns := resources(tpl, "AWS::Lambda::Function")
+	fns := functions(tpl)
 	ended := idOf(tpl, "AWS::Lambda::Function", "FunctionName", "crmbackup-test-"+lambdas.Ended)
 	dlq := queuesByName(tpl)["crmbackup-test-ended-dlq"]
 	if _, ok := fns[ended]; !ok || dlq == "" {
@@ -1016,7 +1037,7 @@ func TestDeadLetters(t *testing.T) {
 		}
 	}
 
-	fns := resources(tpl, "AWS::Lambda::Function")
+	fns := functions(tpl)
 	policies := policiesByFunction(t, tpl, fns)
 	configs := resources(tpl, "AWS::Lambda::EventInvokeConfig")
 	for _, tc := range []struct {
@@ -1137,7 +1158,7 @@ func TestOperators(t *testing.T) {
 			want[js(alarmMetric{"AWS/States", metric, "Sum", dim("StateMachineArn", ref(id)), 300})] = true
 		}
 	}
-	for id := range resources(tpl, "AWS::Lambda::Function") {
+	for id := range functions(tpl) {
 		for _, metric := range []string{"Errors", "Throttles"} {
 			want[js(alarmMetric{"AWS/Lambda", metric, "Sum", dim("FunctionName", ref(id)), 300})] = true
 		}
@@ -1357,7 +1378,7 @@ func TestStateMachineEncryption(t *testing.T) {
 	if stmts := keyStatements(tpl, "delivery.logs.amazonaws.com"); len(stmts) != 1 || !strings.Contains(js(stmts[0]["Action"]), "kms:Decrypt") {
 		t.Errorf("the key does not let log delivery decrypt: %s", js(stmts))
 	}
-	policies := policiesByFunction(t, tpl, resources(tpl, "AWS::Lambda::Function"))
+	policies := policiesByFunction(t, tpl, functions(tpl))
 	starters := 0
 	for _, spec := range lambdas.All {
 		if len(spec.Access.Start) == 0 {
@@ -1403,7 +1424,7 @@ func TestKeyActions(t *testing.T) {
 // stack's prefix.
 func functionsByName(tpl map[string]any) map[string]map[string]any {
 	out := map[string]map[string]any{}
-	for _, f := range resources(tpl, "AWS::Lambda::Function") {
+	for _, f := range functions(tpl) {
 		name := props(f)["FunctionName"].(string)
 		out[name[strings.LastIndex(name, "-")+1:]] = f
 	}
@@ -1414,7 +1435,7 @@ func functionsByName(tpl map[string]any) map[string]map[string]any {
 // this stack's executions (an event without it), and nothing else may.
 func TestOnlyEndedReadsExecutions(t *testing.T) {
 	tpl, _ := synth(t, nil)
-	for name, stmts := range policiesByFunction(t, tpl, resources(tpl, "AWS::Lambda::Function")) {
+	for name, stmts := range policiesByFunction(t, tpl, functions(tpl)) {
 		var reads []string
 		for _, s := range stmts {
 			if slices.Contains(s.Actions, "states:DescribeExecution") {
@@ -1465,5 +1486,71 @@ func TestOperatorPolicy(t *testing.T) {
 		if _, ok := tpl["Outputs"].(map[string]any)["OperatorPolicyArn"]; !ok {
 			t.Error("no OperatorPolicyArn output")
 		}
+	}
+}
+
+// functions are the stack's own functions (named), not CDK's deploy-time
+// handler of the console's BucketDeployment.
+func functions(tpl map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, f := range resources(tpl, "AWS::Lambda::Function") {
+		if _, ok := props(f)["FunctionName"].(string); ok {
+			out[id] = f
+		}
+	}
+	return out
+}
+
+// TestConsoleHosting: the console is a private bucket behind CloudFront
+// with origin access control, HTTPS only, strict headers; the API's CORS
+// is open to the console's origin only; config.json says where things are.
+func TestConsoleHosting(t *testing.T) {
+	tpl, _ := synth(t, nil)
+	dists := resources(tpl, "AWS::CloudFront::Distribution")
+	if len(dists) != 1 {
+		t.Fatalf("%d distributions", len(dists))
+	}
+	d := js(props(first(dists)))
+	for _, want := range []string{`"ViewerProtocolPolicy":"https-only"`, `"DefaultRootObject":"index.html"`, `"OriginAccessControlId"`, `"ResponseHeadersPolicyId"`} {
+		if !strings.Contains(d, want) {
+			t.Errorf("distribution lacks %s: %s", want, d)
+		}
+	}
+	if len(resources(tpl, "AWS::CloudFront::OriginAccessControl")) != 1 {
+		t.Error("no origin access control")
+	}
+	pol := js(props(first(resources(tpl, "AWS::CloudFront::ResponseHeadersPolicy"))))
+	for _, want := range []string{`frame-ancestors 'none'`, `script-src 'self'`, `"FrameOption":"DENY"`, `"AccessControlMaxAgeSec":63072000`,
+		`"IncludeSubdomains":true`, `"ReferrerPolicy":"no-referrer"`, `"ContentTypeOptions":{"Override":true}`} {
+		if !strings.Contains(pol, want) {
+			t.Errorf("response headers policy lacks %s: %s", want, pol)
+		}
+	}
+	if strings.Contains(pol, "unsafe-inline") || strings.Contains(pol, "unsafe-eval") {
+		t.Errorf("the CSP allows inline or eval: %s", pol)
+	}
+	apis := resources(tpl, "AWS::ApiGatewayV2::Api")
+	cors := js(props(first(apis))["CorsConfiguration"])
+	if !strings.Contains(cors, "ConsoleDistribution") || strings.Contains(cors, `"*"`) || !strings.Contains(cors, "Authorization") {
+		t.Errorf("the API's CORS %s: want the console's origin only", cors)
+	}
+	// The files bucket is private and readable by this distribution only.
+	found := false
+	for _, bp := range resources(tpl, "AWS::S3::BucketPolicy") {
+		if s := js(props(bp)); strings.Contains(s, `"Service":"cloudfront.amazonaws.com"`) {
+			found = true
+			if !strings.Contains(s, `"AWS:SourceArn"`) {
+				t.Errorf("the console bucket's policy lets CloudFront read without naming the distribution: %s", s)
+			}
+		}
+	}
+	if !found {
+		t.Error("no bucket policy for CloudFront's origin access control")
+	}
+	if _, ok := tpl["Outputs"].(map[string]any)["ConsoleUrl"]; !ok {
+		t.Error("no ConsoleUrl output")
+	}
+	if len(resources(tpl, "Custom::CDKBucketDeployment")) != 1 {
+		t.Error("the console's files are not deployed")
 	}
 }
