@@ -1,7 +1,12 @@
 // The console's calls of crmbackup's API. The token lives in memory only.
 
 let token = "";
+let base = ""; // the API's origin ("": the console's own)
 let onSignedOut: () => void = () => {};
+
+export function setBase(url: string) {
+  base = url.replace(/\/$/, "");
+}
 
 export function setToken(tok: string) {
   token = tok;
@@ -30,7 +35,7 @@ export class ApiError extends Error {
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   let resp: Response;
   try {
-    resp = await fetch(path, {
+    resp = await fetch(base + path, {
       method,
       headers: {
         Authorization: `Bearer ${token}`,

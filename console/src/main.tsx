@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import * as api from "./api";
 import { bytes, initialLang, type Lang, lang, num, setLang, t, when } from "./i18n";
 import { AuditLog, Notifications } from "./pages";
+import { type Config, completeSignIn, loadConfig, signInURL } from "./oidc";
 import { Imports, RestorePanel } from "./restore";
 import { ErrorLine, Panel } from "./ui";
 
@@ -377,8 +378,41 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
 
 // --- the frame: header, navigation, pages ---
 
+// CognitoSignIn is the deployed console's sign-in: the managed login.
+function CognitoSignIn({ config, error }: { config: Config; error: string }) {
+  return (
+    <main class="signin" id="main">
+      <h1>{t("title")}</h1>
+      <ErrorLine error={error} />
+      <button class="primary" onClick={async () => location.assign(await signInURL(config, false))}>
+        {t("signIn")}
+      </button>
+    </main>
+  );
+}
+
 function App() {
+  const [config, setConfig] = useState<Config | null>(null);
+  const [signInError, setSignInError] = useState("");
   const [me, setMe] = useState<Me | null>(null);
+  useEffect(() => {
+    loadConfig().then(async (c) => {
+      api.setBase(c.api);
+      if (c.signIn === "cognito") {
+        reauth = async () => location.assign(await signInURL(c, true));
+        try {
+          const got = await completeSignIn(c);
+          if (got) {
+            api.setToken(got.idToken);
+            setMe({ email: got.email, account: got.account });
+          }
+        } catch (e) {
+          setSignInError((e as Error).message);
+        }
+      }
+      setConfig(c);
+    });
+  }, []);
   const [l, setL] = useState<Lang>(initialLang());
   const [route, setRoute] = useState(location.hash);
   const [unread, setUnread] = useState(0);
@@ -401,6 +435,7 @@ function App() {
       </select>
     </label>
   );
+  if (!config) return <p role="status">{t("loading")}</p>;
   if (!me || !api.signedIn()) {
     return (
       <>
@@ -408,7 +443,7 @@ function App() {
           <span class="brand">{t("product")}</span>
           {switcher}
         </header>
-        <SignIn onIn={setMe} />
+        {config.signIn === "cognito" ? <CognitoSignIn config={config} error={signInError} /> : <SignIn onIn={setMe} />}
       </>
     );
   }

@@ -23,6 +23,12 @@ func (s *Stack) root(apiHandler http.Handler) http.Handler {
 			ui.ServeHTTP(w, r)
 		case r.URL.Path == "/_dev/sign-in":
 			s.devSignIn(w, r)
+		case r.URL.Path == "/config.json" && r.Method == http.MethodGet:
+			// What the deployed stack's config.json says of itself: here, the
+			// API on this origin and the dev sign-in.
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Write([]byte(`{"api":"","signIn":"dev"}`))
 		default:
 			apiHandler.ServeHTTP(w, r)
 		}

@@ -1,0 +1,166 @@
+package console_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/crmbackup/crmbackup/internal/auth"
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/console"
+	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/localstack"
+)
+
+// managedLogin is a stand-in for Cognito's managed login on the console's
+// origin: /oauth2/authorize sends the browser back with a code, and
+// /oauth2/token gives the ID token only for the verifier of the
+// challenge the authorize request carried (PKCE, S256).
+type managedLogin struct {
+	mu        sync.Mutex
+	challenge map[string]string // code → code_challenge
+	authorize []url.Values
+	tokens    int
+	mint      func() (string, error)
+	t         *testing.T
+}
+
+func (m *managedLogin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch r.URL.Path {
+	case "/oauth2/authorize":
+		q := r.URL.Query()
+		m.authorize = append(m.authorize, q)
+		if q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("client_id") != "console-client" {
+			http.Error(w, "bad authorize request", 400)
+			return
+		}
+		code := fmt.Sprintf("code-%d", len(m.authorize))
+		m.challenge[code] = q.Get("code_challenge")
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code="+code+"&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+	case "/oauth2/token":
+		r.ParseForm()
+		sum := sha256.Sum256([]byte(r.Form.Get("code_verifier")))
+		want, ok := m.challenge[r.Form.Get("code")]
+		delete(m.challenge, r.Form.Get("code")) // a code works once
+		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != want || r.Form.Get("grant_type") != "authorization_code" {
+			w.WriteHeader(400)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant"})
+			return
+		}
+		m.tokens++
+		tok, err := m.mint()
+		if err != nil {
+			m.t.Error(err)
+		}
+		json.NewEncoder(w).Encode(map[string]any{"id_token": tok, "access_token": "a", "token_type": "Bearer", "expires_in": 3600})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// TestConsoleSignsInWithPKCE: the deployed console's sign-in, the
+// authorization code flow with PKCE, in a browser: the code is exchanged
+// with the verifier of its challenge, the token is used on the API, and a
+// restore's fresh sign-in asks the login page for one (prompt=login).
+func TestConsoleSignsInWithPKCE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the local stack and a browser")
+	}
+	if !console.Built() {
+		t.Skip("the console is not built: make console")
+	}
+	st, err := localstack.Start(context.Background(), localstack.Config{Dir: filepath.Join(t.TempDir(), "stack"),
+		Emulator: emulator.Options{Seed: 3, Sizes: emulator.DefaultSizes(100)},
+		Account:  backup.Account{ID: "acme", Name: "Acme Inc.", Tier: backup.Enterprise, RequestsPer10s: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	signIns := 0
+	login := &managedLogin{challenge: map[string]string{}, t: t, mint: func() (string, error) {
+		// Cognito's ID token of a super admin (the local API checks the
+		// dev signature instead of Cognito's keys): the first sign-in's
+		// two-factor an hour old, the next ones now.
+		signIns++
+		at := time.Now()
+		if signIns == 1 {
+			at = at.Add(-time.Hour)
+		}
+		return st.Tokens.Sign(auth.DevClaims{Subject: "ana@acme.example", AccountID: "acme", Role: auth.SuperAdminRole, MFA: true, AuthTime: at, TTL: time.Hour})
+	}}
+	apiURL, _ := url.Parse(st.APIURL)
+	proxy := httputil.NewSingleHostReverseProxy(apiURL)
+	ui := console.Handler()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	mux.Handle("/oauth2/", login)
+	mux.Handle("/v1/", proxy)
+	mux.HandleFunc("/config.json", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"api": "", "signIn": "cognito", "authDomain": srv.URL, "clientId": "console-client", "redirectUri": srv.URL + "/"})
+	})
+	mux.Handle("/", ui)
+
+	pics := screenshots(t)
+	ctx := browserFor(t, t.TempDir())
+	do(t, ctx, pics, "pkce sign-in",
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.Click(xpath(`//button[text()="Sign in"]`)),
+		chromedp.WaitVisible(css(`[data-testid=quota]`)),
+	)
+	if login.tokens != 1 || len(login.authorize) != 1 || login.authorize[0].Get("prompt") != "" || login.authorize[0].Get("redirect_uri") != srv.URL+"/" {
+		t.Fatalf("authorize %v, %d tokens", login.authorize, login.tokens)
+	}
+	// The code and state are gone from the address bar, the verifier from storage.
+	loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search + "|" + (sessionStorage.getItem("crmbackup.pkce.verifier") ?? "")`))
+	if loc != "|" {
+		t.Fatalf("after sign-in: %q", loc)
+	}
+	// A restore with that sign-in: the console asks the login page for a
+	// new one (prompt=login), and comes back signed in afresh.
+	do(t, ctx, pics, "backup",
+		chromedp.Click(xpath(`//button[text()="Create backup"]`)),
+		chromedp.Click(xpath(`//div[@role="dialog"]//button[text()="Create"]`)),
+		chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)),
+		chromedp.Click(xpath(`//tr[@data-status="COMPLETED"]//button[text()="Restore"]`)),
+		chromedp.WaitVisible(css(`input[name=object][value=deals]`)),
+		chromedp.Click(css(`input[name=object][value=deals]`)),
+		chromedp.Click(xpath(`//button[text()="Next"]`)),
+		chromedp.WaitVisible(css(`input[name=property][value=dealname]`)),
+		chromedp.Click(css(`input[name=property][value=dealname]`)),
+		chromedp.Click(xpath(`//button[text()="Review"]`)),
+		chromedp.WaitVisible(css(`input[name=ackChange]`)),
+		chromedp.Click(css(`input[name=ackChange]`)),
+		chromedp.Click(css(`input[name=ackUndo]`)),
+		chromedp.Click(xpath(`//button[text()="Restore data"]`)),
+		chromedp.WaitVisible(xpath(`//button[text()="Sign in again with two-factor"]`)),
+		chromedp.Click(xpath(`//button[text()="Sign in again with two-factor"]`)),
+		chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)),
+	)
+	if len(login.authorize) != 2 || login.authorize[1].Get("prompt") != "login" || login.tokens != 2 {
+		t.Fatalf("the fresh sign-in: authorize %v, %d tokens", login.authorize, login.tokens)
+	}
+
+	// A code replayed (the back button) is refused, and says so.
+	do(t, ctx, pics, "replay",
+		chromedp.Navigate(srv.URL+"/?code=code-1&state=x"),
+		chromedp.WaitVisible(css(`.error`)),
+	)
+	if login.tokens != 2 {
+		t.Fatalf("a replayed code got a token")
+	}
+}
