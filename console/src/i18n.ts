@@ -330,3 +330,16 @@ export function bytes(n: number): string {
   }
   return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(v)} ${units[i]}`;
 }
+
+// importName is an import's name in the current language: the API names
+// restores "Data restore - Deal" (HubSpot's English); the Italian page says
+// "Ripristino dati - Trattativa".
+const italianObjects: Record<string, string> = {
+  Contact: "Contatto", Company: "Azienda", Deal: "Trattativa", Ticket: "Ticket", Product: "Prodotto", Call: "Chiamata", Task: "Attività",
+};
+export function importName(name: string): string {
+  const prefix = "Data restore - ";
+  if (current !== "it" || !name.startsWith(prefix)) return name;
+  const object = name.slice(prefix.length);
+  return `Ripristino dati - ${italianObjects[object] ?? object}`;
+}

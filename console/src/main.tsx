@@ -204,14 +204,20 @@ function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; 
       <tbody>
         {list.map((b) => (
           <tr key={b.backupId} data-backup={b.backupId} data-status={b.expired ? "EXPIRED" : b.status}>
-            <td title={b.createdAt}>{when(b.createdAt)}</td>
-            <td>{t(b.trigger === "scheduled" ? "scheduled" : "manual")}</td>
-            <td>
+            <td title={b.createdAt} data-label={t("colCreated")}>
+              {when(b.createdAt)}
+            </td>
+            <td data-label={t("colTrigger")}>{t(b.trigger === "scheduled" ? "scheduled" : "manual")}</td>
+            <td data-label={t("colStatus")}>
               <Status b={b} />
             </td>
-            <td class="num">{num(api.records(b))}</td>
-            <td class="num">{bytes(b.size ?? 0)}</td>
-            <td>{b.expiresAt ? expires(b.expiresAt) : "–"}</td>
+            <td class="num" data-label={t("colRecords")}>
+              {num(api.records(b))}
+            </td>
+            <td class="num" data-label={t("colSize")}>
+              {bytes(b.size ?? 0)}
+            </td>
+            <td data-label={t("colExpires")}>{b.expiresAt ? expires(b.expiresAt) : "–"}</td>
             <td>
               {b.status === "COMPLETED" && !b.expired && (
                 <span class="row-actions">

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import * as api from "./api";
-import { num, t, when } from "./i18n";
+import { importName, num, t, when } from "./i18n";
 import { ErrorLine, Panel, focusFirst } from "./ui";
 
 type Step = "object" | "properties" | "review" | "reauth";
@@ -349,7 +349,7 @@ export function Imports({ id }: { id?: string }) {
           <tbody>
             {list.map((im) => (
               <tr key={im.importId} data-import={im.importId} data-status={im.status} class={im.importId === id ? "current" : ""}>
-                <td>{im.name}</td>
+                <td>{importName(im.name)}</td>
                 <td>{when(im.startedAt)}</td>
                 <td>
                   {t(im.status === "RUNNING" ? "RUNNING" : im.status === "COMPLETED" ? "COMPLETED" : "FAILED")}

@@ -457,4 +457,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(xpath(`//h1[text()="Backup e ripristino"]`)),
 		chromedp.WaitVisible(xpath(`//span[contains(@class,"status")][text()="Completato"]`)))
 	shot(t, ctx, pics, "5-italiano")
+	do(t, ctx, pics, "italian import name", chromedp.Click(xpath(`//nav/a[text()="Importazioni"]`)),
+		chromedp.WaitVisible(xpath(`//td[text()="Ripristino dati - Trattativa"]`)))
+
+	// A narrow window: the navigation goes on top, the table's rows stack.
+	do(t, ctx, pics, "narrow", chromedp.EmulateViewport(420, 800), chromedp.Click(xpath(`//nav/a[text()="Backup e ripristino"]`)),
+		chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)))
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 420 {
+		t.Errorf("at 420 px wide the page is %d px wide (%v): it scrolls sideways", w, err)
+	}
+	shot(t, ctx, pics, "12-narrow")
 }
