@@ -229,3 +229,12 @@ export function auditLog(action: string, cursor: string) {
   else if (action) q.set("action", action);
   return call<{ entries: AuditEntry[]; next?: string }>("GET", `/v1/audit-log?${q}`);
 }
+
+export interface Account {
+  accountId: string;
+  name: string;
+  portalId: number;
+  tier: "starter" | "professional" | "enterprise";
+}
+
+export const account = () => call<Account>("GET", "/v1/account");

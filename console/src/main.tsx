@@ -422,6 +422,10 @@ function App() {
   const [l, setL] = useState<Lang>(initialLang());
   const [route, setRoute] = useState(location.hash);
   const [unread, setUnread] = useState(0);
+  const [acct, setAcct] = useState<api.Account | null>(null);
+  useEffect(() => {
+    if (me) api.account().then(setAcct, () => setAcct(null));
+  }, [me]);
   setLang(l);
   useEffect(() => {
     const on = () => setRoute(location.hash);
@@ -458,7 +462,9 @@ function App() {
     <>
       <header class="top">
         <span class="brand">{t("product")}</span>
-        <span class="account">{t("accountLine", { id: me.account, tier: "" }).replace(/ · $/, "")}</span>
+        <span class="account" data-testid="account">
+          {acct ? t("accountLine", { name: acct.name || acct.accountId, portal: acct.portalId, tier: t(acct.tier) }) : me.account}
+        </span>
         <a href="#/notifications" class="bell" aria-label={t("unread", { n: unread })}>
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" fill="currentColor">
             <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z" />

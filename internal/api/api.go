@@ -45,6 +45,7 @@ type Backups interface {
 	List(ctx context.Context, accountID string, q listing.Query) (listing.Page[*backup.Backup], error)
 	DownloadURL(ctx context.Context, accountID, id string, who audit.Actor) (string, error)
 	Quota(ctx context.Context, accountID string) (*backup.Quota, error)
+	AccountInfo(ctx context.Context, accountID string) (*backup.AccountView, error)
 }
 
 // AuditLog reads the audit log.
@@ -102,6 +103,7 @@ func (s *Server) register(r *routes) {
 	r.handle("GET /v1/backups/{id}", s.authed(s.getBackup))
 	r.handle("GET /v1/backups/{id}/download", s.authed(redirect(s.downloadURL)))
 	r.handle("GET /v1/backup-quota", s.authed(s.quota))
+	r.handle("GET /v1/account", s.authed(s.account))
 	s.scheduleRoutes(r)
 	s.notificationRoutes(r)
 	s.restoreRoutes(r)
@@ -371,6 +373,16 @@ func redirect(fetch func(ctx context.Context, account, id string, who audit.Acto
 		writeJSON(w, http.StatusFound, map[string]string{"url": url})
 		return nil
 	}
+}
+
+// account is the caller's account: id, name, portal, tier.
+func (s *Server) account(w http.ResponseWriter, r *http.Request, _ *auth.Caller, account string) error {
+	a, err := s.Backups.AccountInfo(r.Context(), account)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
 }
 
 // quota is when the account's next manual backup is allowed.

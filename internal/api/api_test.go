@@ -221,6 +221,9 @@ func TestQuotaAndDownloadAsJSON(t *testing.T) {
 	if code, _, body := get("/v1/backup-quota", ""); code != 200 || !strings.Contains(body, `"allowedNow": true`) || !strings.Contains(body, `"window": "24h0m0s"`) {
 		t.Fatalf("quota: %d %s", code, body)
 	}
+	if code, _, body := get("/v1/account", ""); code != 200 || !strings.Contains(body, `"portalId": 12345678`) || strings.Contains(body, "tokenRef") {
+		t.Fatalf("account: %d %s", code, body)
+	}
 	dl := "/v1/backups/01JD2Z6W6Q3V9K8M7N5P4R3S2A/download"
 	if code, loc, body := get(dl, "application/json"); code != 200 || loc != "" || !strings.Contains(body, `"url"`) {
 		t.Fatalf("download as JSON: %d %q %s", code, loc, body)

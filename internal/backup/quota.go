@@ -49,3 +49,21 @@ func (s *Service) Quota(ctx context.Context, accountID string) (*Quota, error) {
 	}
 	return q, nil
 }
+
+// AccountView is what an admin sees of their account (never its
+// credential's reference).
+type AccountView struct {
+	ID       string `json:"accountId"`
+	Name     string `json:"name"`
+	PortalID int64  `json:"portalId"`
+	Tier     Tier   `json:"tier"`
+}
+
+// AccountInfo is the admin's account, for the console's header.
+func (s *Service) AccountInfo(ctx context.Context, accountID string) (*AccountView, error) {
+	a, err := s.Store.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return &AccountView{ID: a.ID, Name: a.Name, PortalID: a.PortalID, Tier: a.Tier}, nil
+}

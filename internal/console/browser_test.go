@@ -170,6 +170,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("home: %q, quota %q", title, quota)
 	}
 	shot(t, ctx, pics, "1-home")
+	do(t, ctx, pics, "the header's account", chromedp.WaitVisible(xpath(`//span[@data-testid="account"][text()="Acme Inc. · portal 12345678 · Enterprise"]`)))
 
 	// Create, confirming in the dialog (which says changes may be missed).
 	if err := chromedp.Do(ctx,

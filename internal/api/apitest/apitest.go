@@ -100,3 +100,8 @@ func (f *Backups) Quota(_ context.Context, accountID string) (*backup.Quota, err
 	}
 	return &backup.Quota{Tier: backup.Enterprise, Window: "24h0m0s", AllowedNow: true}, nil
 }
+
+// AccountInfo is Acme's.
+func (f *Backups) AccountInfo(_ context.Context, accountID string) (*backup.AccountView, error) {
+	return &backup.AccountView{ID: accountID, Name: "Acme Inc.", PortalID: 12345678, Tier: backup.Enterprise}, nil
+}
