@@ -97,7 +97,8 @@ export interface Schedule {
   disabledReason?: string;
 }
 
-export const listBackups = () => call<{ backups: Backup[] }>("GET", "/v1/backups?limit=50");
+export const listBackups = (cursor = "") =>
+  call<{ backups: Backup[]; next?: string }>("GET", `/v1/backups?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
 export const createBackup = () => call<Backup>("POST", "/v1/backups", {});
 export const quota = () => call<Quota>("GET", "/v1/backup-quota");
 export const getSchedule = () => call<Schedule>("GET", "/v1/backup-schedule");

@@ -136,6 +136,7 @@ const en = {
   colOutcome: "Outcome",
   colDetails: "Details",
   older: "Older entries",
+  olderBackups: "Older backups",
   noEntries: "No entries.",
   open: "Open",
 };
@@ -275,6 +276,7 @@ const it: Catalogue = {
   colOutcome: "Esito",
   colDetails: "Dettagli",
   older: "Voci meno recenti",
+  olderBackups: "Backup meno recenti",
   noEntries: "Nessuna voce.",
   open: "Apri",
 };

@@ -120,10 +120,25 @@ function Backups() {
   const [scheduling, setScheduling] = useState(false);
   const [restoring, setRestoring] = useState<api.Backup | null>(null);
   const [restoreRunning, setRestoreRunning] = useState(false);
+  // The first page is reloaded while a backup runs; older pages, once
+  // asked for, stay below it.
+  const [older, setOlder] = useState<api.Backup[]>([]);
+  const [next, setNext] = useState("");
+  const [olderNext, setOlderNext] = useState<string | null>(null);
+  const more = async () => {
+    try {
+      const page = await api.listBackups(olderNext ?? next);
+      setOlder([...older, ...page.backups]);
+      setOlderNext(page.next ?? "");
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
   const load = async () => {
     try {
       const [l, q, ims] = await Promise.all([api.listBackups(), api.quota(), api.listImports()]);
       setList(l.backups);
+      setNext(l.next ?? "");
       setQuota(q);
       setRestoreRunning(ims.imports.some((im) => im.status === "RUNNING"));
       setError("");
@@ -163,7 +178,12 @@ function Backups() {
       ) : (
         <>
           {restoreRunning && <p class="muted">{t("restoreRunning")}</p>}
-          <BackupTable list={list} onError={setError} onRestore={setRestoring} restoreRunning={restoreRunning} />
+          <BackupTable list={[...list, ...older]} onError={setError} onRestore={setRestoring} restoreRunning={restoreRunning} />
+          {(olderNext ?? next) && (
+            <button class="more" onClick={more}>
+              {t("olderBackups")}
+            </button>
+          )}
         </>
       )}
       {creating && <CreateDialog onClose={() => setCreating(false)} onCreated={() => (setCreating(false), load())} />}
