@@ -57,6 +57,9 @@ func NewConsole(scope constructs.Construct, p *Props, logs awss3.IBucket) *Conso
 			FrameOptions:       &awscloudfront.ResponseHeadersFrameOptions{FrameOption: awscloudfront.HeadersFrameOption_DENY, Override: jsii.Bool(true)},
 			ReferrerPolicy:     &awscloudfront.ResponseHeadersReferrerPolicy{ReferrerPolicy: awscloudfront.HeadersReferrerPolicy_NO_REFERRER, Override: jsii.Bool(true)},
 		},
+		CustomHeadersBehavior: &awscloudfront.ResponseCustomHeadersBehavior{CustomHeaders: &[]*awscloudfront.ResponseCustomHeader{
+			{Header: jsii.String("Cross-Origin-Opener-Policy"), Value: jsii.String("same-origin"), Override: jsii.Bool(true)},
+		}},
 	})
 	dist := awscloudfront.NewDistribution(c, jsii.String("Distribution"), &awscloudfront.DistributionProps{
 		Comment:           jsii.String("crmbackup " + p.Stage + " admin console"),
@@ -84,5 +87,9 @@ func (c *Console) Deploy(scope constructs.Construct, dir string, config map[stri
 		Distribution:      c.Distribution,
 		DistributionPaths: jsii.Strings("/*"),
 		Prune:             jsii.Bool(true),
+		// The file names carry no hash: browsers check back on every load.
+		CacheControl: &[]awss3deployment.CacheControl{awss3deployment.CacheControl_NoCache()},
+		// The files go with the stack: its bucket can then be deleted.
+		RetainOnDelete: jsii.Bool(false),
 	})
 }

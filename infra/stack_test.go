@@ -1521,7 +1521,7 @@ func TestConsoleHosting(t *testing.T) {
 	}
 	pol := js(props(first(resources(tpl, "AWS::CloudFront::ResponseHeadersPolicy"))))
 	for _, want := range []string{`frame-ancestors 'none'`, `script-src 'self'`, `"FrameOption":"DENY"`, `"AccessControlMaxAgeSec":63072000`,
-		`"IncludeSubdomains":true`, `"ReferrerPolicy":"no-referrer"`, `"ContentTypeOptions":{"Override":true}`} {
+		`"IncludeSubdomains":true`, `"ReferrerPolicy":"no-referrer"`, `"ContentTypeOptions":{"Override":true}`, `"Header":"Cross-Origin-Opener-Policy"`} {
 		if !strings.Contains(pol, want) {
 			t.Errorf("response headers policy lacks %s: %s", want, pol)
 		}
@@ -1550,7 +1550,11 @@ func TestConsoleHosting(t *testing.T) {
 	if _, ok := tpl["Outputs"].(map[string]any)["ConsoleUrl"]; !ok {
 		t.Error("no ConsoleUrl output")
 	}
-	if len(resources(tpl, "Custom::CDKBucketDeployment")) != 1 {
-		t.Error("the console's files are not deployed")
+	deploys := resources(tpl, "Custom::CDKBucketDeployment")
+	if len(deploys) != 1 {
+		t.Fatal("the console's files are not deployed")
+	}
+	if d := js(props(first(deploys))); !strings.Contains(d, `"RetainOnDelete":false`) || !strings.Contains(d, "no-cache") {
+		t.Errorf("the console's deployment %s: want no-cache and its files deleted with the stack", d)
 	}
 }

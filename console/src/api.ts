@@ -48,7 +48,13 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     throw new ApiError(0, "unreachable", "the crmbackup API cannot be reached; check your connection and try again");
   }
   const text = await resp.text();
-  const data = text ? JSON.parse(text) : {};
+  let data: any = {};
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch {
+    // A gateway's HTML or XML error page: the status says it.
+    if (resp.ok) throw new ApiError(resp.status, "invalid", `the API answered something that is not JSON (HTTP ${resp.status})`);
+  }
   if (!resp.ok) {
     const e = data.error ?? {};
     if (resp.status === 401) {

@@ -104,7 +104,11 @@ const en = {
   total: "Total",
   samples: "Examples (now → after)",
   empty: "(empty)",
-  missingNote: "{n} records of the backup no longer exist. {advice}",
+  missingNote: "{n} records of the backup no longer exist: they are not restored. Restore them from the recycle bin (within 90 days of deletion) or re-import them from the backup's CSV.",
+  workflowWarning: "Restored values are ordinary property updates: workflows that allow re-enrollment on these properties may be triggered.",
+  signInFailed: "The sign-in did not complete: {why}",
+  externalIssuer: "This stack signs admins in through your organisation's own identity provider: use the crmbackup CLI or the API with its ID token.",
+  unreachable: "The crmbackup API cannot be reached; check your connection and try again.",
   excluded: "Not restored: {name} ({why})",
   ackChange: "I understand this restore will change my data",
   ackUndo: "I understand it cannot be undone",
@@ -244,7 +248,11 @@ const it: Catalogue = {
   total: "Totale",
   samples: "Esempi (ora → dopo)",
   empty: "(vuoto)",
-  missingNote: "{n} record del backup non esistono più e non vengono ripristinati.",
+  missingNote: "{n} record del backup non esistono più e non vengono ripristinati: recuperali dal cestino (entro 90 giorni dall'eliminazione) o usa l'importazione del CSV del backup.",
+  workflowWarning: "I valori ripristinati sono normali aggiornamenti delle proprietà: potrebbero attivarsi i flussi di lavoro con nuova registrazione su queste proprietà.",
+  signInFailed: "L'accesso non è stato completato: {why}",
+  externalIssuer: "Questo stack fa accedere gli amministratori tramite il provider di identità della tua organizzazione: usa la CLI crmbackup o l'API con il suo token ID.",
+  unreachable: "Impossibile raggiungere l'API di crmbackup; controlla la connessione e riprova.",
   excluded: "Non ripristinata: {name} ({why})",
   ackChange: "Capisco che il ripristino modificherà i miei dati",
   ackUndo: "Capisco che non può essere annullato",
@@ -291,10 +299,12 @@ export function initialLang(): Lang {
   return navigator.language.toLowerCase().startsWith("it") ? "it" : "en";
 }
 
-export function setLang(l: Lang) {
+// setLang makes l the language of what renders next; remember keeps it
+// for the next visit.
+export function setLang(l: Lang, remember = false) {
   current = l;
-  localStorage.setItem("crmbackup.lang", l);
   document.documentElement.lang = l;
+  if (remember) localStorage.setItem("crmbackup.lang", l);
 }
 
 export function lang(): Lang {

@@ -8,7 +8,7 @@ import * as api from "./api";
 import { bytes, initialLang, type Lang, lang, num, setLang, t, when } from "./i18n";
 import { AuditLog, Notifications } from "./pages";
 import { type Config, completeSignIn, loadConfig, signInURL } from "./oidc";
-import { Imports, RestorePanel } from "./restore";
+import { Imports, RESUME, RestorePanel } from "./restore";
 import { ErrorLine, Panel } from "./ui";
 
 interface Me {
@@ -19,6 +19,9 @@ interface Me {
 // reauth signs the admin in again with two-factor now (a restore needs a
 // recent one): locally the dev sign-in with the same choices.
 let reauth: () => Promise<void> = async () => {};
+// signOut ends the session (on AWS at the managed login too, whose
+// cookie would otherwise sign the next person in without a password).
+let signOutURL = "";
 
 async function devSignIn(form: Record<string, string>): Promise<string> {
   const resp = await fetch("/_dev/sign-in", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(form) });
@@ -119,6 +122,7 @@ function Backups() {
   const [creating, setCreating] = useState(false);
   const [scheduling, setScheduling] = useState(false);
   const [restoring, setRestoring] = useState<api.Backup | null>(null);
+  const [resumePlan, setResumePlan] = useState<string | undefined>(undefined);
   const [restoreRunning, setRestoreRunning] = useState(false);
   // The first page is reloaded while a backup runs; older pages, once
   // asked for, stay below it.
@@ -139,6 +143,17 @@ function Backups() {
       const [l, q, ims] = await Promise.all([api.listBackups(), api.quota(), api.listImports()]);
       setList(l.backups);
       setNext(l.next ?? "");
+      // Back from a fresh sign-in: the plan that was under review.
+      const resume = sessionStorage.getItem(RESUME);
+      if (resume) {
+        sessionStorage.removeItem(RESUME);
+        const r = JSON.parse(resume) as { backupId: string; planId: string };
+        const b = l.backups.find((x) => x.backupId === r.backupId);
+        if (b) {
+          setResumePlan(r.planId);
+          setRestoring(b);
+        }
+      }
       setQuota(q);
       setRestoreRunning(ims.imports.some((im) => im.status === "RUNNING"));
       setError("");
@@ -150,7 +165,7 @@ function Backups() {
     load();
   }, []);
   // Running backups update in place.
-  const busy = list?.some((b) => b.status === "QUEUED" || b.status === "RUNNING");
+  const busy = list?.some((b) => b.status === "QUEUED" || b.status === "RUNNING") || restoreRunning;
   useEffect(() => {
     if (!busy) return;
     const id = setInterval(load, 1500);
@@ -177,7 +192,11 @@ function Backups() {
         <p class="empty">{t("noBackups")}</p>
       ) : (
         <>
-          {restoreRunning && <p class="muted">{t("restoreRunning")}</p>}
+          {restoreRunning && (
+            <p class="muted" id="restore-running">
+              {t("restoreRunning")}
+            </p>
+          )}
           <BackupTable list={[...list, ...older]} onError={setError} onRestore={setRestoring} restoreRunning={restoreRunning} />
           {(olderNext ?? next) && (
             <button class="more" onClick={more}>
@@ -188,7 +207,9 @@ function Backups() {
       )}
       {creating && <CreateDialog onClose={() => setCreating(false)} onCreated={() => (setCreating(false), load())} />}
       {scheduling && <SchedulePanel tier={quota?.tier ?? ""} onClose={() => setScheduling(false)} />}
-      {restoring && <RestorePanel backup={restoring} onClose={() => setRestoring(null)} reauth={() => reauth()} />}
+      {restoring && (
+        <RestorePanel backup={restoring} resumePlan={resumePlan} onClose={() => (setRestoring(null), setResumePlan(undefined))} reauth={() => reauth()} />
+      )}
     </section>
   );
 }
@@ -248,7 +269,7 @@ function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; 
                     class="link"
                     onClick={() => props.onRestore(b)}
                     disabled={props.restoreRunning}
-                    title={props.restoreRunning ? t("restoreRunning") : undefined}
+                    aria-describedby={props.restoreRunning ? "restore-running" : undefined}
                   >
                     {t("restore")}
                   </button>
@@ -325,7 +346,7 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
     if (!s) return;
     try {
       const put: Partial<api.Schedule> = { enabled: s.enabled, frequency: s.frequency, timeOfDay: s.timeOfDay, timezone: s.timezone };
-      if (s.frequency !== "daily") put.dayOfWeek = s.dayOfWeek; // a daily schedule has no day
+      if (s.frequency !== "daily") put.dayOfWeek = s.dayOfWeek ?? days[0]; // as the select shows it; a daily schedule has no day
       setS(await api.putSchedule(put));
       setSaved(true);
       setError("");
@@ -425,7 +446,12 @@ function App() {
     loadConfig().then(async (c) => {
       api.setBase(c.api);
       if (c.signIn === "cognito") {
-        reauth = async () => location.assign(await signInURL(c, true));
+        // The page leaves for the login: the promise never settles.
+        reauth = async () => {
+          location.assign(await signInURL(c, true));
+          await new Promise(() => {});
+        };
+        signOutURL = `${c.authDomain}/logout?${new URLSearchParams({ client_id: c.clientId ?? "", logout_uri: c.redirectUri ?? "" })}`;
         try {
           const got = await completeSignIn(c);
           if (got) {
@@ -433,7 +459,7 @@ function App() {
             setMe({ email: got.email, account: got.account });
           }
         } catch (e) {
-          setSignInError((e as Error).message);
+          setSignInError(t("signInFailed", { why: (e as Error).message }));
         }
       }
       setConfig(c);
@@ -441,6 +467,7 @@ function App() {
   }, []);
   const [l, setL] = useState<Lang>(initialLang());
   const [route, setRoute] = useState(location.hash);
+  useEffect(() => setLang(l, true), [l]);
   const [unread, setUnread] = useState(0);
   const [acct, setAcct] = useState<api.Account | null>(null);
   useEffect(() => {
@@ -473,7 +500,16 @@ function App() {
           <span class="brand">{t("product")}</span>
           {switcher}
         </header>
-        {config.signIn === "cognito" ? <CognitoSignIn config={config} error={signInError} /> : <SignIn onIn={setMe} />}
+        {config.signIn === "cognito" ? (
+          <CognitoSignIn config={config} error={signInError} />
+        ) : config.signIn === "oidc" ? (
+          <main class="signin" id="main">
+            <h1>{t("title")}</h1>
+            <p>{t("externalIssuer")}</p>
+          </main>
+        ) : (
+          <SignIn onIn={setMe} />
+        )}
       </>
     );
   }
@@ -496,7 +532,8 @@ function App() {
           class="link"
           onClick={() => {
             api.setToken("");
-            setMe(null);
+            if (signOutURL) location.assign(signOutURL);
+            else setMe(null);
           }}
         >
           {t("signOut")}

@@ -53,6 +53,13 @@ export async function signInURL(c: Config, fresh: boolean): Promise<string> {
 // (null when the page was not opened by the login page).
 export async function completeSignIn(c: Config): Promise<{ idToken: string; email: string; account: string } | null> {
   const q = new URLSearchParams(location.search);
+  const refused = q.get("error");
+  if (refused) {
+    history.replaceState(null, "", location.pathname + "#/backups");
+    sessionStorage.removeItem(VERIFIER);
+    sessionStorage.removeItem(STATE);
+    throw new Error(q.get("error_description") || refused);
+  }
   const code = q.get("code");
   if (!code) return null;
   const verifier = sessionStorage.getItem(VERIFIER);

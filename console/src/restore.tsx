@@ -1,14 +1,18 @@
 // The restore panel (object → properties → review → restore data) and the
 // imports page that follows what it started.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
 import { importName, num, t, when } from "./i18n";
 import { ErrorLine, Panel, focusFirst } from "./ui";
 
 type Step = "object" | "properties" | "review" | "reauth";
 
-export function RestorePanel(props: { backup: api.Backup; onClose: () => void; reauth: () => Promise<void> }) {
+// RESUME keeps the plan under review across a round trip to the login
+// page (a restore's fresh sign-in on AWS): ids only, never values.
+export const RESUME = "crmbackup.resume";
+
+export function RestorePanel(props: { backup: api.Backup; onClose: () => void; reauth: () => Promise<void>; resumePlan?: string }) {
   const b = props.backup;
   const [step, setStep] = useState<Step>("object");
   const [objects, setObjects] = useState<api.ObjectChoice[] | null>(null);
@@ -25,11 +29,28 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
 
   useEffect(() => {
     api.objects(b.backupId).then((o) => setObjects(o.objects), fail);
+    if (props.resumePlan) {
+      api.getPlan(props.resumePlan).then((p) => {
+        setObject(p.objectType);
+        setChosen(new Set(p.properties));
+        setPlan(p);
+        setStep("review");
+      }, fail);
+    }
   }, []);
+  const closed = useRef(false);
+  useEffect(
+    () => () => {
+      closed.current = true;
+    },
+    [],
+  );
   // Each step starts on its first field, for keyboard users.
   const ready = step === "object" ? objects !== null : step === "review" ? plan?.status !== "PLANNING" : true;
   useEffect(() => {
-    if (ready) focusFirst(document.querySelector("[role=dialog] form, [role=dialog] > div:last-child"));
+    if (!ready) return;
+    if (step === "review") document.getElementById("review-title")?.focus();
+    else focusFirst(document.querySelector("[role=dialog] form, [role=dialog] > div:last-child"));
   }, [step, ready]);
 
   const toProperties = async () => {
@@ -50,7 +71,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
       let p = await api.createPlan(b.backupId, object, [...chosen]);
       setPlan(p);
       setStep("review");
-      while (p.status === "PLANNING") {
+      while (p.status === "PLANNING" && !closed.current) {
         await new Promise((r) => setTimeout(r, 700));
         p = await api.getPlan(p.planId);
         setPlan(p);
@@ -165,7 +186,9 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
 
       {step === "review" && plan && (
         <div>
-          <h3>{t("review")}</h3>
+          <h3 tabIndex={-1} id="review-title">
+            {t("review")}
+          </h3>
           {plan.status === "PLANNING" && <p role="status">{t("planning", { done: num(plan.rowsPlanned), total: num(plan.rows) })}</p>}
           {plan.status === "FAILED" && <ErrorLine error={plan.failure ?? ""} />}
           {plan.tally && plan.status === "READY" && <Review plan={plan} />}
@@ -202,7 +225,9 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
               class="primary"
               onClick={async () => {
                 try {
-                  await props.reauth();
+                  if (plan) sessionStorage.setItem(RESUME, JSON.stringify({ backupId: b.backupId, planId: plan.planId }));
+                  await props.reauth(); // on AWS the page goes to the login and comes back
+                  sessionStorage.removeItem(RESUME);
                   setStep("review");
                   await run();
                 } catch (e) {
@@ -274,7 +299,7 @@ function Review({ plan }: { plan: api.Plan }) {
         </tbody>
       </table>
       {v.set + v.cleared === 0 && <p class="ok">{t("nothingToRestore")}</p>}
-      {tally.records.missing > 0 && <p class="warning">{t("missingNote", { n: num(tally.records.missing), advice: plan.missingAdvice })}</p>}
+      {tally.records.missing > 0 && <p class="warning">{t("missingNote", { n: num(tally.records.missing) })}</p>}
       {plan.excluded?.map((x) => (
         <p class="muted" key={x.name}>
           {t("excluded", { name: x.name, why: x.reason })}
@@ -292,7 +317,7 @@ function Review({ plan }: { plan: api.Plan }) {
           </ul>
         </>
       )}
-      <p class="warning">{plan.workflowWarning}</p>
+      <p class="warning">{t("workflowWarning")}</p>
     </div>
   );
 }

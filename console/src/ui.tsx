@@ -10,8 +10,9 @@ import { t } from "./i18n";
 export function Panel(props: { title: string; onClose: () => void; children: ComponentChildren; side?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const main = document.getElementById("page");
-    main?.setAttribute("inert", "");
+    // Everything but the panel is inert: the page and its header.
+    const behind = [...document.body.children].filter((el) => !el.classList.contains("backdrop") && !el.contains(ref.current));
+    behind.forEach((el) => el.setAttribute("inert", ""));
     const before = document.activeElement as HTMLElement | null;
     focusFirst(ref.current);
     const key = (e: KeyboardEvent) => {
@@ -32,7 +33,7 @@ export function Panel(props: { title: string; onClose: () => void; children: Com
     document.addEventListener("keydown", key);
     return () => {
       document.removeEventListener("keydown", key);
-      main?.removeAttribute("inert");
+      behind.forEach((el) => el.removeAttribute("inert"));
       before?.focus();
     };
   }, []);

@@ -33,6 +33,7 @@ type managedLogin struct {
 	challenge map[string]string // code → code_challenge
 	authorize []url.Values
 	tokens    int
+	logouts   int
 	mint      func() (string, error)
 	t         *testing.T
 }
@@ -67,6 +68,13 @@ func (m *managedLogin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.t.Error(err)
 		}
 		json.NewEncoder(w).Encode(map[string]any{"id_token": tok, "access_token": "a", "token_type": "Bearer", "expires_in": 3600})
+	case "/logout":
+		m.logouts++
+		if r.URL.Query().Get("client_id") != "console-client" {
+			http.Error(w, "bad logout", 400)
+			return
+		}
+		http.Redirect(w, r, r.URL.Query().Get("logout_uri"), http.StatusFound)
 	default:
 		http.NotFound(w, r)
 	}
@@ -109,6 +117,7 @@ func TestConsoleSignsInWithPKCE(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	mux.Handle("/oauth2/", login)
+	mux.Handle("/logout", login)
 	mux.Handle("/v1/", proxy)
 	mux.HandleFunc("/config.json", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"api": "", "signIn": "cognito", "authDomain": srv.URL, "clientId": "console-client", "redirectUri": srv.URL + "/"})
@@ -144,16 +153,43 @@ func TestConsoleSignsInWithPKCE(t *testing.T) {
 		chromedp.Click(css(`input[name=property][value=dealname]`)),
 		chromedp.Click(xpath(`//button[text()="Review"]`)),
 		chromedp.WaitVisible(css(`input[name=ackChange]`)),
+	)
+	planID, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=review]').dataset.plan`))
+	if err != nil || planID == "" {
+		t.Fatalf("no plan under review (%v)", err)
+	}
+	do(t, ctx, pics, "stale restore",
 		chromedp.Click(css(`input[name=ackChange]`)),
 		chromedp.Click(css(`input[name=ackUndo]`)),
 		chromedp.Click(xpath(`//button[text()="Restore data"]`)),
 		chromedp.WaitVisible(xpath(`//button[text()="Sign in again with two-factor"]`)),
+	)
+	// Back from the login page, the same plan is under review again, the
+	// boxes unticked; then it runs.
+	do(t, ctx, pics, "fresh sign-in",
 		chromedp.Click(xpath(`//button[text()="Sign in again with two-factor"]`)),
-		chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)),
+		chromedp.WaitVisible(css(`[data-testid=review]`)),
+		chromedp.WaitVisible(css(`input[name=ackChange]`)),
 	)
 	if len(login.authorize) != 2 || login.authorize[1].Get("prompt") != "login" || login.tokens != 2 {
 		t.Fatalf("the fresh sign-in: authorize %v, %d tokens", login.authorize, login.tokens)
 	}
+	again, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=review]').dataset.plan + "|" + document.querySelector('input[name=ackChange]').checked`))
+	if again != planID+"|false" {
+		t.Fatalf("after the fresh sign-in the review is %q, want plan %s with the boxes unticked", again, planID)
+	}
+	do(t, ctx, pics, "restore after the fresh sign-in",
+		chromedp.Click(css(`input[name=ackChange]`)),
+		chromedp.Click(css(`input[name=ackUndo]`)),
+		chromedp.Click(xpath(`//button[text()="Restore data"]`)),
+		chromedp.WaitVisible(css(`tr[data-import][data-status=COMPLETED]`)),
+	)
+
+	// The login page's refusal (the admin cancelled) is said in words.
+	do(t, ctx, pics, "login refused",
+		chromedp.Navigate(srv.URL+"/?error=access_denied&error_description=the+sign-in+was+cancelled"),
+		chromedp.WaitVisible(xpath(`//p[contains(., "the sign-in was cancelled")]`)),
+	)
 
 	// A code replayed (the back button) is refused, and says so.
 	do(t, ctx, pics, "replay",
@@ -162,5 +198,16 @@ func TestConsoleSignsInWithPKCE(t *testing.T) {
 	)
 	if login.tokens != 2 {
 		t.Fatalf("a replayed code got a token")
+	}
+	// Sign out goes through the login page's logout (its session ends too).
+	do(t, ctx, pics, "sign out",
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.Click(xpath(`//button[text()="Sign in"]`)),
+		chromedp.WaitVisible(css(`[data-testid=quota]`)),
+		chromedp.Click(xpath(`//button[text()="Sign out"]`)),
+		chromedp.WaitVisible(xpath(`//button[text()="Sign in"]`)),
+	)
+	if login.logouts != 1 {
+		t.Fatalf("%d logouts at the login page", login.logouts)
 	}
 }
