@@ -141,6 +141,7 @@ const en = {
   colDetails: "Details",
   older: "Older entries",
   olderBackups: "Older backups",
+  perObject: "Records per object",
   noEntries: "No entries.",
   open: "Open",
 };
@@ -285,6 +286,7 @@ const it: Catalogue = {
   colDetails: "Dettagli",
   older: "Voci meno recenti",
   olderBackups: "Backup meno recenti",
+  perObject: "Record per oggetto",
   noEntries: "Nessuna voce.",
   open: "Apri",
 };

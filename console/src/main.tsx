@@ -164,12 +164,23 @@ function Backups() {
   useEffect(() => {
     load();
   }, []);
-  // Running backups update in place.
+  // Running backups (and a running restore, which disables Restore)
+  // update in place.
   const busy = list?.some((b) => b.status === "QUEUED" || b.status === "RUNNING") || restoreRunning;
   useEffect(() => {
     if (!busy) return;
-    const id = setInterval(load, 1500);
-    return () => clearInterval(id);
+    // One load at a time: the next is scheduled when the last has landed.
+    let stop = false;
+    let timer = 0;
+    const tick = async () => {
+      await load();
+      if (!stop) timer = setTimeout(tick, 1500);
+    };
+    timer = setTimeout(tick, 1500);
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
   }, [busy]);
 
   return (
@@ -285,16 +296,32 @@ function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; 
 
 function Status({ b }: { b: api.Backup }) {
   const s = b.expired ? "EXPIRED" : b.status;
+  const perObject: [string, number][] = b.objects?.length
+    ? b.objects.map((o) => [o.name, o.rows])
+    : Object.entries(b.progress ?? {}).sort(([x], [y]) => x.localeCompare(y));
   return (
     <span class={`status ${s.toLowerCase()}`}>
       {t(s)}
       {s === "RUNNING" && (
-        <span class="progress" role="status">
+        <span class="progress">
           {" · "}
           {t("progress", { done: num(api.records(b)) })}
         </span>
       )}
       {s === "FAILED" && b.failure && <span class="reason">{b.failure}</span>}
+      {perObject.length > 0 && (
+        // On demand: the records of each object, exported so far or in the file.
+        <details class="per-object">
+          <summary>{t("perObject")}</summary>
+          <ul>
+            {perObject.map(([name, n]) => (
+              <li key={name} data-object={name}>
+                {name}: {num(n)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
     </span>
   );
 }

@@ -336,8 +336,17 @@ export function Imports({ id }: { id?: string }) {
   const running = list?.some((im) => im.status === "RUNNING");
   useEffect(() => {
     if (!running) return;
-    const h = setInterval(load, 1200);
-    return () => clearInterval(h);
+    let stop = false;
+    let timer = 0;
+    const tick = async () => {
+      await load();
+      if (!stop) timer = setTimeout(tick, 1200);
+    };
+    timer = setTimeout(tick, 1200);
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
   }, [running]);
   return (
     <section aria-labelledby="page-title">
@@ -378,7 +387,7 @@ export function Imports({ id }: { id?: string }) {
                 <td>{when(im.startedAt)}</td>
                 <td>
                   {t(im.status === "RUNNING" ? "RUNNING" : im.status === "COMPLETED" ? "COMPLETED" : "FAILED")}
-                  {im.status === "RUNNING" && <span role="status"> · {t("importProgress", { done: num(im.rowsDone), total: num(im.rows) })}</span>}
+                  {im.status === "RUNNING" && <span> · {t("importProgress", { done: num(im.rowsDone), total: num(im.rows) })}</span>}
                   {im.failure && <span class="reason">{im.failure}</span>}
                   {im.errorsUrl && (
                     <button class="link block" onClick={() => api.downloadErrors(im).catch((e) => setError(e.message))}>

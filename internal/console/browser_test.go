@@ -197,6 +197,11 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the quota line after a backup: %q", after)
 	}
 	shot(t, ctx, pics, "3-completed")
+	// Records per object, on demand.
+	do(t, ctx, pics, "per object",
+		chromedp.Click(css(`tr[data-status=COMPLETED] details.per-object summary`)),
+		chromedp.WaitVisible(css(`tr[data-status=COMPLETED] details.per-object li[data-object=deals]`)),
+	)
 
 	// Download: the browser saves the ZIP, which verifies.
 	if err := chromedp.Do(ctx, chromedp.Click(xpath(`//tr[@data-status="COMPLETED"]//button[text()="Download"]`))); err != nil {
