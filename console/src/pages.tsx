@@ -1,6 +1,6 @@
 // The notifications and the audit log.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
 import { t, when } from "./i18n";
 import { ErrorLine } from "./ui";
@@ -39,15 +39,19 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
   useEffect(() => {
     load();
   }, []);
+  // The button pressed goes away with the unread mark: the focus moves to
+  // the page's title, not to nowhere.
   const act = (p: Promise<{ unread: number }>) =>
     p.then(
-      (r) => (onUnread(r.unread), load()),
+      (r) => (onUnread(r.unread), load(), document.getElementById("page-title")?.focus()),
       (e) => setError(e.message),
     );
   return (
     <section aria-labelledby="page-title">
       <div class="title-row">
-        <h1 id="page-title">{t("notificationsTitle")}</h1>
+        <h1 id="page-title" tabIndex={-1}>
+          {t("notificationsTitle")}
+        </h1>
         <button onClick={() => act(api.markAllRead())} disabled={!list?.some((n) => !n.readAt)}>
           {t("markAllRead")}
         </button>
@@ -88,10 +92,15 @@ export function AuditLog() {
   const [entries, setEntries] = useState<api.AuditEntry[] | null>(null);
   const [next, setNext] = useState("");
   const [error, setError] = useState("");
+  // Answers of an earlier filter are dropped: only the latest request's
+  // page lands.
+  const seq = useRef(0);
   const load = async (cursor: string) => {
+    const mine = ++seq.current;
     try {
       const page = await api.auditLog(action, cursor);
-      setEntries(cursor ? [...(entries ?? []), ...page.entries] : page.entries);
+      if (mine !== seq.current) return;
+      setEntries((prev) => (cursor ? [...(prev ?? []), ...page.entries] : page.entries));
       setNext(page.next ?? "");
       setError("");
     } catch (e) {
