@@ -26,6 +26,15 @@ func scheduleArns(stack awscdk.Stack, group string) *string {
 	})
 }
 
+// secretArns is every account's HubSpot secret: those named under the
+// stack's prefix (with Secrets Manager's random suffix).
+func secretArns(stack awscdk.Stack, prefix string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("secretsmanager"), Resource: jsii.String("secret"),
+		ResourceName: jsii.String(prefix + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
 // keyActions is what a function does with the stack's key, read off its
 // access: the bucket, the table and both state machines are encrypted with
 // it. Reading an object decrypts; writing one, or an item, also generates
@@ -49,10 +58,7 @@ func keyActions(a lambdas.Access) []string {
 // the resources.
 func (st *Stack) grant(p *Props) {
 	s := st.Storage
-	secrets := awscdk.Stack_Of(st.Stack).FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("secretsmanager"), Resource: jsii.String("secret"),
-		ResourceName: jsii.String(p.HubSpotSecretPrefix + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-	})
+	secrets := secretArns(st.Stack, p.HubSpotSecretPrefix)
 	group := *st.Schedules.Group.Name()
 	schedules := scheduleArns(st.Stack, group)
 	for _, spec := range lambdas.All {

@@ -26,10 +26,7 @@ func NewOperatorPolicy(st *Stack, p *Props) awsiam.ManagedPolicy {
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("Credentials"),
 			Actions: jsii.Strings("secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:GetSecretValue",
 				"secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"),
-			Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("secretsmanager"), Resource: jsii.String("secret"),
-				ResourceName: jsii.String(p.HubSpotSecretPrefix + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-			})}}),
+			Resources: &[]*string{secretArns(stack, p.HubSpotSecretPrefix)}}),
 	}
 	if st.Pool != nil {
 		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("Admins"),

@@ -250,35 +250,62 @@ func printBackup(w io.Writer, b *backupView) {
 // watchBackup polls a backup until it ends, with a bar of records
 // exported (a spinner: the total is known only at the end).
 func (a *api) watchBackup(id string) error {
+	var b *backupView
+	err := a.follow("exporting", func() (int64, int64, bool, error) {
+		var err error
+		if b, err = a.cl.backup(a.c.Context(), id); err != nil {
+			return 0, 0, false, err
+		}
+		return records(b), 0, b.Status == backup.Completed || b.Status == backup.Failed, nil
+	})
+	if errors.Is(err, errStalled) {
+		return fmt.Errorf("backup %s made no progress for %s (%s)", id, stallLimit, b.Status)
+	}
+	if err != nil {
+		return err
+	}
+	if a.json {
+		printJSON(a.io.out, b)
+	} else {
+		printBackup(a.io.out, b)
+	}
+	if b.Status == backup.Failed {
+		return fmt.Errorf("backup %s FAILED: %s", b.ID, b.Failure)
+	}
+	if !a.json {
+		fmt.Fprintf(a.io.out, "Download it: "+self()+" backups download %s\n", b.ID)
+	}
+	return nil
+}
+
+// errStalled: what follow watched made no progress for stallLimit.
+var errStalled = errors.New("no progress")
+
+// follow polls step every second until it says the work ended, drawing
+// the records it counted (of total, when known), and gives up with
+// errStalled when the count has not moved for stallLimit.
+func (a *api) follow(what string, step func() (count, total int64, ended bool, err error)) error {
 	ctx := a.c.Context()
-	bar := a.bar(-1, progressbar.OptionSetDescription("exporting: records"), progressbar.OptionShowCount())
+	bar := a.bar(-1, progressbar.OptionSetDescription(what+": records"), progressbar.OptionShowCount())
+	defer bar.Finish()
 	moved, last := time.Now(), int64(-1)
 	for {
-		b, err := a.cl.backup(ctx, id)
+		n, total, ended, err := step()
 		if err != nil {
 			return err
 		}
-		if n := records(b); n != last {
+		if total > 0 {
+			bar.ChangeMax64(total)
+		}
+		if n != last {
 			bar.Set64(n)
 			last, moved = n, time.Now()
 		}
-		if b.Status == backup.Completed || b.Status == backup.Failed {
-			bar.Finish()
-			if a.json {
-				printJSON(a.io.out, b)
-			} else {
-				printBackup(a.io.out, b)
-			}
-			if b.Status == backup.Failed {
-				return fmt.Errorf("backup %s FAILED: %s", b.ID, b.Failure)
-			}
-			if !a.json {
-				fmt.Fprintf(a.io.out, "Download it: "+self()+" backups download %s\n", b.ID)
-			}
+		if ended {
 			return nil
 		}
 		if time.Since(moved) > stallLimit {
-			return fmt.Errorf("backup %s made no progress for %s (%s)", id, stallLimit, b.Status)
+			return errStalled
 		}
 		select {
 		case <-ctx.Done():
@@ -402,11 +429,7 @@ func restoreCommand(io stdio) *cobra.Command {
 		w := a.table()
 		fmt.Fprintln(w, "OBJECT\tTYPE\tLABEL\tRECORDS\tRESTORABLE")
 		for _, o := range v.Objects {
-			r := "yes"
-			if !o.Restorable {
-				r = "no: " + o.Reason
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", o.Name, o.ObjectTypeID, o.Plural, o.Rows, r)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", o.Name, o.ObjectTypeID, o.Plural, o.Rows, restorable(o.Restorable, o.Reason))
 		}
 		return w.Flush()
 	})
@@ -512,6 +535,14 @@ func restoreCommand(io stdio) *cobra.Command {
 	return group("restore", "Restore properties of one object from a backup: objects, plan, show, execute", objects, plan, show, execute)
 }
 
+// restorable is a picker's RESTORABLE column: yes, or no and why.
+func restorable(ok bool, why string) string {
+	if ok {
+		return "yes"
+	}
+	return "no: " + why
+}
+
 func (a *api) listProperties(backupID, object string) error {
 	var v propertiesView
 	if err := a.call("GET", "/v1/backups/"+url.PathEscape(backupID)+"/objects/"+url.PathEscape(object)+"/properties", nil, &v); err != nil || a.json {
@@ -520,11 +551,7 @@ func (a *api) listProperties(backupID, object string) error {
 	w := a.table()
 	fmt.Fprintln(w, "PROPERTY\tLABEL\tTYPE\tSENSITIVITY\tRESTORABLE")
 	for _, p := range v.Properties {
-		r := "yes"
-		if !p.Restorable {
-			r = "no: " + p.Reason
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Label, p.Type, p.Sensitivity, r)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Label, p.Type, p.Sensitivity, restorable(p.Restorable, p.Reason))
 	}
 	w.Flush()
 	fmt.Fprintf(a.io.out, "\nPlan a restore of some: "+self()+" restore plan %s --object %s --properties a,b,c\n", backupID, object)
@@ -633,42 +660,28 @@ func printImport(w io.Writer, im *importView) {
 }
 
 func (a *api) watchImport(id string) error {
-	ctx := a.c.Context()
-	bar := a.bar(-1, progressbar.OptionSetDescription("restoring: records"), progressbar.OptionShowCount())
-	moved, last := time.Now(), int64(-1)
-	for {
-		var im importView
-		if err := a.cl.doJSON(ctx, "GET", "/v1/imports/"+url.PathEscape(id), nil, &im); err != nil {
-			return err
+	var im importView
+	err := a.follow("restoring", func() (int64, int64, bool, error) {
+		if err := a.cl.doJSON(a.c.Context(), "GET", "/v1/imports/"+url.PathEscape(id), nil, &im); err != nil {
+			return 0, 0, false, err
 		}
-		if im.Rows > 0 {
-			bar.ChangeMax64(im.Rows)
-		}
-		if im.RowsDone != last {
-			bar.Set64(im.RowsDone)
-			last, moved = im.RowsDone, time.Now()
-		}
-		if im.Status != restore.ImportRunning {
-			bar.Finish()
-			if a.json {
-				printJSON(a.io.out, im)
-			} else {
-				printImport(a.io.out, &im)
-			}
-			if im.Status == restore.ImportFailed {
-				return fmt.Errorf("import %s FAILED: %s", im.ID, im.Failure)
-			}
-			return nil
-		}
-		if time.Since(moved) > stallLimit {
-			return fmt.Errorf("import %s made no progress for %s", id, stallLimit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+		return im.RowsDone, im.Rows, im.Status != restore.ImportRunning, nil
+	})
+	if errors.Is(err, errStalled) {
+		return fmt.Errorf("import %s made no progress for %s", id, stallLimit)
 	}
+	if err != nil {
+		return err
+	}
+	if a.json {
+		printJSON(a.io.out, im)
+	} else {
+		printImport(a.io.out, &im)
+	}
+	if im.Status == restore.ImportFailed {
+		return fmt.Errorf("import %s FAILED: %s", im.ID, im.Failure)
+	}
+	return nil
 }
 
 // --- audit and notifications ---

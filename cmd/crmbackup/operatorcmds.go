@@ -85,7 +85,7 @@ func accountsCommand(io stdio) *cobra.Command {
 				return err
 			}
 			in.Credential = cred
-			acc := &operator.Accounts{Store: tools.store, Secrets: tools.secrets, Portals: tools.portals, Operator: tools.actor}
+			acc := tools.accounts()
 			a, check, err := acc.Add(c.Context(), in)
 			if check != nil && !isJSON(c) {
 				fmt.Fprintf(io.out, "HubSpot says of the credential:\n")
@@ -137,7 +137,7 @@ func accountsCommand(io stdio) *cobra.Command {
 
 	check := operatorCommand(io, "check ID", "Check an account's credential with HubSpot again: the portal, and the scopes that are missing", cobra.ExactArgs(1),
 		func(c *cobra.Command, t *target, tools *operatorTools, args []string) error {
-			acc := &operator.Accounts{Store: tools.store, Secrets: tools.secrets, Portals: tools.portals, Operator: tools.actor}
+			acc := tools.accounts()
 			_, chk, err := acc.Check(c.Context(), args[0], func(ref string) (string, error) { return tools.credential(c.Context(), ref) })
 			if err != nil {
 				return err
@@ -156,7 +156,7 @@ func accountsCommand(io stdio) *cobra.Command {
 
 	setTier := operatorCommand(io, "set-tier ID TIER", "Change an account's HubSpot tier (starter, professional, enterprise)", cobra.ExactArgs(2),
 		func(c *cobra.Command, t *target, tools *operatorTools, args []string) error {
-			acc := &operator.Accounts{Store: tools.store, Operator: tools.actor}
+			acc := tools.accounts()
 			a, err := acc.SetTier(c.Context(), args[0], backup.Tier(args[1]))
 			if err != nil {
 				return err
@@ -175,7 +175,7 @@ func accountsCommand(io stdio) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			acc := &operator.Accounts{Store: tools.store, Secrets: tools.secrets, Portals: tools.portals, Operator: tools.actor}
+			acc := tools.accounts()
 			chk, err := acc.RotateCredential(c.Context(), args[0], cred, allowMissing)
 			if chk != nil && !isJSON(c) {
 				printCheck(io.out, chk)
@@ -194,14 +194,14 @@ func accountsCommand(io stdio) *cobra.Command {
 	var yes bool
 	remove := operatorCommand(io, "remove ID", "Remove an account: its settings, credential and admins (asks for confirmation)", cobra.ExactArgs(1),
 		func(c *cobra.Command, t *target, tools *operatorTools, args []string) error {
-			acc := &operator.Accounts{Store: tools.store, Secrets: tools.secrets, Portals: tools.portals, Operator: tools.actor}
+			acc := tools.accounts()
 			left, err := acc.Leftovers(c.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			var admins []operator.Admin
 			if tools.directory != nil {
-				svc := &operator.Admins{Store: tools.store, Directory: tools.directory, Operator: tools.actor}
+				svc := tools.adminService()
 				if admins, err = svc.List(c.Context(), args[0]); err != nil {
 					return err
 				}
@@ -231,7 +231,7 @@ func accountsCommand(io stdio) *cobra.Command {
 			if _, err := acc.Remove(c.Context(), args[0]); err != nil {
 				return err
 			}
-			svc := &operator.Admins{Store: tools.store, Directory: tools.directory, Operator: tools.actor}
+			svc := tools.adminService()
 			for _, ad := range admins {
 				if _, err := svc.Remove(c.Context(), ad.Email); err != nil && !apperr.Is(err, apperr.NotFound) {
 					return fmt.Errorf("account %s is removed, but its admin %s is not (`"+self()+" admins remove %s`): %w", args[0], ad.Email, ad.Email, err)
@@ -252,7 +252,7 @@ func adminsCommand(io stdio) *cobra.Command {
 		if tools.directory == nil {
 			return nil, errors.New("the stack trusts another identity provider: manage its admins there (custom:account_id and custom:role claims)")
 		}
-		return &operator.Admins{Store: tools.store, Directory: tools.directory, Portals: tools.portals, Operator: tools.actor, Credential: tools.credential}, nil
+		return tools.adminService(), nil
 	}
 	var in operator.AddAdminInput
 	add := operatorCommand(io, "add --account ID --email EMAIL", "Add an admin: HubSpot must list the e-mail as a Super Admin of the account's portal",

@@ -111,16 +111,9 @@ func resolve(c *cobra.Command) (*target, error) {
 			local: dir, hubspot: ep.HubSpot, emulated: ep.Emulator}, nil
 	}
 	region, _ := c.Flags().GetString(flagRegion)
-	var opts []func(*config.LoadOptions) error
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	if awsHTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(awsHTTPClient))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsConfig(ctx, region)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region: give --region or set AWS_REGION")
@@ -141,6 +134,22 @@ func resolve(c *cobra.Command) (*target, error) {
 	return t, nil
 }
 
+// awsConfig is the user's AWS configuration, in region if given.
+func awsConfig(ctx context.Context, region string) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if awsHTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(awsHTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
 // apiTarget is a deployed stack known by its API and user pool (given by
 // flags), without CloudFormation: enough to sign in and call the API, not
 // for the operator's commands.
@@ -151,13 +160,9 @@ func apiTarget(c *cobra.Command, apiURL string) (*target, error) {
 	if !ok || client == "" {
 		return nil, errors.New("--api-url needs --user-pool-id and --user-pool-client-id (the stack's outputs), or give --stack NAME")
 	}
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
-	if awsHTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(awsHTTPClient))
-	}
-	cfg, err := config.LoadDefaultConfig(c.Context(), opts...)
+	cfg, err := awsConfig(c.Context(), region)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
 	api := strings.TrimSuffix(apiURL, "/")
 	return &target{name: "the API at " + api, key: "api-" + shortHash(api), api: api, aws: cfg,
@@ -189,6 +194,15 @@ type operatorTools struct {
 	actor     audit.Actor
 	// credential reads an account's credential back, for checks.
 	credential func(ctx context.Context, ref string) (string, error)
+}
+
+// accounts and adminService are the operator's services on these tools.
+func (o *operatorTools) accounts() *operator.Accounts {
+	return &operator.Accounts{Store: o.store, Secrets: o.secrets, Portals: o.portals, Operator: o.actor}
+}
+
+func (o *operatorTools) adminService() *operator.Admins {
+	return &operator.Admins{Store: o.store, Directory: o.directory, Portals: o.portals, Operator: o.actor, Credential: o.credential}
 }
 
 func (t *target) operatorTools(ctx context.Context) (*operatorTools, error) {

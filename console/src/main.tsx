@@ -9,7 +9,7 @@ import { bytes, initialLang, type Lang, lang, num, setLang, t, when } from "./i1
 import { AuditLog, Notifications } from "./pages";
 import { type Config, completeSignIn, loadConfig, signInURL } from "./oidc";
 import { Imports, RESUME, RestorePanel } from "./restore";
-import { ErrorLine, Panel } from "./ui";
+import { ErrorLine, Panel, usePoll } from "./ui";
 
 interface Me {
   email: string;
@@ -167,21 +167,7 @@ function Backups() {
   // Running backups (and a running restore, which disables Restore)
   // update in place.
   const busy = list?.some((b) => b.status === "QUEUED" || b.status === "RUNNING") || restoreRunning;
-  useEffect(() => {
-    if (!busy) return;
-    // One load at a time: the next is scheduled when the last has landed.
-    let stop = false;
-    let timer = 0;
-    const tick = async () => {
-      await load();
-      if (!stop) timer = setTimeout(tick, 1500);
-    };
-    timer = setTimeout(tick, 1500);
-    return () => {
-      stop = true;
-      clearTimeout(timer);
-    };
-  }, [busy]);
+  usePoll(!!busy, load, 1500);
 
   return (
     <section aria-labelledby="page-title">

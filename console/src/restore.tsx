@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
 import { importName, num, t, when } from "./i18n";
-import { ErrorLine, Panel, focusFirst } from "./ui";
+import { ErrorLine, Panel, focusFirst, usePoll } from "./ui";
 
 type Step = "object" | "properties" | "review" | "reauth";
 
@@ -334,20 +334,7 @@ export function Imports({ id }: { id?: string }) {
     load();
   }, []);
   const running = list?.some((im) => im.status === "RUNNING");
-  useEffect(() => {
-    if (!running) return;
-    let stop = false;
-    let timer = 0;
-    const tick = async () => {
-      await load();
-      if (!stop) timer = setTimeout(tick, 1200);
-    };
-    timer = setTimeout(tick, 1200);
-    return () => {
-      stop = true;
-      clearTimeout(timer);
-    };
-  }, [running]);
+  usePoll(!!running, load, 1200);
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">{t("importsTitle")}</h1>

@@ -73,3 +73,22 @@ export function focusFirst(el: Element | null | undefined) {
     el?.querySelector<HTMLElement>("button.primary:not([disabled]), button:not(.icon)");
   first?.focus();
 }
+
+// usePoll calls load every ms while active, one call at a time: the next
+// is scheduled when the last has landed.
+export function usePoll(active: boolean, load: () => Promise<unknown>, ms: number) {
+  useEffect(() => {
+    if (!active) return;
+    let stop = false;
+    let timer = 0;
+    const tick = async () => {
+      await load();
+      if (!stop) timer = setTimeout(tick, ms);
+    };
+    timer = setTimeout(tick, ms);
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [active]);
+}

@@ -149,6 +149,23 @@ func (m *MissingScopes) Add(err error) bool {
 	return true
 }
 
+// ProbeRecordID is a record id no portal has: a scope probe's read or
+// write names it, so that HubSpot checks the scopes and then finds nothing
+// to read or write.
+const ProbeRecordID = "0"
+
+// Probe reads the answer to a scope probe (a request HubSpot checks the
+// scopes of before anything else): a missing scope is noted and is no
+// error, and neither is an answer about the request or the record (they
+// mean the scopes are there); anything else is returned.
+func (m *MissingScopes) Probe(err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrValidation), m.Add(err):
+		return nil
+	}
+	return err
+}
+
 // Err is nil when no scope was missing, else one 403 naming every scope
 // noted.
 func (m *MissingScopes) Err() error {

@@ -50,10 +50,6 @@ func (c *Check) OK() bool {
 	return len(c.MissingBackup)+len(c.MissingRestore)+len(c.MissingUsers) == 0
 }
 
-// probeID is a record id no portal has: the write probe names it, so that
-// HubSpot checks the scopes and then finds nothing to write.
-const probeID = "0"
-
 // CheckCredential asks HubSpot, with the credential crm holds, what the
 // product needs of it: the account information (the portal), every
 // object's read (one record of one property per sensitivity level), the
@@ -68,15 +64,6 @@ func CheckCredential(ctx context.Context, crm CRM, tier backup.Tier) (*Check, er
 	}
 	c := &Check{PortalID: d.PortalID, AccountType: d.AccountType, TimeZone: d.TimeZone, UIDomain: d.UIDomain}
 	var read, write, users hubspot.MissingScopes
-	// note keeps a missing scope; answers about the request or the record
-	// (the write probe's "not found") mean the scopes are there.
-	note := func(m *hubspot.MissingScopes, err error) error {
-		switch {
-		case err == nil, m.Add(err), errors.Is(err, hubspot.ErrNotFound), errors.Is(err, hubspot.ErrValidation):
-			return nil
-		}
-		return err
-	}
 	type object struct{ name, typeID string }
 	var objs []object
 	for _, s := range backup.StandardObjects {
@@ -87,7 +74,7 @@ func CheckCredential(ctx context.Context, crm CRM, tier backup.Tier) (*Check, er
 	case err != nil && tier != backup.Enterprise && errors.Is(err, hubspot.ErrUnauthorized):
 		// No custom objects below Enterprise: HubSpot refuses the endpoint.
 	case err != nil:
-		if err := note(&read, err); err != nil {
+		if err := read.Probe(err); err != nil {
 			return nil, fmt.Errorf("custom object schemas: %w", err)
 		}
 	}
@@ -100,14 +87,14 @@ func CheckCredential(ctx context.Context, crm CRM, tier backup.Tier) (*Check, er
 		c.Objects = append(c.Objects, o.name)
 		props, err := crm.Properties(ctx, o.typeID)
 		if err != nil {
-			if err := note(&read, err); err != nil {
+			if err := read.Probe(err); err != nil {
 				return nil, fmt.Errorf("properties of %s: %w", o.name, err)
 			}
 			continue
 		}
 		readProbe, writeProbe := probes(props)
 		for _, err := range crm.Pages(ctx, o.typeID, hubspot.ListOptions{Limit: 1, Properties: readProbe}) {
-			if err := note(&read, err); err != nil {
+			if err := read.Probe(err); err != nil {
 				return nil, fmt.Errorf("reading %s: %w", o.name, err)
 			}
 			break // one page tells
@@ -117,21 +104,21 @@ func CheckCredential(ctx context.Context, crm CRM, tier backup.Tier) (*Check, er
 			values[p] = ""
 		}
 		if len(values) > 0 {
-			_, err := crm.BatchUpdate(ctx, o.typeID, []hubspot.UpdateInput{{ID: probeID, Properties: values}})
-			if err := note(&write, err); err != nil {
+			_, err := crm.BatchUpdate(ctx, o.typeID, []hubspot.UpdateInput{{ID: hubspot.ProbeRecordID, Properties: values}})
+			if err := write.Probe(err); err != nil {
 				return nil, fmt.Errorf("the write check of %s: %w", o.name, err)
 			}
 		}
 	}
 	c.Objects = append(c.Objects, backup.Conversations)
 	for _, err := range crm.ThreadPages(ctx, hubspot.ListOptions{Limit: 1}) {
-		if err := note(&read, err); err != nil {
+		if err := read.Probe(err); err != nil {
 			return nil, fmt.Errorf("reading conversations: %w", err)
 		}
 		break
 	}
 	for _, err := range crm.Users(ctx) {
-		if err := note(&users, err); err != nil {
+		if err := users.Probe(err); err != nil {
 			return nil, fmt.Errorf("reading the portal's users: %w", err)
 		}
 		break

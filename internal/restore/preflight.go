@@ -2,17 +2,12 @@ package restore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 )
-
-// probeID is a record id no portal has: the preflight's requests name it so
-// that they read and write nothing.
-const probeID = "0"
 
 // preflight checks, before a plan is computed, that the credential may read
 // and write the chosen properties of the object (their sensitive scopes
@@ -23,25 +18,16 @@ const probeID = "0"
 // requests is collected, and the plan is refused naming them.
 func preflight(ctx context.Context, crm CRM, objectTypeID string, props []string) error {
 	var missing hubspot.MissingScopes
-	note := func(err error) error {
-		switch {
-		// Scopes are checked first: any answer about the request or the
-		// record means they are there.
-		case err == nil, errors.Is(err, hubspot.ErrNotFound), errors.Is(err, hubspot.ErrValidation), missing.Add(err):
-			return nil
-		}
-		return err
-	}
-	_, err := crm.BatchRead(ctx, objectTypeID, []string{probeID}, props, false)
-	if err := note(err); err != nil {
+	_, err := crm.BatchRead(ctx, objectTypeID, []string{hubspot.ProbeRecordID}, props, false)
+	if err := missing.Probe(err); err != nil {
 		return fmt.Errorf("preflight read: %w", err)
 	}
 	values := make(map[string]string, len(props))
 	for _, p := range props {
 		values[p] = ""
 	}
-	_, err = crm.BatchUpdate(ctx, objectTypeID, []hubspot.UpdateInput{{ID: probeID, Properties: values}})
-	if err := note(err); err != nil {
+	_, err = crm.BatchUpdate(ctx, objectTypeID, []hubspot.UpdateInput{{ID: hubspot.ProbeRecordID, Properties: values}})
+	if err := missing.Probe(err); err != nil {
 		return fmt.Errorf("preflight write: %w", err)
 	}
 	if len(missing.Scopes) == 0 {
