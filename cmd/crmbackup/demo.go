@@ -117,13 +117,21 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, ".\nOpen it with any ZIP tool: unzip -l %s\n", path)
 	if real {
 		fmt.Fprintf(stdout, "\nThe restore part of the demo was skipped: it writes into the CRM, and runs against the emulator only (portal %d was only read).\n", rep.Manifest.PortalID)
+		next(stdout)
 		return nil
 	}
 	if err := restoreDemo(ctx, st, c, b, path, rep, stdout); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintln(stdout)
+	next(stdout)
 	return nil
+}
+
+// next says where to go from the demo.
+func next(w io.Writer) {
+	fmt.Fprintf(w, "Next: `make local` runs the stack until Ctrl-C and prints the admin console's link and the %s commands\n"+
+		"that drive it; the README's \"Deploy to AWS\" goes from `make deploy` to a first backup and restore.\n", self())
 }
 
 // stallLimit is how long a wait goes on without progress before it gives
