@@ -465,8 +465,10 @@ func TestCancellation(t *testing.T) {
 				cancel()
 			}
 		}
-		if !errors.Is(last, context.Canceled) || srv.Stats().Requests != 2 {
-			t.Fatalf("after cancel: %v, %d requests", last, srv.Stats().Requests)
+		// The third page is prefetched while the second is handled, so its
+		// request may reach HubSpot before the cancel does; nothing after it.
+		if n := srv.Stats().Requests; !errors.Is(last, context.Canceled) || pages != 2 || n < 2 || n > 3 {
+			t.Fatalf("after cancel: %v, %d pages, %d requests", last, pages, n)
 		}
 	})
 }

@@ -105,6 +105,7 @@ func cursorPages[P any](ctx context.Context, first string, fetch func(ctx contex
 		if _, ok := ctx.Value(priorityKey{}).(int64); !ok {
 			ctx = WithPriority(ctx, time.Now().UnixNano()) // a stream keeps its rank in the budget
 		}
+		parent := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		type result struct {
 			page P
@@ -130,6 +131,12 @@ func cursorPages[P any](ctx context.Context, first string, fetch func(ctx contex
 		for {
 			r := <-pending
 			inFlight = false
+			if err := context.Cause(parent); err != nil && r.err == nil {
+				// the caller gave up while this page was in flight: a page
+				// read after it did is not yielded, so none ever follows a cancel
+				var zero P
+				r.page, r.err = zero, err
+			}
 			if r.err != nil {
 				yield(r.page, r.err)
 				return
