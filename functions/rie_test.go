@@ -104,8 +104,6 @@ func setting(name string) string {
 		return "crmbackup"
 	case env.Bucket:
 		return "crmbackup-backups"
-	case env.BudgetShares:
-		return "3"
 	case env.ScheduleGroup:
 		return "crmbackup-test"
 	case env.SecretPrefix:

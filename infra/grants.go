@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -11,7 +10,6 @@ import (
 	"github.com/crmbackup/crmbackup/internal/awswire/env"
 	"github.com/crmbackup/crmbackup/internal/blobkey"
 	"github.com/crmbackup/crmbackup/internal/lambdas"
-	"github.com/crmbackup/crmbackup/internal/workflow/asl"
 )
 
 // scheduleManage is what the api does to an account's schedule: read it,
@@ -141,13 +139,6 @@ func (st *Stack) grant(p *Props) {
 		default:
 			panic(fmt.Sprintf("function %s: schedule access %q is neither %q nor %q", spec.Name, a.Schedules,
 				lambdas.ScheduleManage, lambdas.ScheduleRemove))
-		}
-		if a.SplitBudget {
-			n, err := asl.ExportConcurrency()
-			if err != nil {
-				panic(err)
-			}
-			f.Fn.AddEnvironment(jsii.String(env.BudgetShares), jsii.String(strconv.Itoa(n)), nil)
 		}
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/connector"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/notify"
 	"github.com/crmbackup/crmbackup/internal/restore"
@@ -116,8 +117,10 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 			SecretPrefix: set.required(env.SecretPrefix),
 			Log:          log,
 		}
-		if a.SplitBudget {
-			conn.Shares = set.positive(env.BudgetShares, true)
+		if w.Store != nil {
+			// the portal's limit, shared with the other containers calling it
+			store := w.Store
+			conn.Slots = func(accountID, limit string) hubspot.Slots { return store.Slots(accountID, limit) }
 		}
 		svc.CRMs, rs.CRMs = conn, conn
 	}

@@ -17,7 +17,7 @@ func complete(fn lambdas.Function) map[string]string {
 		env.Table: "crmbackup-test-table", env.Bucket: "crmbackup-test-backups",
 		env.StateMachine:   "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-backup",
 		env.RestoreMachine: "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-restore",
-		env.Topic:          "arn:aws:sns:eu-west-1:123456789012:crmbackup-test", env.BudgetShares: "3",
+		env.Topic:          "arn:aws:sns:eu-west-1:123456789012:crmbackup-test",
 		env.ScheduleGroup:      "crmbackup-test",
 		env.SecretPrefix:       "crmbackup/test/hubspot/",
 		env.ScheduleTarget:     "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-test-create",
@@ -85,9 +85,6 @@ func TestMissingOrBadSettingsFailAtColdStart(t *testing.T) {
 	}{
 		{"no table", export, func(m map[string]string) { delete(m, env.Table) }, env.Table + " is not set"},
 		{"no bucket", export, func(m map[string]string) { delete(m, env.Bucket) }, env.Bucket + " is not set"},
-		{"no budget shares", export, func(m map[string]string) { delete(m, env.BudgetShares) }, env.BudgetShares + " is not set"},
-		{"bad budget shares", export, func(m map[string]string) { m[env.BudgetShares] = "three" }, env.BudgetShares + `="three"`},
-		{"zero budget shares", export, func(m map[string]string) { m[env.BudgetShares] = "0" }, env.BudgetShares + `="0"`},
 		{"bad export margin", export, func(m map[string]string) { m[env.ExportMarginSec] = "30s" }, env.ExportMarginSec + `="30s"`},
 		{"export margin past the timeout", export, func(m map[string]string) { m[env.ExportMarginSec] = "900" }, env.ExportMarginSec + `="900"`},
 		{"export margin below the writes' grace", export, func(m map[string]string) { m[env.ExportMarginSec] = "5" }, env.ExportMarginSec + `="5"`},
@@ -110,7 +107,7 @@ func TestMissingOrBadSettingsFailAtColdStart(t *testing.T) {
 	}
 	t.Run("every problem at once", func(t *testing.T) {
 		_, err := loadWith(t, export, map[string]string{env.ExportMarginSec: "x"})
-		for _, want := range []string{env.Table, env.Bucket, env.BudgetShares, env.ExportMarginSec} {
+		for _, want := range []string{env.Table, env.Bucket, env.ExportMarginSec} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error %v does not name %s", err, want)
 			}

@@ -36,11 +36,12 @@ type Connector struct {
 	// emulator token); never used on AWS.
 	Local map[string]string
 	Log   *slog.Logger
-	// Shares splits each portal's rate budget between processes that call
-	// it at once: on AWS every concurrent export runs in its own Lambda
-	// container, so each takes 1/Shares of the limit (Shares is the backup
-	// state machine's Map concurrency). 0 or 1: this process has it all.
-	Shares int
+	// Slots, if set, gives an account's request slots shared with every
+	// other process that calls its portal (limit "burst": the portal's
+	// 10-second limit). On AWS each export, the discovery, a restore and
+	// the API run in their own Lambda containers: they pace themselves
+	// together through the table. Nil: this process alone calls the portal.
+	Slots func(accountID, limit string) hubspot.Slots
 	// SecretPrefix, when set (on AWS: the stack's), makes a Secrets
 	// Manager secret whose name starts with it the only credential
 	// reference accepted, in any partition.
@@ -104,9 +105,13 @@ func (c *Connector) client(ctx context.Context, a *backup.Account) (*hubspot.Cli
 		return nil, fmt.Errorf("token of account %s: %w", a.ID, err)
 	}
 	id := a.ID
-	cl, err := hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: c.share(a.RequestsPer10s),
-		Shares: c.Shares, APIVersion: a.APIVersion, Logger: c.Log,
-		Refresh: func(ctx context.Context) (string, error) { return c.reread(ctx, id) }})
+	cfg := hubspot.Config{BaseURL: c.BaseURL, Token: token, RequestsPer10s: a.RequestsPer10s,
+		APIVersion: a.APIVersion, Logger: c.Log,
+		Refresh: func(ctx context.Context) (string, error) { return c.reread(ctx, id) }}
+	if c.Slots != nil {
+		cfg.Slots = c.Slots(a.ID, "burst")
+	}
+	cl, err := hubspot.New(cfg)
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "account %s: %v", a.ID, err)
 	}
@@ -154,18 +159,6 @@ func (c *Connector) now() time.Time {
 // secretARN matches a Secrets Manager secret's ARN in any partition; its
 // last group is the secret's name (with its random suffix).
 var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:(.+)$`)
-
-// share is this process's part of a portal's limit (HubSpot's smallest,
-// 100 per 10 s, when the account does not say).
-func (c *Connector) share(limit int) int {
-	if limit <= 0 {
-		limit = 100
-	}
-	if c.Shares > 1 {
-		limit = max(limit/c.Shares, 2)
-	}
-	return limit
-}
 
 // token resolves a reference: env:NAME, file:PATH or a Secrets Manager ARN
 // whose value is the token or JSON {"token": "..."}.

@@ -18,24 +18,6 @@ import (
 	"github.com/crmbackup/crmbackup/internal/hubspot"
 )
 
-func TestShareSplitsThePortalLimit(t *testing.T) {
-	tests := []struct {
-		limit, shares, want int
-	}{
-		{190, 0, 190},
-		{190, 1, 190},
-		{190, 3, 63},
-		{0, 3, 33}, // HubSpot's smallest limit when the account does not say
-		{4, 3, 2},  // never below 2 (the budget keeps one request of margin)
-	}
-	for _, tt := range tests {
-		c := &Connector{Shares: tt.shares}
-		if got := c.share(tt.limit); got != tt.want {
-			t.Errorf("share(%d) with %d shares = %d, want %d", tt.limit, tt.shares, got, tt.want)
-		}
-	}
-}
-
 type secrets map[string]string
 
 func (s secrets) SecretString(_ context.Context, arn string) (string, error) {

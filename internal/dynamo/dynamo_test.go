@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/hubspot/slotstest"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/crmbackup/crmbackup/internal/backup/backuptest"
 	"github.com/crmbackup/crmbackup/internal/dynamo"
@@ -48,6 +51,14 @@ func TestConformance(t *testing.T) {
 
 func TestRestoreConformance(t *testing.T) {
 	restoretest.TestStore(t, func(t *testing.T) restoretest.Store { return newStore(t) })
+}
+
+func TestSlotsConformance(t *testing.T) {
+	store := newStore(t)
+	var n atomic.Int64
+	slotstest.Run(t, func(t *testing.T) hubspot.Slots {
+		return store.Slots(fmt.Sprintf("acct-%d", n.Add(1)), "burst")
+	})
 }
 
 func TestScheduleStore(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,8 +47,37 @@ type Budget struct {
 	pausedUntil time.Time
 	strikes     int // consecutive 429s, for escalating pauses
 	granted     atomic.Int64
-	shares      int // the portal's limit is split among this many budgets (0, 1: not split)
+
+	// With shared slots (Share), slots come from them instead of next:
+	// claimed are the times of the slots this process holds, in order.
+	shared   Slots
+	claimed  []time.Time
+	claiming bool
+	debt     int // resends sent without a slot: the next slots claimed go to them
 }
+
+// Slots are a portal's request slots, shared by every process that calls
+// it (on AWS the Lambda containers of a backup's exports, a restore and the
+// API: a DynamoDB item per account). HubSpot counts a portal's requests
+// wherever they come from, so a process that draws on shared slots paces
+// itself with all of them: whoever has requests to send takes the slots,
+// and the last export running gets every one.
+type Slots interface {
+	// Claim reserves n consecutive slots, interval apart, and returns the
+	// first one's time: the portal's next free slot, never before now.
+	Claim(ctx context.Context, n int, interval time.Duration) (time.Time, error)
+	// Hold makes no slot free before until (HubSpot asked every caller to
+	// pause).
+	Hold(ctx context.Context, until time.Time) error
+}
+
+// MaxClaim is the most slots a process claims at once: about a quarter of
+// a second of a 190/10 s portal, so that slots claimed and then not needed
+// (a stream that ended) cost little.
+const MaxClaim = 5
+
+// ErrSharedSlots wraps a failure to claim shared slots.
+var ErrSharedSlots = errors.New("hubspot: could not claim the portal's shared request slots")
 
 // NewBudget returns a budget of requests per window (HubSpot's window is 10 s).
 func NewBudget(requests int, window time.Duration) *Budget {
@@ -85,6 +116,7 @@ type waiter struct {
 	seq     uint64
 	index   int
 	granted chan struct{}
+	err     error // set before granted closes when no slot could be had
 }
 
 type waitQueue []*waiter
@@ -136,21 +168,33 @@ func (b *Budget) Charge() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.granted.Add(1)
+	if b.shared != nil {
+		// the resend took a slot: the next one this process holds goes,
+		// or the next waiter's claim is one larger
+		if len(b.claimed) > 0 {
+			b.claimed = b.claimed[1:]
+		} else {
+			b.debt++
+		}
+		b.reschedule()
+		return
+	}
 	from := time.Now()
 	if b.next.After(from) {
 		from = b.next
 	}
-	b.next = from.Add(time.Duration(float64(time.Second) / b.current))
+	b.next = from.Add(b.interval())
 	b.reschedule()
 }
 
-// SetShares says the budget is one of n equal shares of the portal's limit
-// (one per container calling the portal at once): a limit HubSpot announces,
-// which is the whole portal's, is divided by n.
-func (b *Budget) SetShares(n int) {
+// Share makes the budget draw its slots from shared (nil: from its own
+// pacer again). Every process calling the portal must share the same slots;
+// the rate stays this budget's own (its configured limit, HubSpot's
+// announced one, its back-off after a 429).
+func (b *Budget) Share(shared Slots) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.shares = max(n, 1)
+	b.shared, b.claimed = shared, nil
 }
 
 // Granted is how many requests the budget has let through.
@@ -167,6 +211,9 @@ func (b *Budget) Wait(ctx context.Context) error {
 	b.mu.Unlock()
 	select {
 	case <-w.granted:
+		if w.err != nil {
+			return w.err
+		}
 		b.granted.Add(1)
 		return nil
 	case <-ctx.Done():
@@ -174,7 +221,9 @@ func (b *Budget) Wait(ctx context.Context) error {
 		defer b.mu.Unlock()
 		select {
 		case <-w.granted: // granted as ctx ended: give the slot to the next one
-			b.next = time.Now()
+			if w.err == nil {
+				b.giveBack()
+			}
 		default:
 			heap.Remove(&b.waiters, w.index)
 		}
@@ -187,6 +236,10 @@ func (b *Budget) Wait(ctx context.Context) error {
 // sets a timer for the next one. Slots are 1/current apart and never
 // accumulate (a burst of one). Called with b.mu held.
 func (b *Budget) dispatch() {
+	if b.shared != nil {
+		b.dispatchShared()
+		return
+	}
 	now := time.Now()
 	if b.pausedUntil.After(b.next) {
 		b.next = b.pausedUntil
@@ -194,17 +247,101 @@ func (b *Budget) dispatch() {
 	if len(b.waiters) > 0 && !now.Before(b.next) {
 		w := heap.Pop(&b.waiters).(*waiter)
 		close(w.granted)
-		b.next = now.Add(time.Duration(float64(time.Second) / b.current))
+		b.next = now.Add(b.interval())
 	}
-	if len(b.waiters) == 0 || b.timer != nil {
+	if len(b.waiters) == 0 {
 		return
 	}
-	b.timer = time.AfterFunc(time.Until(b.next), func() {
+	b.wakeAt(b.next)
+}
+
+// giveBack returns a slot granted to a waiter that left at that moment.
+// Called with b.mu held.
+func (b *Budget) giveBack() {
+	if b.shared != nil {
+		b.claimed = append([]time.Time{time.Now()}, b.claimed...)
+		return
+	}
+	b.next = time.Now()
+}
+
+func (b *Budget) interval() time.Duration {
+	return time.Duration(float64(time.Second) / b.current)
+}
+
+// wakeAt sets the timer that dispatches again at t, unless one is set.
+// Called with b.mu held.
+func (b *Budget) wakeAt(t time.Time) {
+	if b.timer != nil {
+		return
+	}
+	b.timer = time.AfterFunc(time.Until(t), func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.timer = nil
 		b.dispatch()
 	})
+}
+
+// dispatchShared grants the slots this process claimed as they come due,
+// and claims more while requests wait. A slot not used within half an
+// interval of its time lapses: every request goes out within that of its
+// slot, so the portal-wide bound holds (at most 1 + rate·window, with the
+// pacer's margin). Called with b.mu held.
+func (b *Budget) dispatchShared() {
+	now := time.Now()
+	grace := b.interval() / 2
+	for len(b.claimed) > 0 && now.Sub(b.claimed[0]) > grace {
+		b.claimed = b.claimed[1:] // lapsed
+	}
+	for len(b.waiters) > 0 && len(b.claimed) > 0 && !now.Before(b.claimed[0]) && !now.Before(b.pausedUntil) {
+		w := heap.Pop(&b.waiters).(*waiter)
+		close(w.granted)
+		b.claimed = b.claimed[1:]
+	}
+	if want := len(b.waiters) - len(b.claimed); want > 0 && !b.claiming {
+		b.claiming = true
+		go b.claim(min(want, MaxClaim), b.interval())
+	}
+	if len(b.waiters) > 0 && len(b.claimed) > 0 {
+		b.wakeAt(later(b.claimed[0], b.pausedUntil))
+	}
+}
+
+// claim reserves n shared slots and hands them to the waiters; when none
+// can be had, the waiters that were counted get the error.
+func (b *Budget) claim(n int, interval time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := b.shared.Claim(ctx, n, interval)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.claiming = false
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrSharedSlots, err)
+		for range min(n, len(b.waiters)) {
+			w := heap.Pop(&b.waiters).(*waiter)
+			w.err = err
+			close(w.granted)
+		}
+		b.dispatch()
+		return
+	}
+	for i := range n {
+		if b.debt > 0 {
+			b.debt--
+			continue
+		}
+		b.claimed = append(b.claimed, first.Add(time.Duration(i)*interval))
+	}
+	b.reschedule()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Throttled records a 429: every caller pauses for d and the rate halves
@@ -217,6 +354,14 @@ func (b *Budget) Throttled(d time.Duration) {
 		b.pausedUntil = until
 	}
 	b.current = max(b.current/2, b.full/10)
+	if b.shared != nil {
+		shared, until := b.shared, b.pausedUntil
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = shared.Hold(ctx, until) // best effort: each process backs off on its own 429s too
+		}()
+	}
 	b.reschedule()
 }
 
@@ -249,9 +394,6 @@ func (b *Budget) Announced(requests int, window time.Duration) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.shares > 1 {
-		requests = max(requests/b.shares, 2)
-	}
 	r := min(budgetRate(requests, window), b.ceiling)
 	b.full = r
 	b.current = min(b.current, r)

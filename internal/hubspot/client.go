@@ -50,10 +50,9 @@ type Config struct {
 	// APIVersion is HubSpot's API version: a dated one (default
 	// DefaultAPIVersion) or LegacyAPIVersion.
 	APIVersion string
-	// Shares is how many processes call the portal at once, each with
-	// RequestsPer10s as its share (0, 1: this one alone): a limit HubSpot
-	// announces is divided among them.
-	Shares int
+	// Slots, if set, are the portal's request slots shared with the other
+	// processes that call it (see Slots); the budget draws on them.
+	Slots Slots
 	// RequestsPer10s is the portal's budget (default 100, HubSpot's smallest
 	// private-app limit). Ignored when Budget is set.
 	RequestsPer10s int
@@ -147,8 +146,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Budget == nil {
 		cfg.Budget = BudgetFor(base.String(), cfg.Token, cfg.RequestsPer10s)
 	}
-	if cfg.Shares > 1 {
-		cfg.Budget.SetShares(cfg.Shares)
+	if cfg.Slots != nil {
+		cfg.Budget.Share(cfg.Slots)
 	}
 	if cfg.MaxURLLength <= 0 {
 		cfg.MaxURLLength = 3000

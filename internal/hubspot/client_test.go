@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
+	"github.com/crmbackup/crmbackup/internal/hubspot/slotstest"
 )
 
 // fastRetry keeps tests quick without changing what is retried.
@@ -799,17 +801,56 @@ func TestAPIVersions(t *testing.T) {
 	}
 }
 
-// TestAnnouncedLimitIsThePortals: a budget that is one of several shares of
-// the portal's limit takes its share of what HubSpot announces.
-func TestAnnouncedLimitIsThePortals(t *testing.T) {
-	b := hubspot.NewBudget(47, hubspot.Window) // 190 split in 4
-	b.SetShares(4)
-	b.Announced(100, hubspot.Window)
-	for range 100 {
-		b.Succeeded()
+// TestSharedSlots: budgets that stand for separate processes (each its own
+// pacer at the portal's whole rate) share one portal's slots: together they
+// stay within its limit, and one left alone gets every slot.
+func TestSharedSlots(t *testing.T) {
+	slots := &hubspot.MemorySlots{}
+	const perSecond = 40 // 400 per 10 s
+	a, b := hubspot.NewBudget(perSecond*10, hubspot.Window), hubspot.NewBudget(perSecond*10, hubspot.Window)
+	a.Share(slots)
+	b.Share(slots)
+	rate := a.Limit()
+	ctx := context.Background()
+	run := func(bs []*hubspot.Budget, d time.Duration) (int, []time.Time) {
+		var (
+			mu    sync.Mutex
+			times []time.Time
+			wg    sync.WaitGroup
+		)
+		end := time.Now().Add(d)
+		for _, bu := range bs {
+			for range 3 { // three streams each
+				wg.Go(func() {
+					for time.Now().Before(end) {
+						if err := bu.Wait(ctx); err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						times = append(times, time.Now())
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		wg.Wait()
+		return len(times), times
 	}
-	if got, want := b.Limit(), hubspot.NewBudget(25, hubspot.Window).Limit(); got != want {
-		t.Fatalf("%.2f requests/s, want %.2f (100 / 4 shares)", got, want)
+	both, times := run([]*hubspot.Budget{a, b}, 2*time.Second)
+	slices.SortFunc(times, time.Time.Compare)
+	for i := range times {
+		j := sort.Search(len(times), func(j int) bool { return times[j].Sub(times[i]) >= time.Second })
+		if n := j - i; float64(n) > 1+rate+1 {
+			t.Fatalf("%d requests within a second, above %.1f", n, 1+rate)
+		}
+	}
+	alone, _ := run([]*hubspot.Budget{a}, time.Second)
+	if float64(alone) < 0.85*rate {
+		t.Fatalf("one process alone sent %d in 1 s, want about %.0f (every slot)", alone, rate)
+	}
+	if float64(both) < 0.85*rate*2 {
+		t.Fatalf("two processes sent %d in 2 s, want about %.0f", both, 2*rate)
 	}
 }
 
@@ -830,4 +871,8 @@ func TestRetryAfterPastTheDeadline(t *testing.T) {
 	if !errors.Is(err, hubspot.ErrRetryLater) || time.Since(start) > 500*time.Millisecond {
 		t.Fatalf("%v after %s, want HubSpot's 477 at once", err, time.Since(start))
 	}
+}
+
+func TestMemorySlots(t *testing.T) {
+	slotstest.Run(t, func(t *testing.T) hubspot.Slots { return &hubspot.MemorySlots{} })
 }

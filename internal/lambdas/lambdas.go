@@ -53,15 +53,14 @@ type Access struct {
 	Delete []blobkey.Kind // … deletes
 	// List are the key prefixes it lists (IAM s3:prefix patterns).
 	List    []string
-	Secrets bool     // reads the accounts' HubSpot credentials
+	// Secrets: reads the accounts' HubSpot credentials and calls HubSpot,
+	// pacing itself with the other callers of the portal through the
+	// table's shared request slots (so it needs Table's UpdateItem).
+	Secrets bool
 	Start   []string // state machines it starts
 	// Describe are the state machines whose executions it reads (their input).
 	Describe []string
 	Publish  bool // publishes notifications
-	// SplitBudget: as many of these containers call one portal at once as
-	// the backup state machine exports objects side by side, each taking
-	// that share of the portal's rate limit.
-	SplitBudget bool
 	// Schedules is what it may do to the accounts' EventBridge Scheduler
 	// schedules (in the stack's group only).
 	Schedules ScheduleAccess
@@ -108,7 +107,7 @@ var All = []Function{
 		Access: Access{Table: tableWrite, Write: []blobkey.Kind{blobkey.KindDiscovery}, Secrets: true}},
 	{Name: Export, Description: "Backup: export one object in checkpointed chunks", Machine: BackupMachine, MemoryMB: 1024, TimeoutSec: 900,
 		Access: Access{Table: tableWrite, Read: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk}, Write: []blobkey.Kind{blobkey.KindChunk},
-			Secrets: true, SplitBudget: true}},
+			Secrets: true}},
 	{Name: Zip, Description: "Backup: copy the compressed chunks into the ZIP", Machine: BackupMachine, MemoryMB: 1024, TimeoutSec: 900,
 		Access: Access{Table: tableWrite, Read: []blobkey.Kind{blobkey.KindDiscovery, blobkey.KindChunk}, Write: []blobkey.Kind{blobkey.KindZIP}}},
 	{Name: Finalize, Description: "Backup: record the outcome, refund the quota on failure", Machine: BackupMachine, MemoryMB: 256, TimeoutSec: 300,
@@ -182,9 +181,6 @@ func (f Function) Settings() []string {
 	}
 	if a.Secrets {
 		out = append(out, env.SecretPrefix)
-	}
-	if a.SplitBudget {
-		out = append(out, env.BudgetShares)
 	}
 	switch a.Schedules {
 	case ScheduleManage:

@@ -86,3 +86,14 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// TestCallersOfHubSpotShareItsSlots: every function that calls HubSpot
+// paces itself through the table's shared request slots, so it may update
+// the table.
+func TestCallersOfHubSpotShareItsSlots(t *testing.T) {
+	for _, f := range All {
+		if f.Access.Secrets && !slices.Contains(f.Access.Table, "dynamodb:UpdateItem") {
+			t.Errorf("%s calls HubSpot but may not update the table (its shared request slots)", f.Name)
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/dynamo"
 	"github.com/crmbackup/crmbackup/internal/dynamo/dynamolocal"
 	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
 	"github.com/crmbackup/crmbackup/internal/listing"
 	"github.com/crmbackup/crmbackup/internal/notify"
 	"github.com/crmbackup/crmbackup/internal/operator"
@@ -180,6 +181,8 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return nil, err
 	}
 	store := dynamo.New(db, Table)
+	// as on AWS, every caller of the portal paces itself through the table
+	conn.Slots = func(accountID, limit string) hubspot.Slots { return store.Slots(accountID, limit) }
 	if err := store.PutAccount(ctx, &acct); err != nil {
 		return nil, err
 	}

@@ -30,10 +30,6 @@ const (
 	SSOMaxAgeSec    = "SSO_MAX_AGE_SECONDS"
 	MFAAlways       = "MFA_ALWAYS" // "true": the issuer requires two-factor on every sign-in
 	ExportMarginSec = "EXPORT_MARGIN_SECONDS"
-	// BudgetShares is how many containers call one portal at once (the
-	// backup state machine's Map concurrency): each takes that share of
-	// the portal's rate limit.
-	BudgetShares = "HUBSPOT_BUDGET_SHARES"
 	// ScheduleGroup is the EventBridge Scheduler group of the accounts'
 	// recurring backups; ScheduleTarget the function a schedule invokes
 	// (create) and SchedulerRole the role Scheduler assumes to invoke it.
