@@ -15,9 +15,9 @@ import (
 func complete(fn lambdas.Function) map[string]string {
 	vals := map[string]string{
 		env.Table: "crmbackup-test-table", env.Bucket: "crmbackup-test-backups",
-		env.StateMachine:   "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-backup",
-		env.RestoreMachine: "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-restore",
-		env.Topic:          "arn:aws:sns:eu-west-1:123456789012:crmbackup-test",
+		env.StateMachine:       "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-backup",
+		env.RestoreMachine:     "arn:aws:states:eu-west-1:123456789012:stateMachine:crmbackup-test-restore",
+		env.Topic:              "arn:aws:sns:eu-west-1:123456789012:crmbackup-test",
 		env.ScheduleGroup:      "crmbackup-test",
 		env.SecretPrefix:       "crmbackup/test/hubspot/",
 		env.ScheduleTarget:     "arn:aws:lambda:eu-west-1:123456789012:function:crmbackup-test-create",

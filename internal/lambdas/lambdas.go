@@ -52,7 +52,7 @@ type Access struct {
 	Write  []blobkey.Kind // … writes (single PUTs and multipart uploads)
 	Delete []blobkey.Kind // … deletes
 	// List are the key prefixes it lists (IAM s3:prefix patterns).
-	List    []string
+	List []string
 	// Secrets: reads the accounts' HubSpot credentials and calls HubSpot,
 	// pacing itself with the other callers of the portal through the
 	// table's shared request slots (so it needs Table's UpdateItem).
