@@ -41,6 +41,7 @@ func (s *Server) routes() {
 		{"PATCH", "/crm/v3/objects/{type}/{id}", "/crm/objects/{version}/{type}/{id}", s.update},
 		{"DELETE", "/crm/v3/objects/{type}/{id}", "/crm/objects/{version}/{type}/{id}", s.archive},
 		{"POST", "/crm/v3/objects/{type}/batch/read", "/crm/objects/{version}/{type}/batch/read", s.batchRead},
+		{"POST", "/crm/v3/objects/{type}/search", "/crm/objects/{version}/{type}/search", s.search},
 		{"POST", "/crm/v3/objects/{type}/batch/update", "/crm/objects/{version}/{type}/batch/update", s.batchUpdate},
 		{"POST", "/crm/v3/objects/{type}/batch/archive", "/crm/objects/{version}/{type}/batch/archive", s.batchArchive},
 		{"GET", "/crm/v3/properties/{type}", "/crm/properties/{version}/{type}", s.properties},

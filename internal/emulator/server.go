@@ -40,6 +40,13 @@ type Options struct {
 	RateLimit  int
 	RateWindow time.Duration
 	DailyLimit int
+	// SearchRateLimit is the search endpoint's own limit per second
+	// (default DefaultSearchRate; negative: none). Search requests do not
+	// count toward RateLimit, as HubSpot documents, but toward DailyLimit.
+	SearchRateLimit int
+	// SearchLag is how far the search index trails writes (default
+	// DefaultSearchLag; negative: not at all).
+	SearchLag time.Duration
 	// OmitRetryAfter leaves Retry-After off 429s (HubSpot often does).
 	OmitRetryAfter bool
 	ErrorRate      float64 // share of requests answered with a 5xx
@@ -90,10 +97,11 @@ type Server struct {
 	drop    float64
 	faults  *rand.Rand
 
-	limit  *window
-	mux    *http.ServeMux
-	stats  counters
-	corrID atomic.Uint64
+	limit     *window
+	searchLag time.Duration
+	mux       *http.ServeMux
+	stats     counters
+	corrID    atomic.Uint64
 }
 
 // New returns a server for opts.
@@ -113,6 +121,18 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	switch {
+	case opts.SearchRateLimit == 0:
+		opts.SearchRateLimit = DefaultSearchRate
+	case opts.SearchRateLimit < 0:
+		opts.SearchRateLimit = 0
+	}
+	switch {
+	case opts.SearchLag == 0:
+		opts.SearchLag = DefaultSearchLag
+	case opts.SearchLag < 0:
+		opts.SearchLag = 0
+	}
 	if opts.ErrorRate < 0 || opts.ErrorRate > 1 || opts.DropRate < 0 || opts.DropRate > 1 {
 		return nil, fmt.Errorf("emulator: error and drop rates must be between 0 and 1")
 	}
@@ -129,7 +149,8 @@ func New(opts Options) (*Server, error) {
 		errRate:       opts.ErrorRate,
 		drop:          opts.DropRate,
 		faults:        rand.New(rand.NewPCG(uint64(opts.Seed), 0xFA0175)),
-		limit:         newWindow(opts.RateLimit, opts.RateWindow, opts.DailyLimit, !opts.OmitRetryAfter),
+		limit:         newWindow(opts.RateLimit, opts.RateWindow, opts.DailyLimit, opts.SearchRateLimit, !opts.OmitRetryAfter),
+		searchLag:     opts.SearchLag,
 		stats:         counters{routes: map[string]*atomic.Int64{}},
 	}
 	var err error
@@ -261,8 +282,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview", nil)
 		return
 	}
-	verdict := s.limit.arrive(time.Now())
-	verdict.setHeaders(w.Header(), s.limit)
+	var verdict verdict
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/search") {
+		verdict = s.limit.arriveSearch(time.Now()) // search answers carry no rate-limit headers
+	} else {
+		verdict = s.limit.arrive(time.Now())
+		verdict.setHeaders(w.Header(), s.limit)
+	}
 	if !verdict.ok {
 		s.stats.rateLimited.Add(1)
 		s.writeRateLimited(w, verdict)
@@ -313,17 +339,18 @@ func (c *counters) route(pattern string) {
 
 // Stats are the server's counters since start.
 type Stats struct {
-	Requests       int64            `json:"requests"`       // every request to a HubSpot path
-	Unauthorized   int64            `json:"unauthorized"`   // answered 401
-	RateLimited    int64            `json:"rateLimited"`    // answered 429
-	InjectedErrors int64            `json:"injectedErrors"` // answered an injected 5xx
-	Dropped        int64            `json:"dropped"`        // connection dropped
-	MissingScopes  int64            `json:"missingScopes"`  // refused: the credential lacks a scope
-	Served         int64            `json:"served"`         // reached an endpoint
-	MaxInWindow    int              `json:"maxInWindow"`    // most authenticated requests seen in any rate window
-	RateLimit      int              `json:"rateLimit"`      // current limit per window (0: none)
-	Routes         map[string]int64 `json:"routes"`         // served per route pattern
-	Records        map[string]int   `json:"records"`        // live records per object type (and conversations)
+	Requests          int64            `json:"requests"`          // every request to a HubSpot path
+	Unauthorized      int64            `json:"unauthorized"`      // answered 401
+	RateLimited       int64            `json:"rateLimited"`       // answered 429
+	InjectedErrors    int64            `json:"injectedErrors"`    // answered an injected 5xx
+	Dropped           int64            `json:"dropped"`           // connection dropped
+	MissingScopes     int64            `json:"missingScopes"`     // refused: the credential lacks a scope
+	Served            int64            `json:"served"`            // reached an endpoint
+	MaxInWindow       int              `json:"maxInWindow"`       // most authenticated requests seen in any rate window (search's apart)
+	SearchMaxInSecond int              `json:"searchMaxInSecond"` // most search requests seen in any second
+	RateLimit         int              `json:"rateLimit"`         // current limit per window (0: none)
+	Routes            map[string]int64 `json:"routes"`            // served per route pattern
+	Records           map[string]int   `json:"records"`           // live records per object type (and conversations)
 }
 
 // Stats returns the counters.
@@ -340,6 +367,7 @@ func (s *Server) Stats() Stats {
 		Records:        s.Counts(),
 	}
 	st.MaxInWindow, st.RateLimit = s.limit.peak()
+	st.SearchMaxInSecond = s.limit.searchPeak()
 	s.stats.routesMu.Lock()
 	for k, v := range s.stats.routes {
 		st.Routes[k] = v.Load()
@@ -373,10 +401,42 @@ type window struct {
 	accepted   []time.Time
 	arrivals   []time.Time
 	maxSeen    int
+	// search's own limit per second, and what it saw
+	searchLimit    int
+	searchAccepted []time.Time
+	searchArrivals []time.Time
+	searchMax      int
 }
 
-func newWindow(limit int, size time.Duration, daily int, retryAfter bool) *window {
-	return &window{limit: limit, size: size, daily: daily, retryAfter: retryAfter}
+func newWindow(limit int, size time.Duration, daily, searchLimit int, retryAfter bool) *window {
+	return &window{limit: limit, size: size, daily: daily, searchLimit: searchLimit, retryAfter: retryAfter}
+}
+
+func (w *window) searchPeak() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.searchMax
+}
+
+// arriveSearch admits a search request: search's own rolling second, and
+// the daily cap.
+func (w *window) arriveSearch(now time.Time) verdict {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cutoff := now.Add(-time.Second)
+	w.searchArrivals = append(prune(w.searchArrivals, cutoff), now)
+	w.searchMax = max(w.searchMax, len(w.searchArrivals))
+	w.searchAccepted = prune(w.searchAccepted, cutoff)
+	if w.daily > 0 && w.dailyUsed >= w.daily {
+		return verdict{policy: "DAILY", dailyLeft: 0, retryAfter: 24 * time.Hour}
+	}
+	if w.searchLimit > 0 && len(w.searchAccepted) >= w.searchLimit {
+		wait := w.searchAccepted[len(w.searchAccepted)-w.searchLimit].Add(time.Second).Sub(now)
+		return verdict{policy: "SECONDLY", retryAfter: wait}
+	}
+	w.searchAccepted = append(w.searchAccepted, now)
+	w.dailyUsed++
+	return verdict{ok: true, remaining: -1, dailyLeft: -1}
 }
 
 func (w *window) setLimit(n int) {
@@ -457,8 +517,11 @@ func (s *Server) writeRateLimited(w http.ResponseWriter, v verdict) {
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
 	msg := "You have reached your ten_secondly_rolling limit."
-	if v.policy == "DAILY" {
+	switch v.policy {
+	case "DAILY":
 		msg = "You have reached your daily limit."
+	case "SECONDLY":
+		msg = "You have reached your secondly limit."
 	}
 	s.writeJSON(w, http.StatusTooManyRequests, map[string]any{
 		"status":        "error",
