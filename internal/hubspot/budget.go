@@ -161,6 +161,38 @@ func BudgetFor(baseURL, token string, requestsPer10s int) *Budget {
 	return b.(*Budget)
 }
 
+// SearchRequestsPer10s paces the search endpoints, which HubSpot limits to
+// 5 requests per second per account on their own (outside the 10-second
+// limit): 46 per 10 s with the pacer's burst of one is 4.4 a second, slots
+// 227 ms apart, so no rolling second ever holds more than 5.
+const SearchRequestsPer10s = 46
+
+var searchBudgets sync.Map
+
+func searchBudgetFor(baseURL, token string) *Budget {
+	sum := sha256.Sum256([]byte(baseURL + "\x00" + token))
+	key := hex.EncodeToString(sum[:])
+	if b, ok := searchBudgets.Load(key); ok {
+		return b.(*Budget)
+	}
+	b, _ := searchBudgets.LoadOrStore(key, NewBudget(SearchRequestsPer10s, Window))
+	return b.(*Budget)
+}
+
+type budgetKey struct{}
+
+// withBudget makes ctx's requests wait on b instead of the client's budget.
+func withBudget(ctx context.Context, b *Budget) context.Context {
+	return context.WithValue(ctx, budgetKey{}, b)
+}
+
+func budgetOf(ctx context.Context, def *Budget) *Budget {
+	if b, ok := ctx.Value(budgetKey{}).(*Budget); ok {
+		return b
+	}
+	return def
+}
+
 // Charge takes one slot without waiting, for a request already sent (a
 // resend by Go's transport, which cannot be made to wait where it happens):
 // the next slot moves one interval later, so the rate stays bounded.

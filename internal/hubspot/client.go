@@ -58,6 +58,10 @@ type Config struct {
 	RequestsPer10s int
 	// Budget overrides the process-wide budget chosen by BudgetFor.
 	Budget *Budget
+	// SearchSlots, if set, are the shared slots of the portal's search
+	// limit (see Slots); SearchBudget overrides the process-wide one.
+	SearchSlots  Slots
+	SearchBudget *Budget
 	Retry  RetryPolicy
 	// MaxURLLength is the longest list URL the client sends; longer property
 	// lists switch to list-ids + batch read. Default 3000.
@@ -116,6 +120,7 @@ type Client struct {
 	token     atomic.Pointer[string]
 	refresh   func(ctx context.Context) (string, error)
 	budget    *Budget
+	search    *Budget // the search endpoints' own limit
 	retry     RetryPolicy
 	maxURL    int
 	http      *http.Client
@@ -149,6 +154,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Slots != nil {
 		cfg.Budget.Share(cfg.Slots)
 	}
+	if cfg.SearchBudget == nil {
+		cfg.SearchBudget = searchBudgetFor(base.String(), cfg.Token)
+	}
+	if cfg.SearchSlots != nil {
+		cfg.SearchBudget.Share(cfg.SearchSlots)
+	}
 	if cfg.MaxURLLength <= 0 {
 		cfg.MaxURLLength = 3000
 	}
@@ -165,6 +176,7 @@ func New(cfg Config) (*Client, error) {
 		base:      base,
 		refresh:   cfg.Refresh,
 		budget:    cfg.Budget,
+		search:    cfg.SearchBudget,
 		retry:     cfg.Retry.withDefaults(),
 		maxURL:    cfg.MaxURLLength,
 		http:      cfg.HTTPClient,
@@ -204,8 +216,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	target := c.endpoint(path, query)
 	var failures, limited int
 	refreshed := false
+	budget := budgetOf(ctx, c.budget)
 	for attempt := 1; ; attempt++ {
-		if err := c.budget.Wait(ctx); err != nil {
+		if err := budget.Wait(ctx); err != nil {
 			return fmt.Errorf("hubspot: %s %s: waiting for rate budget: %w", method, path, err)
 		}
 		start := time.Now()
@@ -215,7 +228,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			slog.String("method", method), slog.String("path", path), slog.Int("status", status),
 			slog.Int("attempt", attempt), slog.Duration("took", time.Since(start)))
 		if err == nil {
-			c.budget.Succeeded()
+			budget.Succeeded()
 			return nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -235,10 +248,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			pause := apiErr.RetryAfter
 			if pause <= 0 {
 				// No hint: escalate from a tenth of the window, with jitter.
-				pause = min(Window/10<<min(c.budget.strikeCount(), 4), Window)
+				pause = min(Window/10<<min(budget.strikeCount(), 4), Window)
 				pause = pause/2 + rand.N(pause/2+1)
 			}
-			c.budget.Throttled(pause)
+			budget.Throttled(pause)
 			c.log.LogAttrs(ctx, slog.LevelInfo, "hubspot rate limited; backing off",
 				slog.String("path", path), slog.String("policy", apiErr.Policy), slog.Duration("pause", pause))
 			continue
@@ -314,7 +327,7 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte, o
 	attempts := 0
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) {
 		if attempts++; attempts > 1 {
-			c.budget.Charge()
+			budgetOf(ctx, c.budget).Charge()
 		}
 	}})
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
