@@ -98,6 +98,11 @@ func (e *chunkEncoder) Commit(cp *Checkpoint) {
 	cp.Chunks++
 	cp.Bytes += e.bytes
 	cp.Compressed += int64(e.out.Len())
+	e.next()
+}
+
+// next starts the next chunk.
+func (e *chunkEncoder) next() {
 	e.out.Reset()
 	e.fw.Reset(e.out)
 	e.bytes = 0

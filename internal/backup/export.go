@@ -1,10 +1,14 @@
 package backup
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/crmbackup/crmbackup/internal/apperr"
@@ -75,6 +79,57 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	// progress.
 	hctx, cancel := context.WithDeadline(ctx, CallsUntil(deadline))
 	defer cancel()
+	sr, searchable := crm.(Searcher)
+	searchable = searchable && obj.Name != Conversations
+	for {
+		if len(cp.Ranges) > 0 {
+			list := func(ctx context.Context, after string) iter.Seq2[*hubspot.Page, error] {
+				return crm.Pages(ctx, obj.TypeID, hubspot.ListOptions{After: after, Properties: names})
+			}
+			err := s.exportRanges(ctx, hctx, deadline, in, obj, names, limit, sr, list, &cp)
+			switch {
+			case errors.Is(err, errUnordered):
+				s.log().WarnContext(ctx, "the list was not in id order; exporting the object again as one chain", "object", obj.Name, "error", err)
+				cp = Checkpoint{SnapshotStart: cp.SnapshotStart, Plain: true}
+			case err != nil:
+				return nil, fmt.Errorf("export %s: %w", obj.Name, err)
+			case cp.Done:
+				cp.SnapshotEnd = s.now()
+			}
+			return s.exported(ctx, in, obj, cp), nil
+		}
+		switchAt := int64(0)
+		if searchable && !cp.Plain {
+			switchAt = int64(cmp.Or(s.RangedMin, RangedMin))
+		}
+		var switchNow bool
+		cp, switchNow, err = s.exportChain(ctx, hctx, deadline, in, obj, crm, names, limit, cp, switchAt)
+		if err != nil || !switchNow {
+			if err != nil {
+				return nil, err
+			}
+			return s.exported(ctx, in, obj, cp), nil
+		}
+		// A large object: read the rest of it as ranges side by side.
+		ranges, err := planRanges(hctx, sr, obj.TypeID, cp, int(switchAt), cmp.Or(s.SearchCatchUp, SearchCatchUp))
+		switch {
+		case TimeUp(ctx, hctx, err):
+			return s.exported(ctx, in, obj, cp), nil // planned by the next invocation
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			s.log().WarnContext(ctx, "searching an object failed; reading it as one chain", "object", obj.Name, "error", err)
+		}
+		cp.Ranges, cp.Plain = ranges, ranges == nil
+	}
+}
+
+// exportChain exports the object with its list cursor from the checkpoint
+// on, in chunks, until it is done or the deadline nears — or, when switchAt
+// is set, until that many rows are in chunks and the object goes on
+// (switchNow: the caller reads the rest as ranges).
+func (s *Service) exportChain(ctx, hctx context.Context, deadline time.Time, in ExportInput, obj *Object, crm CRM,
+	names []string, limit int, cp Checkpoint, switchAt int64) (_ Checkpoint, switchNow bool, err error) {
 	opts := hubspot.ListOptions{After: cp.After, Properties: names}
 	pages := crm.Pages(hctx, obj.TypeID, opts)
 	if obj.Name == Conversations {
@@ -84,17 +139,18 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	var state []byte
 	if cp.Chunks > 0 {
 		if state, err = s.chunkState(ctx, in.StepInput, obj.Name, cp.Chunks-1); err != nil {
-			return nil, err
+			return cp, false, err
 		}
 	}
 	enc, err := newChunkEncoder(state, s.chunkBufs.Get(limit+limit/4))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", obj.Name, err)
+		return cp, false, fmt.Errorf("%s: %w", obj.Name, err)
 	}
 	defer func() { s.chunkBufs.Put(enc.Release()) }()
 	var (
 		rows int64  // in the current chunk
 		csv  []byte // one page's rows
+		last string // the id of the last record read
 	)
 	flush := func(next string) error {
 		if rows == 0 && next != "" {
@@ -113,6 +169,9 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			}
 			enc.Commit(&cp)
 			cp.Rows += rows
+			if id, err := strconv.ParseInt(last, 10, 64); err == nil {
+				cp.LastID = id
+			}
 		}
 		cp.After = next
 		rows = 0
@@ -124,15 +183,15 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			// The step's time ran out during a call (or HubSpot's "later"
 			// is past it): keep what was read.
 			if err := flush(next); err != nil {
-				return nil, err
+				return cp, false, err
 			}
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("export %s after %q: %w", obj.Name, cp.After, err)
+			return cp, false, fmt.Errorf("export %s after %q: %w", obj.Name, cp.After, err)
 		}
 		if !slices.Equal(page.Columns[:min(len(names), len(page.Columns))], names) {
-			return nil, fmt.Errorf("export %s: a page's columns %v are not the %d asked for", obj.Name, page.Columns, len(names))
+			return cp, false, fmt.Errorf("export %s: a page's columns %v are not the %d asked for", obj.Name, page.Columns, len(names))
 		}
 		csv = csv[:0]
 		if cp.Rows+rows == 0 && len(page.Objects) > 0 {
@@ -141,21 +200,26 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 		for _, o := range page.Objects {
 			csv = appendRow(csv, &o, len(names))
 			rows++
+			last = o.ID
 		}
 		if _, err := enc.Write(csv); err != nil {
-			return nil, fmt.Errorf("compress %s: %w", obj.Name, err)
+			return cp, false, fmt.Errorf("compress %s: %w", obj.Name, err)
 		}
 		if page.Next == "" {
 			if err := flush(""); err != nil {
-				return nil, err
+				return cp, false, err
 			}
 			cp.Done, cp.SnapshotEnd = true, s.now()
 			break
 		}
 		next = page.Next
-		if enc.Len() >= limit || time.Now().After(deadline) {
+		large := switchAt > 0 && cp.Rows+rows >= switchAt
+		if enc.Len() >= limit || time.Now().After(deadline) || large {
 			if err := flush(page.Next); err != nil {
-				return nil, err
+				return cp, false, err
+			}
+			if large && cp.LastID > 0 {
+				return cp, true, nil
 			}
 			if time.Now().After(deadline) {
 				break
@@ -164,14 +228,19 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	}
 	if !cp.Done && rows > 0 {
 		// The iteration ended without a last page: only the context can do that.
-		return nil, fmt.Errorf("export %s: %w", obj.Name, ctx.Err())
+		return cp, false, fmt.Errorf("export %s: %w", obj.Name, ctx.Err())
 	}
+	return cp, false, nil
+}
+
+// exported records an invocation's progress and returns its checkpoint.
+func (s *Service) exported(ctx context.Context, in ExportInput, obj *Object, cp Checkpoint) *ExportInput {
 	if err := s.Store.SetProgress(ctx, in.AccountID, in.BackupID, obj.Name, cp.Rows); err != nil {
 		s.log().WarnContext(ctx, "recording progress", "backupId", in.BackupID, "error", err)
 	}
 	out := in
 	out.Checkpoint = cp
-	return &out, nil
+	return &out
 }
 
 // FirstPageTime is how long a step that starts past its deadline may wait

@@ -25,6 +25,14 @@ type Checkpoint struct {
 	Bytes      int64 `json:"bytes"`
 	Compressed int64 `json:"compressed"`
 	Done       bool  `json:"done"`
+	// LastID is the id of the last record in a chunk (list chains).
+	LastID int64 `json:"lastId,omitempty"`
+	// Plain: the object is read as one list chain, never as ranges.
+	Plain bool `json:"plain,omitempty"`
+	// Ranges, for a large object, are the ranges of its ids read side by
+	// side (ranges.go); Chunks, Rows, Bytes and Compressed are then their
+	// sums, and After is unused.
+	Ranges []Range `json:"ranges,omitempty"`
 	// The time span over which the object was read.
 	SnapshotStart time.Time `json:"snapshotStart,omitzero"`
 	SnapshotEnd   time.Time `json:"snapshotEnd,omitzero"`

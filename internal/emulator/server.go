@@ -31,8 +31,11 @@ type Options struct {
 	// Sizes is the number of generated records per object type name
 	// (contacts, companies, deals, tickets, products, calls, tasks, vehicles,
 	// conversations). Ignored when Fixture is set.
-	Sizes   map[string]int
-	Fixture *Fixture
+	Sizes map[string]int
+	// ExtraProperties adds that many custom text properties to an object
+	// type (by name): real portals have 300–900 contact properties.
+	ExtraProperties map[string]int
+	Fixture         *Fixture
 
 	Latency time.Duration // added to every request
 	// RateLimit is the number of requests per RateWindow (default 10 s)
@@ -157,7 +160,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Fixture != nil {
 		err = s.loadFixture(opts.Fixture)
 	} else {
-		err = s.generate(opts.Seed, opts.Sizes)
+		err = s.generate(opts.Seed, opts.Sizes, opts.ExtraProperties)
 	}
 	if err != nil {
 		return nil, err
@@ -187,7 +190,7 @@ func (s *Server) addType(t *objectType) error {
 }
 
 // generate builds the deterministic portal.
-func (s *Server) generate(seed int64, sizes map[string]int) error {
+func (s *Server) generate(seed int64, sizes, extra map[string]int) error {
 	known := map[string]bool{conversationsName: true}
 	for k, spec := range objectSpecs {
 		if spec.custom && s.notEnterprise {
@@ -200,6 +203,12 @@ func (s *Server) generate(seed int64, sizes map[string]int) error {
 			spec.props = slices.DeleteFunc(slices.Clone(spec.props), func(p string) bool {
 				return parsePropSpec(p).sensitivity != "non_sensitive"
 			})
+		}
+		if n := extra[spec.name]; n > 0 {
+			spec.props = slices.Clone(spec.props)
+			for i := range n {
+				spec.props = append(spec.props, fmt.Sprintf("crm_extra_%03d|Extra field %d|string|text|industry|", i+1, i+1))
+			}
 		}
 		t := newObjectType(spec, s.portalID)
 		t.gen = newGenerator(seed, t)

@@ -201,6 +201,11 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	s.Service = &backup.Service{
 		Store: store, Blobs: blobs, CRMs: conn, Runner: s.Runner, Publisher: notify.Log{Logger: log}, Log: log, Now: cfg.Now,
 	}
+	if s.Emulator != nil {
+		// The top range of a large object waits for search's index to
+		// catch up: the emulator's lag is known, HubSpot's is "a few moments".
+		s.Service.SearchCatchUp = 2 * cmp.Or(max(cfg.Emulator.SearchLag, 0), emulator.DefaultSearchLag)
+	}
 	// No triggers: the stack runs due schedules itself (RunSchedules).
 	s.Schedules = &schedule.Service{Store: store, Backups: s.Service, Zones: s.Service, Publisher: notify.Log{Logger: log}, Log: log, Now: cfg.Now}
 	steps := &workflow.Steps{Svc: s.Service, Schedules: s.Schedules, Budget: workflow.Budget{MaxRun: cfg.ExportRun}}

@@ -1,0 +1,465 @@
+package backup
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crmbackup/crmbackup/internal/blobkey"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+)
+
+// A large object is read as ranges of its ids side by side, so that one
+// cursor chain's latency no longer bounds it (docs/architecture.md,
+// "Reading a large object"):
+//   - range 0 is read by the list cursor from the object's start, as a small
+//     object is, and ends where the next range begins;
+//   - the other ranges are read through search — a fresh query for the ids
+//     above the last one read, sorted by id, 200 at a time (so search's cap
+//     of 10,000 results per query never bites) — and their records by batch
+//     reads, which return every sensitivity level and fresh values (search
+//     serves no Highly Sensitive values and lags writes);
+//   - the top range (above the largest id when the export began) is read
+//     last, once search's index has caught up with the backup's start
+//     (SearchCatchUp), for records created just before it;
+//   - a reader that is done takes half of what is left of the range with
+//     the most left (the owner learns its new end when it next commits).
+//
+// Every id belongs to exactly one range, and a range keeps only ids below
+// its end as it stands when a page is committed, so no record is written
+// twice and none is skipped. Each range has its own chunks; the zip step
+// writes them in id order. The list is checked to come in ascending id
+// order on every page (what range 0's end relies on); if it ever does not,
+// the object is exported again from the start as one chain.
+
+// Range is one range of an object's ids, ids in [Lo, Hi) (Hi 0: no end).
+type Range struct {
+	ID int   `json:"id"`
+	Lo int64 `json:"lo"`
+	Hi int64 `json:"hi,omitempty"`
+	// List: read with the list cursor (range 0); After is its cursor.
+	List  bool   `json:"list,omitempty"`
+	After string `json:"after,omitempty"`
+	// Pos is the last id whose record (if it still existed) is in a chunk:
+	// the range goes on above it.
+	Pos int64 `json:"pos"`
+	// Block (range 0) is the size, in ids, of the blocks readers take.
+	Block int64 `json:"block,omitempty"`
+	// NotBefore: the top range waits for search's index to catch up.
+	NotBefore  time.Time `json:"notBefore,omitzero"`
+	Chunks     int       `json:"chunks"`
+	Rows       int64     `json:"rows"`
+	Bytes      int64     `json:"bytes"`
+	Compressed int64     `json:"compressed"`
+	Done       bool      `json:"done,omitempty"`
+}
+
+// Searcher is what reading ranges needs of the CRM (hubspot.Client).
+type Searcher interface {
+	SearchIDs(ctx context.Context, objectType string, after, below int64, limit int, desc bool) (*hubspot.IDRange, error)
+	ReadPage(ctx context.Context, objectType string, ids []int64, properties []string) (*hubspot.Page, error)
+}
+
+const (
+	// RangedMin is how many records an object's list chain reads before
+	// the rest, if at least as many, is read as ranges; below, one chain is
+	// about as fast.
+	RangedMin = 3000
+	// SearchCatchUp is how long after an object's export begins its top
+	// range waits: HubSpot's search index trails writes by "a few moments".
+	SearchCatchUp = 10 * time.Second
+	searchReaders = 4
+)
+
+// errUnordered says the list did not come in id order: ranges are unsafe.
+var errUnordered = errors.New("the list came out of id order")
+
+// planRanges sets out to read what is left of a large object, whose list
+// chain has reached cp, as ranges, or returns nil when little is left. Range
+// 0 is the list chain going on (its chunks are the chain's), up to the
+// largest id now; readers carve blocks off its top as they go (take). The
+// top range, above that id, waits until catchUp after the object's export
+// began.
+func planRanges(ctx context.Context, sr Searcher, typeID string, cp Checkpoint, least int, catchUp time.Duration) ([]Range, error) {
+	top, err := sr.SearchIDs(ctx, typeID, cp.LastID, 0, 1, true)
+	if err != nil {
+		return nil, err
+	}
+	if top.Total < least || len(top.IDs) == 0 {
+		return nil, nil
+	}
+	hi := top.IDs[0]
+	// A block is about two search pages of records, in ids.
+	block := max((hi-cp.LastID)*2*hubspot.MaxSearchPage/int64(top.Total), 2*hubspot.MaxSearchPage)
+	return []Range{
+		{ID: 0, Lo: 0, Hi: hi + 1, List: true, After: cp.After, Pos: cp.LastID, Block: block,
+			Chunks: cp.Chunks, Rows: cp.Rows, Bytes: cp.Bytes, Compressed: cp.Compressed},
+		{ID: 1, Lo: hi + 1, Pos: hi, NotBefore: cp.SnapshotStart.Add(catchUp)},
+	}, nil
+}
+
+// rangeRun is one range being read in this invocation.
+type rangeRun struct {
+	r     *Range
+	owned bool
+	live  int64 // the last id written into the encoder (under ranged.mu)
+	enc   *chunkEncoder
+	rows  int64 // rows in the current chunk
+	after string
+}
+
+type ranged struct {
+	s     *Service
+	in    ExportInput
+	obj   *Object
+	names []string
+	limit int
+	sr    Searcher
+	pages func(ctx context.Context, after string) iter.Seq2[*hubspot.Page, error]
+	ctx   context.Context // the invocation's (chunks are saved with it)
+	hctx  context.Context // HubSpot's calls end with it
+	// deadline: past it, each reader stops after the page it has (an
+	// invocation that starts past it still reads one).
+	deadline time.Time
+	mu       sync.Mutex
+	runs     []*rangeRun
+	nextID   int
+}
+
+// exportRanges reads the object's ranges until they are done or the step's
+// time is up, and brings cp up to date.
+func (s *Service) exportRanges(ctx, hctx context.Context, deadline time.Time, in ExportInput, obj *Object, names []string, limit int,
+	sr Searcher, pages func(ctx context.Context, after string) iter.Seq2[*hubspot.Page, error], cp *Checkpoint) error {
+	x := &ranged{s: s, deadline: deadline, in: in, obj: obj, names: names, limit: limit, sr: sr, pages: pages, ctx: ctx, hctx: hctx}
+	for i := range cp.Ranges {
+		r := cp.Ranges[i]
+		x.runs = append(x.runs, &rangeRun{r: &r, live: r.Pos, after: r.After})
+		x.nextID = max(x.nextID, r.ID+1)
+	}
+	g, gctx := errgroup.WithContext(hctx)
+	if run := x.runs[0]; run.r.List && !run.r.Done {
+		run.owned = true
+		g.Go(func() error { return x.readList(gctx, run) })
+	}
+	for range searchReaders {
+		g.Go(func() error { return x.searchReader(gctx) })
+	}
+	err := g.Wait()
+	cp.Ranges = make([]Range, 0, len(x.runs)) // not in place: the input's ranges stay as they were
+	for _, run := range x.runs {
+		cp.Ranges = append(cp.Ranges, *run.r)
+	}
+	slices.SortFunc(cp.Ranges, func(a, b Range) int { return cmp.Compare(a.Lo, b.Lo) })
+	cp.Chunks, cp.Rows, cp.Bytes, cp.Compressed, cp.Done = 0, 0, 0, 0, true
+	for _, r := range cp.Ranges {
+		cp.Chunks += r.Chunks
+		cp.Rows += r.Rows
+		cp.Bytes += r.Bytes
+		cp.Compressed += r.Compressed
+		cp.Done = cp.Done && r.Done
+	}
+	return err
+}
+
+// keep says which of ids (ascending) the range keeps as it stands, and
+// records the last kept one; done when the range ends within them.
+func (x *ranged) keep(run *rangeRun, ids []int64) (n int, done bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n = len(ids)
+	if hi := run.r.Hi; hi > 0 {
+		n, _ = slices.BinarySearch(ids, hi)
+	}
+	if n > 0 {
+		run.live = ids[n-1]
+	}
+	return n, n < len(ids)
+}
+
+// write adds a page's first n records to the range's chunk, the header
+// first in range 0.
+func (x *ranged) write(run *rangeRun, objs []hubspot.Object, cols []string) error {
+	if !slices.Equal(cols[:min(len(x.names), len(cols))], x.names) {
+		return fmt.Errorf("export %s: a page's columns %v are not the %d asked for", x.obj.Name, cols, len(x.names))
+	}
+	var csv []byte
+	if run.r.List && run.r.Chunks == 0 && run.r.Bytes == 0 && run.enc.bytes == 0 {
+		csv = headerRow(x.obj)
+	}
+	for i := range objs {
+		csv = appendRow(csv, &objs[i], len(x.names))
+	}
+	run.rows += int64(len(objs))
+	if _, err := run.enc.Write(csv); err != nil {
+		return fmt.Errorf("compress %s: %w", x.obj.Name, err)
+	}
+	if run.enc.Len() >= x.limit {
+		return x.flush(run)
+	}
+	return nil
+}
+
+// flush saves the range's current chunk and moves its checkpoint to what
+// the chunk holds.
+func (x *ranged) flush(run *rangeRun) error {
+	if run.enc.bytes == 0 {
+		return nil
+	}
+	r := run.r
+	chunk, state, err := run.enc.Chunk()
+	if err != nil {
+		return fmt.Errorf("compress chunk %d of %s range %d: %w", r.Chunks, x.obj.Name, r.ID, err)
+	}
+	name := RangeName(x.obj.Name, r.ID)
+	if err := x.s.Blobs.Put(x.ctx, blobkey.Chunk(x.in.AccountID, x.in.BackupID, name, r.Chunks), chunk); err != nil {
+		return fmt.Errorf("write chunk %d of %s: %w", r.Chunks, name, err)
+	}
+	if err := x.s.Blobs.Put(x.ctx, blobkey.ChunkState(x.in.AccountID, x.in.BackupID, name, r.Chunks), state); err != nil {
+		return fmt.Errorf("write the state of chunk %d of %s: %w", r.Chunks, name, err)
+	}
+	r.Bytes += run.enc.bytes
+	r.Compressed += int64(len(chunk))
+	r.Chunks++
+	run.enc.next()
+	x.mu.Lock()
+	r.Rows += run.rows
+	r.Pos, r.After = run.live, run.after
+	x.mu.Unlock()
+	run.rows = 0
+	return nil
+}
+
+// RangeName names a range's chunks: range 0's are the object's list
+// chain's, the others' are under the object's.
+func RangeName(object string, id int) string {
+	if id == 0 {
+		return object
+	}
+	return object + "/r" + strconv.Itoa(id)
+}
+
+// open gives the run its encoder: each range's CSV part runs its own CRC.
+func (x *ranged) open(run *rangeRun) error {
+	var state []byte
+	if run.r.Chunks > 0 {
+		var err error
+		if state, err = x.s.chunkState(x.ctx, x.in.StepInput, RangeName(x.obj.Name, run.r.ID), run.r.Chunks-1); err != nil {
+			return err
+		}
+	}
+	enc, err := newChunkEncoder(state, x.s.chunkBufs.Get(x.limit+x.limit/4))
+	if err != nil {
+		return fmt.Errorf("%s: %w", x.obj.Name, err)
+	}
+	run.enc = enc
+	return nil
+}
+
+func (x *ranged) close(run *rangeRun) {
+	if run.enc != nil {
+		x.s.chunkBufs.Put(run.enc.Release())
+		run.enc = nil
+	}
+}
+
+// finish ends a run: done, or its time is up (err) and it keeps what it read.
+func (x *ranged) finish(run *rangeRun, done bool, err error) error {
+	defer x.close(run)
+	if err != nil && !TimeUp(x.ctx, x.hctx, err) {
+		return err
+	}
+	if done && run.r.List && run.r.Chunks == 0 && run.enc.bytes == 0 {
+		if _, err := run.enc.Write(headerRow(x.obj)); err != nil { // the CSV starts with range 0
+			return err
+		}
+	}
+	if ferr := x.flush(run); ferr != nil {
+		return ferr
+	}
+	x.mu.Lock()
+	run.r.Done = done
+	run.owned = false
+	x.mu.Unlock()
+	return nil
+}
+
+// readList reads range 0 with the list cursor.
+func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
+	if err := x.open(run); err != nil {
+		return err
+	}
+	prev := run.live
+	for page, err := range x.pages(ctx, run.r.After) {
+		if err != nil {
+			return x.finish(run, false, err)
+		}
+		ids := make([]int64, len(page.Objects))
+		for i, o := range page.Objects {
+			id, perr := strconv.ParseInt(o.ID, 10, 64)
+			if perr != nil || id <= prev {
+				x.close(run)
+				return fmt.Errorf("%w: id %q after %d", errUnordered, o.ID, prev)
+			}
+			ids[i], prev = id, id
+		}
+		n, done := x.keep(run, ids)
+		run.after = page.Next
+		if err := x.write(run, page.Objects[:n], page.Columns); err != nil {
+			x.close(run)
+			return err
+		}
+		if done || page.Next == "" {
+			return x.finish(run, true, nil)
+		}
+		if time.Now().After(x.deadline) {
+			return x.finish(run, false, nil)
+		}
+	}
+	return x.finish(run, false, ctx.Err())
+}
+
+// searchReader reads search ranges until none is left to read or take.
+func (x *ranged) searchReader(ctx context.Context) error {
+	for {
+		run, wait := x.take()
+		if run == nil && wait.IsZero() {
+			return nil
+		}
+		if run == nil {
+			t := time.NewTimer(time.Until(wait))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			continue
+		}
+		if err := x.readSearch(ctx, run); err != nil {
+			return err
+		}
+		if !run.r.Done { // its time is up
+			return nil
+		}
+	}
+}
+
+// take gives a reader a range: one nobody reads; else a block off the top
+// of the list chain's (a block while it is far, half of what is left when
+// near), so that a fast chain reads most and a slow one little; else half of
+// the search range with the most left. Or it says when to look again (the
+// top range waits), or (zero) that there is nothing left to take.
+func (x *ranged) take() (*rangeRun, time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var wait time.Time
+	for _, run := range x.runs {
+		if run.owned || run.r.Done || run.r.List {
+			continue
+		}
+		if nb := run.r.NotBefore; time.Now().Before(nb) {
+			if wait.IsZero() || nb.Before(wait) {
+				wait = nb
+			}
+			continue
+		}
+		run.owned = true
+		return run, time.Time{}
+	}
+	block := x.runs[0].r.Block
+	split := func(from *rangeRun, lo int64) *rangeRun {
+		r := &Range{ID: x.nextID, Lo: lo, Hi: from.r.Hi, Pos: lo - 1}
+		x.nextID++
+		from.r.Hi = lo
+		run := &rangeRun{r: r, owned: true, live: r.Pos}
+		x.runs = append(x.runs, run)
+		return run
+	}
+	if list := x.runs[0]; list.r.List && !list.r.Done {
+		if left := list.r.Hi - 1 - list.live; left >= block/2 {
+			return split(list, list.r.Hi-min(block, left/2)), time.Time{}
+		}
+	}
+	var best *rangeRun
+	for _, run := range x.runs {
+		if run.r.Done || run.r.Hi == 0 || !run.owned || run.r.List {
+			continue
+		}
+		if best == nil || run.r.Hi-run.live > best.r.Hi-best.live {
+			best = run
+		}
+	}
+	if best != nil && best.r.Hi-1-best.live >= block/2 {
+		return split(best, best.live+(best.r.Hi-best.live)/2), time.Time{}
+	}
+	return nil, wait
+}
+
+// readSearch reads one search range: ids through search, records by batch
+// reads.
+func (x *ranged) readSearch(ctx context.Context, run *rangeRun) error {
+	if err := x.open(run); err != nil {
+		return err
+	}
+	for {
+		x.mu.Lock()
+		after, hi := run.live, run.r.Hi
+		x.mu.Unlock()
+		res, err := x.sr.SearchIDs(ctx, x.obj.TypeID, after, hi, hubspot.MaxSearchPage, false)
+		if err != nil {
+			return x.finish(run, false, err)
+		}
+		pages := make([]*hubspot.Page, (len(res.IDs)+hubspot.MaxBatchInputs-1)/hubspot.MaxBatchInputs)
+		g, gctx := errgroup.WithContext(ctx)
+		for i, ids := range slicesChunk(res.IDs, hubspot.MaxBatchInputs) {
+			g.Go(func() error {
+				p, err := x.sr.ReadPage(gctx, x.obj.TypeID, ids, x.names)
+				pages[i] = p
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return x.finish(run, false, err)
+		}
+		n, done := x.keep(run, res.IDs)
+		var objs []hubspot.Object
+		var cols []string
+		for _, p := range pages {
+			cols = p.Columns
+			for _, o := range p.Objects {
+				id, _ := strconv.ParseInt(o.ID, 10, 64)
+				if n > 0 && id <= res.IDs[n-1] {
+					objs = append(objs, o)
+				}
+			}
+		}
+		if len(objs) > 0 {
+			if err := x.write(run, objs, cols); err != nil {
+				x.close(run)
+				return err
+			}
+		}
+		if done || len(res.IDs) < hubspot.MaxSearchPage {
+			return x.finish(run, true, nil)
+		}
+		if time.Now().After(x.deadline) {
+			return x.finish(run, false, nil)
+		}
+	}
+}
+
+func slicesChunk(ids []int64, n int) [][]int64 {
+	var out [][]int64
+	for c := range slices.Chunk(ids, n) {
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,174 @@
+package backup_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"io"
+	"iter"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmbackup/crmbackup/internal/backup"
+	"github.com/crmbackup/crmbackup/internal/emulator"
+	"github.com/crmbackup/crmbackup/internal/hubspot"
+)
+
+// contactsCSV runs a backup step by step and returns contacts.csv and its
+// checkpoint. crash makes every invocation of the contacts export stop at
+// once and loses every other result (the workflow redoes it from the last
+// checkpoint it saw).
+func (e *env) contactsCSV(t *testing.T, crash bool) ([]byte, backup.Checkpoint) {
+	t.Helper()
+	ctx := context.Background()
+	*e.now = e.now.Add(25 * time.Hour) // a new quota window each time
+	in, objects := e.discovered(t)
+	zin := backup.ZipInput{StepInput: in}
+	var contacts backup.Checkpoint
+	for _, obj := range objects {
+		ein := backup.ExportInput{StepInput: in, Object: obj}
+		var cp backup.Checkpoint
+		if crash && obj == "contacts" {
+			for i := 0; ; i++ {
+				out, err := e.svc.Export(ctx, ein, time.Now().Add(-time.Second)) // one page per reader
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out.Checkpoint.Done {
+					cp = out.Checkpoint
+					break
+				}
+				if i%2 == 0 {
+					ein = *out // every other result is lost
+				}
+				if i > 5000 {
+					t.Fatal("the export does not end")
+				}
+			}
+		} else {
+			cp = e.exportAll(t, ein)
+		}
+		if obj == "contacts" {
+			contacts = cp
+		}
+		zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
+	}
+	z, err := e.svc.Zip(ctx, zin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Zip: z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := e.download(t, done)
+	if _, err := backup.Verify(bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatalf("the ZIP does not verify against its manifest: %v", err)
+	}
+	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	f, err := zr.Open("contacts.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, _ := io.ReadAll(f)
+	return out, contacts
+}
+
+// TestLargeObjectReadAsRanges: a large object read as ranges (the list chain
+// and search ranges side by side) gives the same CSV, byte for byte, as one
+// list chain — also under injected errors and dropped connections, with
+// invocations stopped at every turn and half their results lost.
+func TestLargeObjectReadAsRanges(t *testing.T) {
+	opts := emulator.Options{Seed: 5, Sizes: map[string]int{"contacts": 4000, "deals": 50}, SearchRateLimit: -1}
+	plainEnv := newEnv(t, opts, backup.Enterprise)
+	plainEnv.svc.RangedMin = 1 << 30
+	plain, pcp := plainEnv.contactsCSV(t, false)
+	if len(pcp.Ranges) != 0 {
+		t.Fatalf("the plain export used ranges: %+v", pcp)
+	}
+	for _, tt := range []struct {
+		name  string
+		opts  emulator.Options
+		crash bool
+	}{
+		{"clean", opts, false},
+		{"faults and crashes", func() emulator.Options { o := opts; o.ErrorRate, o.DropRate = 0.05, 0.02; return o }(), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.opts, backup.Enterprise)
+			e.svc.RangedMin, e.svc.SearchCatchUp, e.svc.ChunkBytes = 1000, 50*time.Millisecond, 16<<10
+			got, cp := e.contactsCSV(t, tt.crash)
+			if len(cp.Ranges) < 3 {
+				t.Fatalf("contacts were not read as ranges: %d", len(cp.Ranges))
+			}
+			if !bytes.Equal(got, plain) {
+				g, p := strings.Split(string(got), "\n"), strings.Split(string(plain), "\n")
+				t.Fatalf("the CSVs differ: %d rows read as ranges, %d as one chain (first difference at row %d)", len(g), len(p), firstDiff(g, p))
+			}
+			st := e.emu.Stats()
+			if st.Routes["POST /crm/objects/{version}/{type}/search"] == 0 {
+				t.Fatalf("no search: %v", st.Routes)
+			}
+			t.Logf("%d ranges, %d rows; requests %v", len(cp.Ranges), cp.Rows, st.Routes)
+		})
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// unordered is a CRM whose list swaps the first two records of each page.
+type unordered struct{ *hubspot.Client }
+
+func (u unordered) Pages(ctx context.Context, objectType string, opts hubspot.ListOptions) iter.Seq2[*hubspot.Page, error] {
+	return func(yield func(*hubspot.Page, error) bool) {
+		for p, err := range u.Client.Pages(ctx, objectType, opts) {
+			if err == nil && len(p.Objects) > 1 {
+				p.Objects[0], p.Objects[1] = p.Objects[1], p.Objects[0]
+			}
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+}
+
+type connectorOf struct{ c backup.CRM }
+
+func (k connectorOf) CRM(context.Context, *backup.Account) (backup.CRM, error) { return k.c, nil }
+
+// TestRangesFallBackWhenTheListIsOutOfOrder: range 0 ends where the next
+// range begins only if the list comes in id order; when it does not, the
+// object is read again as one chain, and every record is in the CSV once.
+func TestRangesFallBackWhenTheListIsOutOfOrder(t *testing.T) {
+	e := newEnv(t, emulator.Options{Seed: 6, Sizes: map[string]int{"contacts": 3000}, SearchRateLimit: -1}, backup.Enterprise)
+	e.svc.CRMs = connectorOf{unordered{e.crm}}
+	e.svc.RangedMin, e.svc.SearchCatchUp = 1000, 50*time.Millisecond
+	got, cp := e.contactsCSV(t, false)
+	if !cp.Plain || len(cp.Ranges) != 0 {
+		t.Fatalf("no fallback: %+v", cp.Ranges)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(got)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := recs[1:]
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r[0]
+	}
+	slices.Sort(ids)
+	if len(slices.Compact(ids)) != 3000 || len(rows) != 3000 {
+		t.Fatalf("%d rows, %d ids, want 3000", len(rows), len(slices.Compact(ids)))
+	}
+}
