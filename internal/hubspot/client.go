@@ -62,7 +62,7 @@ type Config struct {
 	// limit (see Slots); SearchBudget overrides the process-wide one.
 	SearchSlots  Slots
 	SearchBudget *Budget
-	Retry  RetryPolicy
+	Retry        RetryPolicy
 	// MaxURLLength is the longest list URL the client sends; longer property
 	// lists switch to list-ids + batch read. Default 3000.
 	MaxURLLength int
