@@ -56,6 +56,9 @@ func (s *Service) Discover(ctx context.Context, in StepInput) (*DiscoverOutput, 
 	if err := preflight(ctx, crm, objs); err != nil {
 		return nil, err
 	}
+	if err := checkDailyLimit(ctx, crm, objs); err != nil {
+		return nil, err
+	}
 	d := discovery{PortalID: details.PortalID, StartedAt: b.StartedAt, Objects: objs, Omitted: omitted}
 	body, err := json.Marshal(d)
 	if err != nil {

@@ -77,6 +77,7 @@ const (
 	// range waits: HubSpot's search index trails writes by "a few moments".
 	SearchCatchUp = 10 * time.Second
 	searchReaders = 4
+	blockPages    = 5
 )
 
 // errUnordered says the list did not come in id order: ranges are unsafe.
@@ -97,8 +98,10 @@ func planRanges(ctx context.Context, sr Searcher, typeID string, cp Checkpoint, 
 		return nil, nil
 	}
 	hi := top.IDs[0]
-	// A block is about two search pages of records, in ids.
-	block := max((hi-cp.LastID)*2*hubspot.MaxSearchPage/int64(top.Total), 2*hubspot.MaxSearchPage)
+	// A block is about five search pages of records, in ids: large
+	// enough that its last, short page is a small share of its searches,
+	// small enough that the readers' last blocks end soon after the chain.
+	block := max((hi-cp.LastID)*blockPages*hubspot.MaxSearchPage/int64(top.Total), blockPages*hubspot.MaxSearchPage)
 	return []Range{
 		{ID: 0, Lo: 0, Hi: hi + 1, List: true, After: cp.After, Pos: cp.LastID, Block: block,
 			Chunks: cp.Chunks, Rows: cp.Rows, Bytes: cp.Bytes, Compressed: cp.Compressed},
@@ -447,7 +450,8 @@ func (x *ranged) readSearch(ctx context.Context, run *rangeRun) error {
 				return err
 			}
 		}
-		if done || len(res.IDs) < hubspot.MaxSearchPage {
+		// HubSpot's total says whether the range holds more than this page.
+		if done || len(res.IDs) < hubspot.MaxSearchPage || res.Total <= len(res.IDs) {
 			return x.finish(run, true, nil)
 		}
 		if time.Now().After(x.deadline) {

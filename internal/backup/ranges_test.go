@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/backup"
 	"github.com/crmbackup/crmbackup/internal/emulator"
 	"github.com/crmbackup/crmbackup/internal/hubspot"
@@ -170,5 +171,35 @@ func TestRangesFallBackWhenTheListIsOutOfOrder(t *testing.T) {
 	slices.Sort(ids)
 	if len(slices.Compact(ids)) != 3000 || len(rows) != 3000 {
 		t.Fatalf("%d rows, %d ids, want 3000", len(rows), len(slices.Compact(ids)))
+	}
+}
+
+// TestBackupRefusedBeforeExhaustingTheDailyLimit: a backup that would use
+// more requests than the portal has left today fails at its start, saying
+// the numbers, and gives the quota back; one that fits runs.
+func TestBackupRefusedBeforeExhaustingTheDailyLimit(t *testing.T) {
+	for _, tt := range []struct {
+		daily   int
+		refused bool
+	}{{daily: 250, refused: true}, {daily: 3000, refused: false}} {
+		e := newEnv(t, emulator.Options{Seed: 2, Sizes: map[string]int{"contacts": 20000, "deals": 300}, DailyLimit: tt.daily, SearchRateLimit: -1}, backup.Enterprise)
+		in, _ := func() (backup.StepInput, error) {
+			b, err := e.svc.Create(context.Background(), "acme", audit.Actor{Subject: "u"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return backup.StepInput{AccountID: "acme", BackupID: b.ID}, nil
+		}()
+		_, err := e.svc.Discover(context.Background(), in)
+		if !tt.refused {
+			if err != nil {
+				t.Fatalf("daily limit %d: %v", tt.daily, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "daily API limit would run out") || !strings.Contains(err.Error(), "of its 250 left today") {
+			t.Fatalf("daily limit %d: %v", tt.daily, err)
+		}
+		t.Log(err)
 	}
 }

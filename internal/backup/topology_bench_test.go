@@ -168,6 +168,10 @@ func BenchmarkDeployedTopology(b *testing.B) {
 				b.ReportMetric(100*float64(st.RateLimited)/float64(max(st.Requests, 1)), "%-429")
 				b.ReportMetric(float64(st.MaxInWindow), "max-in-10s")
 				b.ReportMetric(float64(st.SearchMaxInSecond), "max-searches-in-1s")
+				secs := exporting.Seconds() / float64(b.N)
+				b.ReportMetric(float64(st.Routes["GET /crm/objects/{version}/{type}"])/secs, "lists/s")
+				b.ReportMetric(float64(st.Routes["POST /crm/objects/{version}/{type}/batch/read"])/secs, "batch-reads/s")
+				b.ReportMetric(float64(st.Routes["POST /crm/objects/{version}/{type}/search"])/secs, "searches/s")
 			})
 		}
 	}

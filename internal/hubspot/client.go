@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -121,6 +122,9 @@ type Client struct {
 	refresh   func(ctx context.Context) (string, error)
 	budget    *Budget
 	search    *Budget // the search endpoints' own limit
+	dailyMu   sync.Mutex
+	daily     int // the daily limit HubSpot last announced (0: none)
+	dailyLeft int
 	retry     RetryPolicy
 	maxURL    int
 	http      *http.Client
@@ -366,8 +370,25 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte, o
 	return resp.StatusCode, responseError(resp)
 }
 
-// observeLimits lowers the budget when HubSpot announces a smaller limit.
+// DailyLimit is the portal's daily request limit and what is left of it
+// today, as HubSpot's last answer announced them (ok false when none did:
+// search answers, or a portal without a daily limit).
+func (c *Client) DailyLimit() (limit, remaining int, ok bool) {
+	c.dailyMu.Lock()
+	defer c.dailyMu.Unlock()
+	return c.daily, c.dailyLeft, c.daily > 0
+}
+
+// observeLimits lowers the budget when HubSpot announces a smaller limit,
+// and keeps what it says of the daily limit.
 func (c *Client) observeLimits(h http.Header) {
+	if d, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily")); err == nil && d > 0 {
+		if left, err := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Daily-Remaining")); err == nil {
+			c.dailyMu.Lock()
+			c.daily, c.dailyLeft = d, left
+			c.dailyMu.Unlock()
+		}
+	}
 	maxReq, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
 	ms, err2 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"))
 	if err1 == nil && err2 == nil {
