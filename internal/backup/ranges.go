@@ -72,7 +72,7 @@ const (
 	// RangedMin is how many records an object's list chain reads before
 	// the rest, if at least as many, is read as ranges; below, one chain is
 	// about as fast.
-	RangedMin = 3000
+	RangedMin = 1000
 	// SearchCatchUp is how long after an object's export begins its top
 	// range waits: HubSpot's search index trails writes by "a few moments".
 	SearchCatchUp = 10 * time.Second
@@ -152,8 +152,12 @@ func (s *Service) exportRanges(ctx, hctx context.Context, deadline time.Time, in
 		run.owned = true
 		g.Go(func() error { return x.readList(gctx, run) })
 	}
+	// The list chain is serial: each of its requests waits for the last
+	// answer, so it goes first in the budget; the readers' batch reads,
+	// many at once, take the slots it leaves.
+	rctx := hubspot.WithPriority(gctx, cp.SnapshotStart.UnixNano()+1)
 	for range searchReaders {
-		g.Go(func() error { return x.searchReader(gctx) })
+		g.Go(func() error { return x.searchReader(rctx) })
 	}
 	err := g.Wait()
 	cp.Ranges = make([]Range, 0, len(x.runs)) // not in place: the input's ranges stay as they were
@@ -412,13 +416,35 @@ func (x *ranged) readSearch(ctx context.Context, run *rangeRun) error {
 	if err := x.open(run); err != nil {
 		return err
 	}
-	for {
+	// The next search needs only the last id of this one: it goes out
+	// while this page's records are read (and is dropped if the range ends).
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	search := func(after int64) <-chan foundIDs {
+		ch := make(chan foundIDs, 1)
 		x.mu.Lock()
-		after, hi := run.live, run.r.Hi
+		hi := run.r.Hi
 		x.mu.Unlock()
-		res, err := x.sr.SearchIDs(ctx, x.obj.TypeID, after, hi, hubspot.MaxSearchPage, false)
-		if err != nil {
-			return x.finish(run, false, err)
+		go func() {
+			res, err := x.sr.SearchIDs(sctx, x.obj.TypeID, after, hi, hubspot.MaxSearchPage, false)
+			ch <- foundIDs{res, err}
+		}()
+		return ch
+	}
+	x.mu.Lock()
+	from := run.live
+	x.mu.Unlock()
+	pending := search(from)
+	for {
+		f := <-pending
+		if f.err != nil {
+			return x.finish(run, false, f.err)
+		}
+		res := f.res
+		// HubSpot's total says whether the range holds more than this page.
+		last := len(res.IDs) < hubspot.MaxSearchPage || res.Total <= len(res.IDs)
+		if !last {
+			pending = search(res.IDs[len(res.IDs)-1])
 		}
 		pages := make([]*hubspot.Page, (len(res.IDs)+hubspot.MaxBatchInputs-1)/hubspot.MaxBatchInputs)
 		g, gctx := errgroup.WithContext(ctx)
@@ -430,7 +456,7 @@ func (x *ranged) readSearch(ctx context.Context, run *rangeRun) error {
 			})
 		}
 		if err := g.Wait(); err != nil {
-			return x.finish(run, false, err)
+			return x.drop(pending, last, cancel, x.finish(run, false, err))
 		}
 		n, done := x.keep(run, res.IDs)
 		var objs []hubspot.Object
@@ -447,17 +473,32 @@ func (x *ranged) readSearch(ctx context.Context, run *rangeRun) error {
 		if len(objs) > 0 {
 			if err := x.write(run, objs, cols); err != nil {
 				x.close(run)
-				return err
+				return x.drop(pending, last, cancel, err)
 			}
 		}
-		// HubSpot's total says whether the range holds more than this page.
-		if done || len(res.IDs) < hubspot.MaxSearchPage || res.Total <= len(res.IDs) {
-			return x.finish(run, true, nil)
+		if done || last {
+			return x.drop(pending, last, cancel, x.finish(run, true, nil))
 		}
 		if time.Now().After(x.deadline) {
-			return x.finish(run, false, nil)
+			return x.drop(pending, last, cancel, x.finish(run, false, nil))
 		}
 	}
+}
+
+// foundIDs is a search's answer.
+type foundIDs struct {
+	res *hubspot.IDRange
+	err error
+}
+
+// drop waits for a search sent ahead that is not needed (cancelled), and
+// returns err.
+func (x *ranged) drop(pending <-chan foundIDs, none bool, cancel context.CancelFunc, err error) error {
+	if !none {
+		cancel()
+		<-pending
+	}
+	return err
 }
 
 func slicesChunk(ids []int64, n int) [][]int64 {

@@ -332,8 +332,12 @@ func (b *Budget) dispatchShared() {
 		b.claimed = b.claimed[1:]
 	}
 	if want := len(b.waiters) - len(b.claimed); want > 0 && !b.claiming {
+		// One more than is waiting: a page stream's next request (it goes
+		// out as soon as the last answer is in) then finds its slot
+		// claimed, instead of waiting a round trip to the table. Unused,
+		// it lapses.
 		b.claiming = true
-		go b.claim(min(want, MaxClaim), b.interval())
+		go b.claim(min(want+1, MaxClaim), b.interval())
 	}
 	if len(b.waiters) > 0 && len(b.claimed) > 0 {
 		b.wakeAt(later(b.claimed[0], b.pausedUntil))
