@@ -1,11 +1,9 @@
 package backup_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
-	"io"
 	"iter"
 	"slices"
 	"strings"
@@ -57,25 +55,11 @@ func (e *env) contactsCSV(t *testing.T, crash bool) ([]byte, backup.Checkpoint) 
 		}
 		zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
 	}
-	z, err := e.svc.Zip(ctx, zin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Zip: z})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := e.download(t, done)
+	data := e.zipped(t, zin)
 	if _, err := backup.Verify(bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatalf("the ZIP does not verify against its manifest: %v", err)
 	}
-	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	f, err := zr.Open("contacts.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out, _ := io.ReadAll(f)
+	out := fileIn(t, data, "contacts.csv")
 	return out, contacts
 }
 

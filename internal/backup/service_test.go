@@ -128,6 +128,40 @@ func (e *env) backedUp(t testing.TB) []byte {
 	return e.download(t, e.run(t, b.ID))
 }
 
+// zipped runs the zip and finalize steps and returns the ZIP.
+func (e *env) zipped(t testing.TB, zin backup.ZipInput) []byte {
+	t.Helper()
+	ctx := context.Background()
+	z, err := e.svc.Zip(ctx, zin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: zin.StepInput, Zip: z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.download(t, done)
+}
+
+// fileIn returns a file of a ZIP.
+func fileIn(t testing.TB, data []byte, name string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := zr.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // csvIn returns the records of a file of a backup ZIP (nil if it has none).
 func csvIn(t testing.TB, data []byte, name string) [][]string {
 	t.Helper()
@@ -315,20 +349,7 @@ func TestExportResumesAfterCrash(t *testing.T) {
 			cp := e.exportAll(t, ein)
 			zin.Exports = append(zin.Exports, backup.ExportResult{Object: obj, Checkpoint: cp})
 		}
-		z, err := e.svc.Zip(ctx, zin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done, err := e.svc.Finalize(ctx, backup.FinalizeInput{StepInput: in, Zip: z})
-		if err != nil {
-			t.Fatal(err)
-		}
-		data := e.download(t, done)
-		zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-		f, _ := zr.Open("contacts.csv")
-		defer f.Close()
-		out, _ := io.ReadAll(f)
-		return out
+		return fileIn(t, e.zipped(t, zin), "contacts.csv")
 	}
 	clean, crashed := csvOf(false), csvOf(true)
 	if !bytes.Equal(clean, crashed) {

@@ -152,12 +152,17 @@ var budgets sync.Map // key → *Budget
 // with token, creating it with requestsPer10s on first use. Later callers
 // share the first budget whatever rate they ask for: one portal, one budget.
 func BudgetFor(baseURL, token string, requestsPer10s int) *Budget {
+	return budgetIn(&budgets, baseURL, token, requestsPer10s)
+}
+
+// budgetIn is the budget of the portal in registry, created on first use.
+func budgetIn(registry *sync.Map, baseURL, token string, requestsPer10s int) *Budget {
 	sum := sha256.Sum256([]byte(baseURL + "\x00" + token))
 	key := hex.EncodeToString(sum[:])
-	if b, ok := budgets.Load(key); ok {
+	if b, ok := registry.Load(key); ok {
 		return b.(*Budget)
 	}
-	b, _ := budgets.LoadOrStore(key, NewBudget(requestsPer10s, Window))
+	b, _ := registry.LoadOrStore(key, NewBudget(requestsPer10s, Window))
 	return b.(*Budget)
 }
 
@@ -170,13 +175,7 @@ const SearchRequestsPer10s = 46
 var searchBudgets sync.Map
 
 func searchBudgetFor(baseURL, token string) *Budget {
-	sum := sha256.Sum256([]byte(baseURL + "\x00" + token))
-	key := hex.EncodeToString(sum[:])
-	if b, ok := searchBudgets.Load(key); ok {
-		return b.(*Budget)
-	}
-	b, _ := searchBudgets.LoadOrStore(key, NewBudget(SearchRequestsPer10s, Window))
-	return b.(*Budget)
+	return budgetIn(&searchBudgets, baseURL, token, SearchRequestsPer10s)
 }
 
 type budgetKey struct{}

@@ -279,6 +279,23 @@ type idInput struct {
 	ID string `json:"id"`
 }
 
+// batchRead is a batch read's body.
+type batchRead struct {
+	Inputs     []idInput `json:"inputs"`
+	Properties []string  `json:"properties"`
+}
+
+func readBody(ids, properties []string) batchRead {
+	body := batchRead{Inputs: make([]idInput, len(ids)), Properties: properties}
+	for i, id := range ids {
+		body.Inputs[i].ID = id
+	}
+	if body.Properties == nil {
+		body.Properties = []string{}
+	}
+	return body
+}
+
 // BatchRead reads up to MaxBatchInputs records by id. Ids HubSpot does not
 // know (deleted, or never existed) come back as a BatchError with category
 // OBJECT_NOT_FOUND, not as a failure of the call.
@@ -286,16 +303,7 @@ func (c *Client) BatchRead(ctx context.Context, objectType string, ids, properti
 	if err := checkBatchSize(len(ids)); err != nil {
 		return nil, err
 	}
-	body := struct {
-		Inputs     []idInput `json:"inputs"`
-		Properties []string  `json:"properties"`
-	}{Inputs: make([]idInput, len(ids)), Properties: properties}
-	for i, id := range ids {
-		body.Inputs[i].ID = id
-	}
-	if body.Properties == nil {
-		body.Properties = []string{}
-	}
+	body := readBody(ids, properties)
 	q := url.Values{}
 	if archived {
 		q.Set("archived", "true")

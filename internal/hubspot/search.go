@@ -89,16 +89,11 @@ func (c *Client) ReadPage(ctx context.Context, objectType string, ids []int64, p
 	if err := checkBatchSize(len(ids)); err != nil {
 		return nil, err
 	}
-	body := struct {
-		Inputs     []idInput `json:"inputs"`
-		Properties []string  `json:"properties"`
-	}{Inputs: make([]idInput, len(ids)), Properties: properties}
+	text := make([]string, len(ids))
 	for i, id := range ids {
-		body.Inputs[i].ID = strconv.FormatInt(id, 10)
+		text[i] = strconv.FormatInt(id, 10)
 	}
-	if body.Properties == nil {
-		body.Properties = []string{}
-	}
+	body := readBody(text, properties)
 	resp := listResponse{cols: newColumns(properties)}
 	path := c.paths.objects(objectType) + "/batch/read"
 	if err := c.do(ctx, http.MethodPost, path, nil, body, &resp); err != nil {
