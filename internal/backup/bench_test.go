@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,11 +153,13 @@ func (e *env) backupLoop(b *testing.B, concurrency int) int64 {
 	return rows
 }
 
-// BenchmarkStepPeakRSS measures the peak RSS of a process that runs only the
-// export and zip steps of a backup of 10,000 and of 200,000 contacts (the
-// emulator, DynamoDB Local and the S3 stand-in run in this process, not in
-// the measured one). The target is flat memory: the figures should not grow
-// with the number of records.
+// BenchmarkStepPeakRSS measures the peak RSS of a process that runs the
+// discover, export and zip steps of a backup of 10,000, 100,000 and
+// 1,000,000 contacts, unthrottled (the emulator, DynamoDB Local and the S3
+// stand-in run in this process, not in the measured one). One process runs
+// every step, so its peak bounds each step's. The target is flat memory:
+// the figures should not grow with the number of records (and stay under
+// 100 MiB). BENCH_RSS_SIZES (comma-separated) chooses other sizes.
 func BenchmarkStepPeakRSS(b *testing.B) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -171,7 +174,7 @@ func BenchmarkStepPeakRSS(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		for _, n := range []int{10000, 100000, 200000} {
+		for _, n := range rssSizes(b) {
 			store, table := testenv.Table(b, ddb.Client())
 			e := newEnvOn(b, store, emulator.Options{Seed: 6, Sizes: map[string]int{"contacts": n}}, backup.Enterprise)
 			e.table = table
@@ -195,8 +198,27 @@ func BenchmarkStepPeakRSS(b *testing.B) {
 			}
 			kib, _ := strconv.Atoi(string(m[1]))
 			b.ReportMetric(float64(kib)/1024, fmt.Sprintf("MiB-peak-RSS-%dk", n/1000))
+			if kib > 100<<10 {
+				b.Errorf("%d contacts: a step process peaked at %d MiB, above 100", n, kib>>10)
+			}
 		}
 	}
+}
+
+func rssSizes(b *testing.B) []int {
+	v := os.Getenv("BENCH_RSS_SIZES")
+	if v == "" {
+		return []int{10_000, 100_000, 1_000_000}
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("BENCH_RSS_SIZES=%q: want record counts", v)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // TestStepsChild is BenchmarkStepPeakRSS's measured process: it runs the
