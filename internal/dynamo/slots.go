@@ -41,7 +41,10 @@ func micros(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
 // Claim implements hubspot.Slots.
 func (sl *Slots) Claim(ctx context.Context, n int, interval time.Duration) (time.Time, error) {
 	length := strconv.FormatInt((time.Duration(n) * interval).Microseconds(), 10)
-	for range 8 {
+	// Each failed condition means another claim succeeded in between, so
+	// the claims as a whole always progress; many at once may take a few
+	// turns (a claim's context bounds them).
+	for range 64 {
 		now := time.Now()
 		if sl.busy.Load() {
 			out, err := sl.update(ctx, "SET nx = nx + :len, #ttl = :ttl", "nx >= :now",
