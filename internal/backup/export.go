@@ -136,15 +136,9 @@ func (s *Service) exportChain(ctx, hctx context.Context, deadline time.Time, in 
 		pages = crm.ThreadPages(hctx, opts)
 	}
 
-	var state []byte
-	if cp.Chunks > 0 {
-		if state, err = s.chunkState(ctx, in.StepInput, obj.Name, cp.Chunks-1); err != nil {
-			return cp, false, err
-		}
-	}
-	enc, err := newChunkEncoder(state, s.chunkBufs.Get(limit+limit/4))
+	enc, err := s.continueChunks(ctx, in.StepInput, obj.Name, cp.Chunks, limit)
 	if err != nil {
-		return cp, false, fmt.Errorf("%s: %w", obj.Name, err)
+		return cp, false, err
 	}
 	defer func() { s.chunkBufs.Put(enc.Release()) }()
 	var (
@@ -231,6 +225,23 @@ func (s *Service) exportChain(ctx, hctx context.Context, deadline time.Time, in 
 		return cp, false, fmt.Errorf("export %s: %w", obj.Name, ctx.Err())
 	}
 	return cp, false, nil
+}
+
+// continueChunks returns an encoder that goes on with a chunk sequence
+// (an object's, or a range's) after its chunks written so far.
+func (s *Service) continueChunks(ctx context.Context, in StepInput, name string, chunks, limit int) (*chunkEncoder, error) {
+	var state []byte
+	if chunks > 0 {
+		var err error
+		if state, err = s.chunkState(ctx, in, name, chunks-1); err != nil {
+			return nil, err
+		}
+	}
+	enc, err := newChunkEncoder(state, s.chunkBufs.Get(limit+limit/4))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return enc, nil
 }
 
 // exported records an invocation's progress and returns its checkpoint.

@@ -257,16 +257,9 @@ func RangeName(object string, id int) string {
 
 // open gives the run its encoder: each range's CSV part runs its own CRC.
 func (x *ranged) open(run *rangeRun) error {
-	var state []byte
-	if run.r.Chunks > 0 {
-		var err error
-		if state, err = x.s.chunkState(x.ctx, x.in.StepInput, RangeName(x.obj.Name, run.r.ID), run.r.Chunks-1); err != nil {
-			return err
-		}
-	}
-	enc, err := newChunkEncoder(state, x.s.chunkBufs.Get(x.limit+x.limit/4))
+	enc, err := x.s.continueChunks(x.ctx, x.in.StepInput, RangeName(x.obj.Name, run.r.ID), run.r.Chunks, x.limit)
 	if err != nil {
-		return fmt.Errorf("%s: %w", x.obj.Name, err)
+		return err
 	}
 	run.enc = enc
 	return nil
