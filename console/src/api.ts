@@ -20,7 +20,8 @@ export function whenSignedOut(fn: () => void) {
   onSignedOut = fn;
 }
 
-// ApiError is the API's JSON error, in words for the admin.
+// ApiError is the API's JSON error: its code and details (messages.ts puts
+// them in the admin's language), and the server's English message.
 export class ApiError extends Error {
   constructor(
     public status: number,
@@ -45,7 +46,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
   } catch {
-    throw new ApiError(0, "unreachable", "the crmbackup API cannot be reached; check your connection and try again");
+    throw new ApiError(0, "unreachable", "the crmbackup API cannot be reached");
   }
   const text = await resp.text();
   let data: any = {};
@@ -53,7 +54,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     data = text ? JSON.parse(text) : {};
   } catch {
     // A gateway's HTML or XML error page: the status says it.
-    if (resp.ok) throw new ApiError(resp.status, "invalid", `the API answered something that is not JSON (HTTP ${resp.status})`);
+    if (resp.ok) throw new ApiError(resp.status, "not_json", `the API answered something that is not JSON (HTTP ${resp.status})`);
   }
   if (!resp.ok) {
     const e = data.error ?? {};

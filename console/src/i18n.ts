@@ -40,12 +40,14 @@ const en = {
   COMPLETED: "Completed",
   FAILED: "Failed",
   EXPIRED: "Expired",
-  progress: "{done} records exported",
+  progress: { one: "{done} record exported", other: "{done} records exported" },
+  progressOf: { one: "{done} of about {total} record", other: "{done} of about {total} records" },
+  progressLabel: "Backup progress",
+  importProgressLabel: "Import progress",
+  progressEstimate: "The total is the last completed backup's count: the backup may hold more or fewer records.",
   download: "Download",
   restore: "Restore",
   noBackups: "No backups yet. Create one to protect your CRM data.",
-  expiresIn: "in {n} days",
-  expiresToday: "today",
   scheduleTitle: "Schedule backup",
   scheduleOn: "Recurring backups",
   frequency: "Frequency",
@@ -75,11 +77,10 @@ const en = {
   sso: "Single sign-on",
   signIn: "Sign in",
   signInCode: "Sign-in code (printed by make local)",
-  errorPrefix: "Something went wrong: {msg}",
   retry: "Try again",
   loading: "Loading…",
   signedInAs: "Signed in as {email}",
-  unread: "{n} unread notifications",
+  unread: { one: "{n} unread notification", other: "{n} unread notifications" },
   accountLine: "{name} · portal {portal} · {tier}",
   starter: "Starter",
   professional: "Professional",
@@ -87,15 +88,15 @@ const en = {
   restoreTitle: "Restore from backup",
   step1: "Select an object to restore",
   step2: "Select the properties to restore: they get the values they had when the backup completed, including empty ones, which will be cleared.",
-  records: "{n} records",
+  records: { one: "{n} record", other: "{n} records" },
   notRestorable: "Not restorable: {why}",
   search: "Search properties",
   selectAll: "Select all",
-  selected: "{n} selected",
+  selected: { one: "{n} selected", other: "{n} selected" },
   next: "Next",
   back: "Back",
   review: "Review",
-  planning: "Comparing the backup with your CRM… {done} of {total} records",
+  planning: { one: "Comparing the backup with your CRM… {done} of {total} record", other: "Comparing the backup with your CRM… {done} of {total} records" },
   colProperty: "Property",
   toSet: "To set",
   toClear: "To clear",
@@ -104,11 +105,13 @@ const en = {
   total: "Total",
   samples: "Examples (now → after)",
   empty: "(empty)",
-  missingNote: "{n} records of the backup no longer exist: they are not restored. Restore them from the recycle bin (within 90 days of deletion) or re-import them from the backup's CSV.",
+  missingNote: {
+    one: "{n} record of the backup no longer exists: it is not restored. Restore it from the recycle bin (within 90 days of deletion) or re-import it from the backup's CSV.",
+    other: "{n} records of the backup no longer exist: they are not restored. Restore them from the recycle bin (within 90 days of deletion) or re-import them from the backup's CSV.",
+  },
   workflowWarning: "Restored values are ordinary property updates: workflows that allow re-enrollment on these properties may be triggered.",
   signInFailed: "The sign-in did not complete: {why}",
   externalIssuer: "This stack signs admins in through your organisation's own identity provider: use the crmbackup CLI or the API with its ID token.",
-  unreachable: "The crmbackup API cannot be reached; check your connection and try again.",
   excluded: "Not restored: {name} ({why})",
   ackChange: "I understand this restore will change my data",
   ackUndo: "I understand it cannot be undone",
@@ -125,7 +128,7 @@ const en = {
   failed: "Failed",
   errorFile: "Values HubSpot refused ({n})",
   noImports: "No imports yet.",
-  importProgress: "{done} of {total} records",
+  importProgress: { one: "{done} of {total} record", other: "{done} of {total} records" },
   notificationsTitle: "Notifications",
   markAllRead: "Mark all as read",
   markRead: "Mark as read",
@@ -144,10 +147,78 @@ const en = {
   perObject: "Records per object",
   noEntries: "No entries.",
   open: "Open",
+  // The schedule in words (the API's description is English).
+  schedOff: "Recurring backups are off.",
+  schedDaily: "Every day at {time} ({zone}).",
+  schedWeekly: "Every {day} at {time} ({zone}).",
+  schedBiweekly: "Every two weeks on {day} at {time} ({zone}).",
+  dayNamesInline: "Sunday,Monday,Tuesday,Wednesday,Thursday,Friday,Saturday",
+  schedDisabled: "crmbackup switched the schedule off because the account was no longer on HubSpot Enterprise. Switch it on again to resume the runs.",
+  // Focus and relative times.
+  skipLink: "Skip to content",
+  backupQueued: "Backup created: it is queued, and its progress shows in the table.",
+  backupRunning: "The new backup is running: its progress shows in the table.",
+  backupDone: { one: "The new backup completed with {n} record.", other: "The new backup completed with {n} records." },
+  backupFailed: "The new backup failed: its row says why.",
+  justNow: "just now",
+  // The review.
+  countsNote:
+    "Counts as of this review: to set are values that differ from the backup's, to clear are empty in the backup but filled now, unchanged already match it (nothing is written). Restore data reads every record again; the import's counts say what was done.",
+  samplesNote: "record {id}",
+  // Why an object or a property cannot be restored (the API's reasons are English).
+  reasonConversations: "conversations are inbox threads, not CRM records: they cannot be written back",
+  reasonNoRecords: "the backup holds no record of it",
+  reasonExpiresSoon: "the backup expires sooner than a restore may take; restore from a newer backup",
+  reasonNoLongerExists: "the property no longer exists in the portal",
+  reasonCalculated: "calculated by HubSpot: it cannot be written",
+  reasonReadOnly: "read-only: HubSpot does not accept writes to it",
+  // The API's errors, by code (internal/apperr; a Go test checks that every code has one).
+  err_invalid: "The request was not accepted: check what you entered and try again.",
+  err_unauthorized: "Your sign-in has ended: sign in again.",
+  err_forbidden: "Only a super admin of this account may do this.",
+  err_reauthentication_required: "A restore needs a two-factor sign-in of the last few minutes. Sign in again to go on.",
+  err_enterprise_required: "Recurring backups are a HubSpot Enterprise feature: this account is on {tier}. Create backups by hand instead (one a week).",
+  err_not_found: "It no longer exists, or it is not this account's: reload the page.",
+  err_conflict: "This cannot be done now: its state has changed meanwhile. Reload the page and try again.",
+  err_gone: "It has expired: its files are deleted.",
+  err_quota_exceeded: "The backup quota is used: the next backup is allowed after {when}.",
+  err_internal: "crmbackup had an internal error. Try again; if it happens again, ask your operator (the API's log has the details).",
+  // Errors the console finds itself, and more precise ones from the details and the action.
+  err_unreachable: "The crmbackup API cannot be reached; check your connection and try again.",
+  err_not_json: "The API answered something that is not JSON (HTTP {status}); try again later.",
+  err_unknown: "Something went wrong: {msg}",
+  errQuotaUsed: "The backup quota is used: wait until the time the quota line says.",
+  errScopes: "HubSpot refused access: the account's credential lacks the scopes {scopes}. Add them to the service key (or private app), then review again.",
+  errRestoreBusy: "A restore is running or this review was already run (import {id}): only one restore runs at a time.",
+  errPlanNotReady: "This review cannot be run now: it is still being computed, or it failed. Go back and review again.",
+  errPlanExpired: "This review has expired: go back and review again.",
+  errExpiresSoon: "The backup expires at {when}, sooner than a restore may take: restore from a newer backup.",
+  errNoneWritable: "None of the chosen properties can be written now (they are read-only or calculated): choose others.",
+  errAcks: "Tick both boxes first: the data will change, and it cannot be undone.",
+  errDownloadNotReady: "This backup cannot be downloaded: only a completed backup can.",
+  errBackupExpired: "This backup has expired: its file is deleted.",
+  errNotRestorable: "Only a completed backup can be restored from.",
+  errScheduleChanged: "The schedule was changed by someone else meanwhile: close the panel, open it again and retry.",
+  // A field the API names (details.field).
+  field_frequency: "Choose once a week, every two weeks or daily.",
+  field_timeOfDay: "Enter a time as HH:MM (24-hour), such as 03:30.",
+  field_timezone: "Enter a time zone's name as the IANA database has it, such as Europe/Rome or America/New_York.",
+  field_dayOfWeek: "Choose a day of the week.",
+  field_code: "The sign-in code is wrong: open the console from the link make local prints.",
+  fieldInvalid: "This value is not accepted.",
 };
 
-type Catalogue = typeof en;
+// A text that depends on a number has the plural forms of Intl.PluralRules
+// ("one", "other"; Italian and English need no more).
+interface Plural {
+  one: string;
+  other: string;
+}
+
+type Catalogue = { [K in keyof typeof en]: (typeof en)[K] extends string ? string : Plural };
 export type Key = keyof Catalogue;
+type TextKey = { [K in Key]: Catalogue[K] extends string ? K : never }[Key];
+type PluralKey = Exclude<Key, TextKey>;
 
 const it: Catalogue = {
   product: "crmbackup",
@@ -185,12 +256,14 @@ const it: Catalogue = {
   COMPLETED: "Completato",
   FAILED: "Non riuscito",
   EXPIRED: "Scaduto",
-  progress: "{done} record esportati",
+  progress: { one: "{done} record esportato", other: "{done} record esportati" },
+  progressOf: { one: "{done} di circa {total} record", other: "{done} di circa {total} record" },
+  progressLabel: "Avanzamento del backup",
+  importProgressLabel: "Avanzamento dell'importazione",
+  progressEstimate: "Il totale è il numero di record dell'ultimo backup completato: questo backup potrebbe contenerne di più o di meno.",
   download: "Download",
   restore: "Ripristina",
   noBackups: "Nessun backup per ora. Creane uno per proteggere i dati del CRM.",
-  expiresIn: "tra {n} giorni",
-  expiresToday: "oggi",
   scheduleTitle: "Pianifica backup",
   scheduleOn: "Backup ricorrenti",
   frequency: "Frequenza",
@@ -220,11 +293,10 @@ const it: Catalogue = {
   sso: "Single sign-on",
   signIn: "Accedi",
   signInCode: "Codice di accesso (stampato da make local)",
-  errorPrefix: "Si è verificato un problema: {msg}",
   retry: "Riprova",
   loading: "Caricamento…",
   signedInAs: "Accesso effettuato come {email}",
-  unread: "{n} notifiche non lette",
+  unread: { one: "{n} notifica non letta", other: "{n} notifiche non lette" },
   accountLine: "{name} · portal {portal} · {tier}",
   starter: "Starter",
   professional: "Professional",
@@ -232,15 +304,15 @@ const it: Catalogue = {
   restoreTitle: "Ripristina dal backup",
   step1: "Seleziona un oggetto da ripristinare",
   step2: "Seleziona le proprietà da ripristinare: riprendono i valori che avevano al completamento del backup, compresi quelli vuoti, che verranno cancellati.",
-  records: "{n} record",
+  records: { one: "{n} record", other: "{n} record" },
   notRestorable: "Non ripristinabile: {why}",
   search: "Cerca proprietà",
   selectAll: "Seleziona tutto",
-  selected: "{n} selezionate",
+  selected: { one: "{n} selezionata", other: "{n} selezionate" },
   next: "Avanti",
   back: "Indietro",
   review: "Revisione",
-  planning: "Confronto del backup con il CRM… {done} di {total} record",
+  planning: { one: "Confronto del backup con il CRM… {done} di {total} record", other: "Confronto del backup con il CRM… {done} di {total} record" },
   colProperty: "Proprietà",
   toSet: "Da impostare",
   toClear: "Da cancellare",
@@ -249,11 +321,13 @@ const it: Catalogue = {
   total: "Totale",
   samples: "Esempi (ora → dopo)",
   empty: "(vuoto)",
-  missingNote: "{n} record del backup non esistono più e non vengono ripristinati: recuperali dal cestino (entro 90 giorni dall'eliminazione) o usa l'importazione del CSV del backup.",
+  missingNote: {
+    one: "{n} record del backup non esiste più e non viene ripristinato: recuperalo dal cestino (entro 90 giorni dall'eliminazione) o usa l'importazione del CSV del backup.",
+    other: "{n} record del backup non esistono più e non vengono ripristinati: recuperali dal cestino (entro 90 giorni dall'eliminazione) o usa l'importazione del CSV del backup.",
+  },
   workflowWarning: "I valori ripristinati sono normali aggiornamenti delle proprietà: potrebbero attivarsi i flussi di lavoro con nuova registrazione su queste proprietà.",
   signInFailed: "L'accesso non è stato completato: {why}",
   externalIssuer: "Questo stack fa accedere gli amministratori tramite il provider di identità della tua organizzazione: usa la CLI crmbackup o l'API con il suo token ID.",
-  unreachable: "Impossibile raggiungere l'API di crmbackup; controlla la connessione e riprova.",
   excluded: "Non ripristinata: {name} ({why})",
   ackChange: "Capisco che il ripristino modificherà i miei dati",
   ackUndo: "Capisco che non può essere annullato",
@@ -270,7 +344,7 @@ const it: Catalogue = {
   failed: "Non riusciti",
   errorFile: "Valori rifiutati da HubSpot ({n})",
   noImports: "Nessuna importazione per ora.",
-  importProgress: "{done} di {total} record",
+  importProgress: { one: "{done} di {total} record", other: "{done} di {total} record" },
   notificationsTitle: "Notifiche",
   markAllRead: "Segna tutte come lette",
   markRead: "Segna come letta",
@@ -289,6 +363,58 @@ const it: Catalogue = {
   perObject: "Record per oggetto",
   noEntries: "Nessuna voce.",
   open: "Apri",
+  schedOff: "I backup ricorrenti sono disattivati.",
+  schedDaily: "Ogni giorno alle {time} ({zone}).",
+  schedWeekly: "Ogni {day} alle {time} ({zone}).",
+  schedBiweekly: "Ogni due settimane di {day} alle {time} ({zone}).",
+  dayNamesInline: "domenica,lunedì,martedì,mercoledì,giovedì,venerdì,sabato",
+  schedDisabled: "crmbackup ha disattivato la pianificazione perché l'account non era più su HubSpot Enterprise. Riattivala per riprendere le esecuzioni.",
+  skipLink: "Vai al contenuto",
+  backupQueued: "Backup creato: è in coda e il suo avanzamento compare nella tabella.",
+  backupRunning: "Il nuovo backup è in corso: il suo avanzamento compare nella tabella.",
+  backupDone: { one: "Il nuovo backup è stato completato con {n} record.", other: "Il nuovo backup è stato completato con {n} record." },
+  backupFailed: "Il nuovo backup non è riuscito: la sua riga ne indica il motivo.",
+  justNow: "adesso",
+  countsNote:
+    "Conteggi al momento di questa revisione: da impostare sono i valori diversi da quelli del backup, da cancellare quelli vuoti nel backup ma compilati ora, invariati quelli già uguali (non si scrive nulla). Ripristina dati rilegge ogni record; i conteggi dell'importazione dicono cosa è stato fatto.",
+  samplesNote: "record {id}",
+  reasonConversations: "le conversazioni sono thread della posta in arrivo, non record del CRM: non si possono riscrivere",
+  reasonNoRecords: "il backup non ne contiene alcun record",
+  reasonExpiresSoon: "il backup scade prima del tempo che un ripristino può richiedere; ripristina da un backup più recente",
+  reasonNoLongerExists: "la proprietà non esiste più nel portale",
+  reasonCalculated: "calcolata da HubSpot: non si può scrivere",
+  reasonReadOnly: "di sola lettura: HubSpot non accetta scritture",
+  err_invalid: "La richiesta non è stata accettata: controlla i dati inseriti e riprova.",
+  err_unauthorized: "La sessione è terminata: accedi di nuovo.",
+  err_forbidden: "Solo un super amministratore di questo account può farlo.",
+  err_reauthentication_required: "Un ripristino richiede un accesso a due fattori degli ultimi minuti. Accedi di nuovo per continuare.",
+  err_enterprise_required: "I backup ricorrenti sono una funzione di HubSpot Enterprise: questo account è su {tier}. Crea i backup manualmente (uno alla settimana).",
+  err_not_found: "Non esiste più o non appartiene a questo account: ricarica la pagina.",
+  err_conflict: "Non si può fare adesso: lo stato è cambiato nel frattempo. Ricarica la pagina e riprova.",
+  err_gone: "È scaduto: i suoi file sono stati eliminati.",
+  err_quota_exceeded: "La quota di backup è esaurita: il prossimo backup sarà possibile dopo {when}.",
+  err_internal: "crmbackup ha avuto un errore interno. Riprova; se si ripete, rivolgiti all'operatore (il log dell'API ha i dettagli).",
+  err_unreachable: "Impossibile raggiungere l'API di crmbackup; controlla la connessione e riprova.",
+  err_not_json: "L'API ha risposto con qualcosa che non è JSON (HTTP {status}); riprova più tardi.",
+  err_unknown: "Si è verificato un problema: {msg}",
+  errQuotaUsed: "La quota di backup è esaurita: attendi l'ora indicata dalla riga della quota.",
+  errScopes: "HubSpot ha negato l'accesso: alla credenziale dell'account mancano gli ambiti {scopes}. Aggiungili alla chiave di servizio (o all'app privata), poi ripeti la revisione.",
+  errRestoreBusy: "È in corso un ripristino oppure questa revisione è già stata eseguita (importazione {id}): se ne esegue uno alla volta.",
+  errPlanNotReady: "Questa revisione non si può eseguire adesso: è ancora in calcolo oppure non è riuscita. Torna indietro e ripeti la revisione.",
+  errPlanExpired: "Questa revisione è scaduta: torna indietro e ripetila.",
+  errExpiresSoon: "Il backup scade il {when}, prima del tempo che un ripristino può richiedere: ripristina da un backup più recente.",
+  errNoneWritable: "Nessuna delle proprietà scelte si può scrivere adesso (sono di sola lettura o calcolate): scegline altre.",
+  errAcks: "Seleziona prima entrambe le caselle: i dati cambieranno e non si potrà annullare.",
+  errDownloadNotReady: "Questo backup non si può scaricare: solo un backup completato si può scaricare.",
+  errBackupExpired: "Questo backup è scaduto: il suo file è stato eliminato.",
+  errNotRestorable: "Si può ripristinare solo da un backup completato.",
+  errScheduleChanged: "Qualcun altro ha modificato la pianificazione nel frattempo: chiudi il pannello, riaprilo e riprova.",
+  field_frequency: "Scegli una volta alla settimana, ogni due settimane oppure ogni giorno.",
+  field_timeOfDay: "Inserisci un'ora nel formato HH:MM (24 ore), ad esempio 03:30.",
+  field_timezone: "Inserisci il nome di un fuso orario come lo riporta il database IANA, ad esempio Europe/Rome o America/New_York.",
+  field_dayOfWeek: "Scegli un giorno della settimana.",
+  field_code: "Il codice di accesso è errato: apri la console dal link stampato da make local.",
+  fieldInvalid: "Questo valore non è accettato.",
 };
 
 export const catalogues: Record<Lang, Catalogue> = { en, it };
@@ -313,9 +439,25 @@ export function lang(): Lang {
   return current;
 }
 
+const fill = (text: string, vars: Record<string, string | number>) => text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+
 // t is the text of key in the current language, {name}s filled from vars.
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return catalogues[current][key].replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+export function t(key: TextKey, vars: Record<string, string | number> = {}): string {
+  return fill(catalogues[current][key], vars);
+}
+
+// tn is the text of key in the plural form the language uses for count,
+// {n} the count formatted for the language unless vars say otherwise.
+export function tn(key: PluralKey, count: number, vars: Record<string, string | number> = {}): string {
+  const forms = catalogues[current][key];
+  const form = new Intl.PluralRules(locale()).select(count) === "one" ? forms.one : forms.other;
+  return fill(form, { n: num(count), ...vars });
+}
+
+// isKey reports whether the catalogue has a text for key (the API's error
+// codes, the fields it names).
+export function isKey(key: string): key is TextKey {
+  return typeof (catalogues.en as Record<string, unknown>)[key] === "string";
 }
 
 const locale = () => (current === "it" ? "it-IT" : "en-US");
@@ -331,6 +473,19 @@ export function when(iso: string | undefined): string {
   return new Intl.DateTimeFormat(locale(), {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
   }).format(new Date(iso));
+}
+
+// relative is how long ago (or in how long) a time is, in words: "3 hours
+// ago", "in 13 days", "tra 13 giorni".
+export function relative(iso: string, now = Date.now()): string {
+  const secs = (new Date(iso).getTime() - now) / 1000;
+  const abs = Math.abs(secs);
+  if (abs < 45) return t("justNow");
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
+  // Up to 59 minutes in minutes, 23 hours in hours, 29 days in days.
+  const [unit, size]: [Intl.RelativeTimeFormatUnit, number] =
+    abs < 3600 ? ["minute", 60] : abs < 86400 ? ["hour", 3600] : abs < 30 * 86400 ? ["day", 86400] : abs < 365 * 86400 ? ["month", 30 * 86400] : ["year", 365 * 86400];
+  return rtf.format(Math.round(secs / size), unit);
 }
 
 export function bytes(n: number): string {

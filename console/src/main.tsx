@@ -3,13 +3,14 @@
 // hooks; hash routes, so any static host serves it.
 
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
-import { bytes, initialLang, type Lang, lang, num, setLang, t, when } from "./i18n";
+import { bytes, initialLang, type Lang, lang, num, setLang, t, tn, when } from "./i18n";
+import { fieldError, fieldText, scheduleText } from "./messages";
 import { AuditLog, Notifications } from "./pages";
 import { type Config, completeSignIn, loadConfig, signInURL } from "./oidc";
 import { Imports, RESUME, RestorePanel } from "./restore";
-import { ErrorLine, Panel, usePoll } from "./ui";
+import { ErrorLine, Panel, Time, usePoll } from "./ui";
 
 interface Me {
   email: string;
@@ -26,7 +27,10 @@ let signOutURL = "";
 async function devSignIn(form: Record<string, string>): Promise<string> {
   const resp = await fetch("/_dev/sign-in", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(form) });
   const data = await resp.json();
-  if (!resp.ok) throw new Error(data.error?.message ?? `HTTP ${resp.status}`);
+  if (!resp.ok) {
+    const e = data.error ?? {};
+    throw new api.ApiError(resp.status, e.code ?? "error", e.message ?? `HTTP ${resp.status}`, e.details ?? {});
+  }
   return data.token;
 }
 
@@ -52,29 +56,46 @@ function SignIn({ onIn }: { onIn: (m: Me) => void }) {
   const [account, setAccount] = useState("acme");
   const [role, setRole] = useState("super_admin");
   const [mfa, setMfa] = useState("now");
-  const [error, setError] = useState("");
+  const [error, setError] = useState<unknown>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError("");
+    setError(null);
     const form = { code, email, account, role, twoFactor: mfa };
     try {
       api.setToken(await devSignIn(form));
     } catch (err) {
-      setError((err as Error).message);
+      setError(err);
+      if (fieldError(err) === "code") document.querySelector<HTMLInputElement>("input[name=code]")?.focus();
       return;
     }
     reauth = async () => api.setToken(await devSignIn({ ...form, twoFactor: "now" }));
     history.replaceState(null, "", "#/backups");
     onIn({ email, account });
   };
+  const codeWrong = fieldError(error) === "code";
   return (
-    <main class="signin" id="main">
-      <h1>{t("signInTitle")}</h1>
+    <main class="signin" id="main" tabIndex={-1}>
+      <h1 id="page-title" tabIndex={-1}>
+        {t("signInTitle")}
+      </h1>
       <p>{t("signInIntro")}</p>
       <form onSubmit={submit}>
         <label>
           {t("signInCode")}
-          <input name="code" value={code} onInput={(e) => setCode(e.currentTarget.value)} required autocomplete="off" />
+          <input
+            name="code"
+            value={code}
+            onInput={(e) => (setCode(e.currentTarget.value), setError(null))}
+            required
+            autocomplete="off"
+            aria-invalid={codeWrong || undefined}
+            aria-describedby={codeWrong ? "code-error" : undefined}
+          />
+          {codeWrong && (
+            <span class="field-error" id="code-error">
+              {fieldText("code")}
+            </span>
+          )}
         </label>
         <label>
           {t("email")}
@@ -100,11 +121,7 @@ function SignIn({ onIn }: { onIn: (m: Me) => void }) {
             </label>
           ))}
         </fieldset>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        {!codeWrong && <ErrorLine error={error} />}
         <button type="submit" class="primary">
           {t("signIn")}
         </button>
@@ -118,8 +135,13 @@ function SignIn({ onIn }: { onIn: (m: Me) => void }) {
 function Backups() {
   const [list, setList] = useState<api.Backup[] | null>(null);
   const [quota, setQuota] = useState<api.Quota | null>(null);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<unknown>(null);
   const [creating, setCreating] = useState(false);
+  // The backup just created: a status line says what became of it, and
+  // takes the focus when the dialog closes (its button is gone, and Create
+  // backup is disabled by the quota it used).
+  const [created, setCreated] = useState("");
+  const statusLine = useRef<HTMLParagraphElement>(null);
   const [scheduling, setScheduling] = useState(false);
   const [restoring, setRestoring] = useState<api.Backup | null>(null);
   const [resumePlan, setResumePlan] = useState<string | undefined>(undefined);
@@ -135,7 +157,7 @@ function Backups() {
       setOlder([...older, ...page.backups]);
       setOlderNext(page.next ?? "");
     } catch (e) {
-      setError((e as Error).message);
+      setError(e);
     }
   };
   const load = async () => {
@@ -156,9 +178,9 @@ function Backups() {
       }
       setQuota(q);
       setRestoreRunning(ims.imports.some((im) => im.status === "RUNNING"));
-      setError("");
+      setError(null);
     } catch (e) {
-      setError((e as Error).message);
+      setError(e);
     }
   };
   useEffect(() => {
@@ -168,11 +190,26 @@ function Backups() {
   // update in place.
   const busy = list?.some((b) => b.status === "QUEUED" || b.status === "RUNNING") || restoreRunning;
   usePoll(!!busy, load, 1500);
+  useEffect(() => {
+    if (created) statusLine.current?.focus();
+  }, [created]);
+  const mine = created ? list?.find((b) => b.backupId === created) : undefined;
+  const createdText = !created
+    ? ""
+    : mine?.status === "COMPLETED"
+      ? tn("backupDone", api.records(mine))
+      : mine?.status === "FAILED"
+        ? t("backupFailed")
+        : mine?.status === "RUNNING"
+          ? t("backupRunning")
+          : t("backupQueued");
 
   return (
     <section aria-labelledby="page-title">
       <div class="title-row">
-        <h1 id="page-title">{t("title")}</h1>
+        <h1 id="page-title" tabIndex={-1}>
+          {t("title")}
+        </h1>
         <div class="actions">
           <button onClick={() => setScheduling(true)}>{t("scheduleBackup")}</button>
           <button class="primary" onClick={() => setCreating(true)} disabled={quota ? !quota.allowedNow : true}>
@@ -182,7 +219,11 @@ function Backups() {
       </div>
       <p class="intro">{t("intro")}</p>
       {quota && <QuotaLine q={quota} />}
-      <ErrorLine error={error} />
+      {/* A live region from the start, so that what it comes to say is announced. */}
+      <p role="status" class={createdText ? "ok" : "sr-only"} id="backup-status" tabIndex={-1} ref={statusLine} data-testid="backup-status">
+        {createdText}
+      </p>
+      <ErrorLine error={error} action="download" />
       {list === null ? (
         <p role="status">{t("loading")}</p>
       ) : list.length === 0 ? (
@@ -194,7 +235,7 @@ function Backups() {
               {t("restoreRunning")}
             </p>
           )}
-          <BackupTable list={[...list, ...older]} onError={setError} onRestore={setRestoring} restoreRunning={restoreRunning} />
+          <BackupTable list={[...list, ...older]} onError={setError} onRestore={setRestoring} restoreRunning={restoreRunning} highlight={created} />
           {(olderNext ?? next) && (
             <button class="more" onClick={more}>
               {t("olderBackups")}
@@ -202,7 +243,16 @@ function Backups() {
           )}
         </>
       )}
-      {creating && <CreateDialog onClose={() => setCreating(false)} onCreated={() => (setCreating(false), load())} />}
+      {creating && (
+        <CreateDialog
+          onClose={() => setCreating(false)}
+          onCreated={(b) => {
+            setCreating(false);
+            setCreated(b.backupId);
+            load();
+          }}
+        />
+      )}
       {scheduling && <SchedulePanel tier={quota?.tier ?? ""} onClose={() => setScheduling(false)} />}
       {restoring && (
         <RestorePanel backup={restoring} resumePlan={resumePlan} onClose={() => (setRestoring(null), setResumePlan(undefined))} reauth={() => reauth()} />
@@ -220,8 +270,18 @@ function QuotaLine({ q }: { q: api.Quota }) {
   );
 }
 
-function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; onRestore: (b: api.Backup) => void; restoreRunning: boolean }) {
+function BackupTable(props: {
+  list: api.Backup[];
+  onError: (e: unknown) => void;
+  onRestore: (b: api.Backup) => void;
+  restoreRunning: boolean;
+  highlight: string;
+}) {
   const { list, onError } = props;
+  // A running backup's total is not known until it ends: the last completed
+  // backup's count stands in for it, said to be an estimate.
+  const last = list.find((b) => b.status === "COMPLETED");
+  const estimate = last ? api.records(last) : 0;
   return (
     <table class="backups">
       <thead>
@@ -241,13 +301,13 @@ function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; 
       </thead>
       <tbody>
         {list.map((b) => (
-          <tr key={b.backupId} data-backup={b.backupId} data-status={b.expired ? "EXPIRED" : b.status}>
-            <td title={b.createdAt} data-label={t("colCreated")}>
-              {when(b.createdAt)}
+          <tr key={b.backupId} data-backup={b.backupId} data-status={b.expired ? "EXPIRED" : b.status} class={b.backupId === props.highlight ? "current" : ""}>
+            <td data-label={t("colCreated")}>
+              <Time iso={b.createdAt} />
             </td>
             <td data-label={t("colTrigger")}>{t(b.trigger === "scheduled" ? "scheduled" : "manual")}</td>
             <td data-label={t("colStatus")}>
-              <Status b={b} />
+              <Status b={b} estimate={estimate} />
             </td>
             <td class="num" data-label={t("colRecords")}>
               {num(api.records(b))}
@@ -255,11 +315,13 @@ function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; 
             <td class="num" data-label={t("colSize")}>
               {bytes(b.size ?? 0)}
             </td>
-            <td data-label={t("colExpires")}>{b.expiresAt ? expires(b.expiresAt) : "–"}</td>
+            <td data-label={t("colExpires")}>
+              <Time iso={b.expiresAt} />
+            </td>
             <td>
               {b.status === "COMPLETED" && !b.expired && (
                 <span class="row-actions">
-                  <button class="link" onClick={() => api.download(b).catch((e) => onError(e.message))}>
+                  <button class="link" onClick={() => api.download(b).catch(onError)}>
                     {t("download")}
                   </button>
                   <button
@@ -280,7 +342,7 @@ function BackupTable(props: { list: api.Backup[]; onError: (e: string) => void; 
   );
 }
 
-function Status({ b }: { b: api.Backup }) {
+function Status({ b, estimate }: { b: api.Backup; estimate: number }) {
   const s = b.expired ? "EXPIRED" : b.status;
   const perObject: [string, number][] = b.objects?.length
     ? b.objects.map((o) => [o.name, o.rows])
@@ -288,13 +350,13 @@ function Status({ b }: { b: api.Backup }) {
   return (
     <span class={`status ${s.toLowerCase()}`}>
       {t(s)}
-      {s === "RUNNING" && (
-        <span class="progress">
-          {" · "}
-          {t("progress", { done: num(api.records(b)) })}
+      {s === "RUNNING" && <Progress done={api.records(b)} estimate={estimate} />}
+      {/* The export's reason, as the step wrote it (English). */}
+      {s === "FAILED" && b.failure && (
+        <span class="reason" lang="en">
+          {b.failure}
         </span>
       )}
-      {s === "FAILED" && b.failure && <span class="reason">{b.failure}</span>}
       {perObject.length > 0 && (
         // On demand: the records of each object, exported so far or in the file.
         <details class="per-object">
@@ -312,28 +374,36 @@ function Status({ b }: { b: api.Backup }) {
   );
 }
 
-function expires(iso: string): string {
-  const days = Math.ceil((new Date(iso).getTime() - Date.now()) / 86_400_000);
-  return days <= 1 ? t("expiresToday") : t("expiresIn", { n: days });
+// Progress is a running backup's records exported, as a bar of the last
+// backup's count when there is one (an estimate, and said to be), else as a
+// bar without an end.
+function Progress({ done, estimate }: { done: number; estimate: number }) {
+  const total = estimate > done ? estimate : 0;
+  const words = total ? tn("progressOf", total, { done: num(done), total: num(total) }) : tn("progress", done, { done: num(done) });
+  return (
+    <span class="progress">
+      {total ? <progress value={done} max={total} aria-label={t("progressLabel")} aria-valuetext={words} title={t("progressEstimate")} /> : <progress aria-label={t("progressLabel")} aria-valuetext={words} />}
+      <span class="block">{words}</span>
+    </span>
+  );
 }
 
-function CreateDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
-  const [error, setError] = useState("");
+function CreateDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (b: api.Backup) => void }) {
+  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const create = async () => {
     setBusy(true);
     try {
-      await api.createBackup();
-      onCreated();
+      onCreated(await api.createBackup());
     } catch (e) {
-      setError((e as Error).message);
+      setError(e);
       setBusy(false);
     }
   };
   return (
     <Panel title={t("createTitle")} onClose={onClose}>
       <p class="warning">{t("createWarning")}</p>
-      <ErrorLine error={error} />
+      <ErrorLine error={error} action="create" />
       <div class="buttons">
         <button onClick={onClose}>{t("cancel")}</button>
         <button class="primary" onClick={create} disabled={busy}>
@@ -346,12 +416,24 @@ function CreateDialog({ onClose, onCreated }: { onClose: () => void; onCreated: 
 
 function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void }) {
   const [s, setS] = useState<api.Schedule | null>(null);
-  const [error, setError] = useState("");
+  const [stored, setStored] = useState<api.Schedule | null>(null); // as saved: what the description says
+  const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  const got = (v: api.Schedule) => (setS(v), setStored(v));
   useEffect(() => {
     if (tier !== "enterprise") return;
-    api.getSchedule().then(setS, (e) => setError(e.message));
+    api.getSchedule().then(got, setError);
   }, [tier]);
+  // An error the API ties to a field (details.field) shows next to it.
+  const bad = fieldError(error);
+  const invalid = (field: string) =>
+    bad === field ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {};
+  const fieldErr = (field: string) =>
+    bad === field && (
+      <span class="field-error" id={`${field}-error`}>
+        {fieldText(field)}
+      </span>
+    );
   const days = t("days").split(",");
   const dayNames = t("dayNames").split(",");
   const save = async (e: Event) => {
@@ -360,15 +442,18 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
     try {
       const put: Partial<api.Schedule> = { enabled: s.enabled, frequency: s.frequency, timeOfDay: s.timeOfDay, timezone: s.timezone };
       if (s.frequency !== "daily") put.dayOfWeek = s.dayOfWeek ?? days[0]; // as the select shows it; a daily schedule has no day
-      setS(await api.putSchedule(put));
+      got(await api.putSchedule(put));
       setSaved(true);
-      setError("");
+      setError(null);
     } catch (err) {
-      setError((err as Error).message);
+      setError(err);
+      const field = fieldError(err);
+      if (field) document.querySelector<HTMLElement>(`[role=dialog] [name=${field}]`)?.focus();
     }
   };
   const edit = (p: Partial<api.Schedule>) => {
     setSaved(false);
+    if (bad && bad in p) setError(null);
     setS({ ...(s as api.Schedule), ...p });
   };
   return (
@@ -377,7 +462,7 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
         <p>{t("enterpriseOnly")}</p>
       ) : !s ? (
         <>
-          <ErrorLine error={error} />
+          <ErrorLine error={error} action="schedule" />
           {!error && <p role="status">{t("loading")}</p>}
         </>
       ) : (
@@ -386,7 +471,7 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
             <input type="checkbox" name="enabled" role="switch" checked={s.enabled} onChange={(e) => edit({ enabled: e.currentTarget.checked })} />
             {t("scheduleOn")}
           </label>
-          <fieldset disabled={!s.enabled}>
+          <fieldset disabled={!s.enabled} {...invalid("frequency")}>
             <legend>{t("frequency")}</legend>
             {(["weekly", "biweekly", "daily"] as const).map((f) => (
               <label class="inline" key={f}>
@@ -394,32 +479,51 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
                 {t(f)}
               </label>
             ))}
+            {fieldErr("frequency")}
           </fieldset>
           {s.frequency !== "daily" && (
             <label>
               {t("dayOfWeek")}
-              <select name="dayOfWeek" value={s.dayOfWeek} onChange={(e) => edit({ dayOfWeek: e.currentTarget.value })} disabled={!s.enabled}>
+              <select
+                name="dayOfWeek"
+                value={s.dayOfWeek}
+                onChange={(e) => edit({ dayOfWeek: e.currentTarget.value })}
+                disabled={!s.enabled}
+                {...invalid("dayOfWeek")}
+              >
                 {days.map((d, i) => (
                   <option value={d} key={d}>
                     {dayNames[i]}
                   </option>
                 ))}
               </select>
+              {fieldErr("dayOfWeek")}
             </label>
           )}
           <label>
             {t("timeOfDay")}
-            <input type="time" name="timeOfDay" value={s.timeOfDay} onInput={(e) => edit({ timeOfDay: e.currentTarget.value })} disabled={!s.enabled} />
+            <input
+              type="time"
+              name="timeOfDay"
+              value={s.timeOfDay}
+              onInput={(e) => edit({ timeOfDay: e.currentTarget.value })}
+              disabled={!s.enabled}
+              {...invalid("timeOfDay")}
+            />
+            {fieldErr("timeOfDay")}
           </label>
           <label>
             {t("timezone")}
-            <input name="timezone" value={s.timezone} onInput={(e) => edit({ timezone: e.currentTarget.value })} disabled={!s.enabled} />
+            <input name="timezone" value={s.timezone} onInput={(e) => edit({ timezone: e.currentTarget.value })} disabled={!s.enabled} {...invalid("timezone")} />
+            {fieldErr("timezone")}
           </label>
           {s.enabled && s.nextRunAt && <p data-testid="next-run">{t("nextRun", { when: when(s.nextRunAt) })}</p>}
+          {/* What is saved, in words (the API's description, in the admin's language). */}
           <p class="description" data-testid="schedule-description">
-            {s.description}
+            {scheduleText(stored ?? s)}
           </p>
-          <ErrorLine error={error} />
+          {stored && !stored.enabled && stored.disabledReason && <p class="warning">{t("schedDisabled")}</p>}
+          {!bad && <ErrorLine error={error} action="schedule" />}
           {saved && (
             <p role="status" class="ok">
               {t("saved")}
@@ -441,8 +545,10 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
 // CognitoSignIn is the deployed console's sign-in: the managed login.
 function CognitoSignIn({ config, error }: { config: Config; error: string }) {
   return (
-    <main class="signin" id="main">
-      <h1>{t("title")}</h1>
+    <main class="signin" id="main" tabIndex={-1}>
+      <h1 id="page-title" tabIndex={-1}>
+        {t("title")}
+      </h1>
       <ErrorLine error={error} />
       <button class="primary" onClick={async () => location.assign(await signInURL(config, false))}>
         {t("signIn")}
@@ -496,6 +602,12 @@ function App() {
   useEffect(() => {
     if (me) api.unread().then((u) => setUnread(u.unread), () => {});
   }, [me, route]);
+  const page = route.replace(/^#\//, "").split(/[/?]/)[0] || "backups";
+  // A new page (and the first after signing in) starts at its heading: a
+  // screen reader says where it is, and Tab goes on from there.
+  useEffect(() => {
+    document.getElementById("page-title")?.focus();
+  }, [page, !!me]);
   const switcher = (
     <label class="lang">
       <span class="sr-only">{t("language")}</span>
@@ -505,10 +617,24 @@ function App() {
       </select>
     </label>
   );
+  // The first thing Tab reaches: past the header and the navigation.
+  const skip = (
+    <a
+      class="skip-link"
+      href="#main"
+      onClick={(e) => {
+        e.preventDefault(); // the hash is the route
+        (document.getElementById("page-title") ?? document.getElementById("main"))?.focus();
+      }}
+    >
+      {t("skipLink")}
+    </a>
+  );
   if (!config) return <p role="status">{t("loading")}</p>;
   if (!me || !api.signedIn()) {
     return (
       <>
+        {skip}
         <header class="top">
           <span class="brand">{t("product")}</span>
           {switcher}
@@ -516,25 +642,27 @@ function App() {
         {config.signIn === "cognito" ? (
           <CognitoSignIn config={config} error={signInError} />
         ) : config.signIn === "oidc" ? (
-          <main class="signin" id="main">
-            <h1>{t("title")}</h1>
+          <main class="signin" id="main" tabIndex={-1}>
+            <h1 id="page-title" tabIndex={-1}>
+              {t("title")}
+            </h1>
             <p>{t("externalIssuer")}</p>
           </main>
         ) : (
-          <SignIn onIn={setMe} />
+          <SignIn onIn={(m) => (setRoute(location.hash), setMe(m))} />
         )}
       </>
     );
   }
-  const page = route.replace(/^#\//, "").split(/[/?]/)[0] || "backups";
   return (
     <>
+      {skip}
       <header class="top">
         <span class="brand">{t("product")}</span>
         <span class="account" data-testid="account">
           {acct ? t("accountLine", { name: acct.name || acct.accountId, portal: acct.portalId, tier: t(acct.tier) }) : me.account}
         </span>
-        <a href="#/notifications" class="bell" aria-label={t("unread", { n: unread })}>
+        <a href="#/notifications" class="bell" aria-label={tn("unread", unread)}>
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" fill="currentColor">
             <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z" />
           </svg>
@@ -568,7 +696,7 @@ function App() {
             {t("navNotifications")}
           </a>
         </nav>
-        <main id="main" key={lang() + page}>
+        <main id="main" key={lang() + page} tabIndex={-1}>
           {page === "imports" ? (
             <Imports id={route.split("/")[2]} />
           ) : page === "audit" ? (

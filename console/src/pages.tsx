@@ -2,8 +2,8 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
-import { t, when } from "./i18n";
-import { ErrorLine } from "./ui";
+import { relative, t, when } from "./i18n";
+import { ErrorLine, Time } from "./ui";
 
 // auditActions are the audit log's actions (internal/audit's Actions: a Go
 // test checks the two lists agree).
@@ -30,11 +30,11 @@ export const auditActions = [
 
 export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
   const [list, setList] = useState<api.Notification[] | null>(null);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<unknown>(null);
   const load = () =>
     api.notifications().then(
-      (l) => (setList(l.notifications), onUnread(l.unread), setError("")),
-      (e) => setError(e.message),
+      (l) => (setList(l.notifications), onUnread(l.unread), setError(null)),
+      setError,
     );
   useEffect(() => {
     load();
@@ -44,7 +44,7 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
   const act = (p: Promise<{ unread: number }>) =>
     p.then(
       (r) => (onUnread(r.unread), load(), document.getElementById("page-title")?.focus()),
-      (e) => setError(e.message),
+      setError,
     );
   return (
     <section aria-labelledby="page-title">
@@ -66,10 +66,14 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
           {list.map((n) => (
             <li key={n.id} data-notification={n.id} class={n.readAt ? "read" : "unread"}>
               <p class="subject">
-                {!n.readAt && <span class="badge">{t("unreadLabel")}</span>} <strong>{n.subject}</strong>{" "}
-                <span class="muted">{when(n.createdAt)}</span>
+                {!n.readAt && <span class="badge">{t("unreadLabel")}</span>} <strong lang="en">{n.subject}</strong>{" "}
+                <span class="muted">
+                  <Time iso={n.createdAt} />
+                </span>
               </p>
-              <p class="message">{n.message}</p>
+              <p class="message" lang="en">
+                {n.message}
+              </p>
               <p class="links">
                 {n.importId && <a href={`#/imports/${n.importId}`}>{t("open")}</a>}
                 {n.backupId && !n.importId && <a href={`#/backups`}>{t("open")}</a>}
@@ -91,7 +95,7 @@ export function AuditLog() {
   const [action, setAction] = useState("");
   const [entries, setEntries] = useState<api.AuditEntry[] | null>(null);
   const [next, setNext] = useState("");
-  const [error, setError] = useState("");
+  const [error, setError] = useState<unknown>(null);
   // Answers of an earlier filter are dropped: only the latest request's
   // page lands.
   const seq = useRef(0);
@@ -102,9 +106,9 @@ export function AuditLog() {
       if (mine !== seq.current) return;
       setEntries((prev) => (cursor ? [...(prev ?? []), ...page.entries] : page.entries));
       setNext(page.next ?? "");
-      setError("");
+      setError(null);
     } catch (e) {
-      setError((e as Error).message);
+      setError(e);
     }
   };
   useEffect(() => {
@@ -113,7 +117,9 @@ export function AuditLog() {
   }, [action]);
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title">{t("auditTitle")}</h1>
+      <h1 id="page-title" tabIndex={-1}>
+        {t("auditTitle")}
+      </h1>
       <label class="filter">
         {t("actionFilter")}
         <select name="action" value={action} onChange={(e) => setAction(e.currentTarget.value)}>
@@ -144,7 +150,12 @@ export function AuditLog() {
           <tbody>
             {entries.map((e) => (
               <tr key={e.id} data-action={e.action}>
-                <td>{when(e.at)}</td>
+                <td>
+                  {/* The audit log says when exactly; how long ago on hover. */}
+                  <time dateTime={e.at} title={relative(e.at)}>
+                    {when(e.at)}
+                  </time>
+                </td>
                 <td>{e.actor}</td>
                 <td>
                   <code>{e.action}</code>

@@ -3,8 +3,9 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
-import { importName, num, t, when } from "./i18n";
-import { ErrorLine, Panel, focusFirst, usePoll } from "./ui";
+import { importName, num, t, tn } from "./i18n";
+import { type Action, reasonText } from "./messages";
+import { ErrorLine, Panel, Time, focusFirst, usePoll } from "./ui";
 
 type Step = "object" | "properties" | "review" | "reauth";
 
@@ -24,8 +25,11 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
   const [ack1, setAck1] = useState(false);
   const [ack2, setAck2] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const fail = (e: unknown) => (setError((e as Error).message), setBusy(false));
+  const [error, setError] = useState<unknown>(null);
+  const [action, setAction] = useState<Action>("restore");
+  const fail = (e: unknown, a: Action = "restore") => (setError(e), setAction(a), setBusy(false));
+  // Labels of the chosen object's properties, for the review.
+  const labels = new Map((props_ ?? []).map((p) => [p.name, p.label || p.name]));
 
   useEffect(() => {
     api.objects(b.backupId).then((o) => setObjects(o.objects), fail);
@@ -35,6 +39,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
         setChosen(new Set(p.properties));
         setPlan(p);
         setStep("review");
+        api.properties(b.backupId, p.objectType).then((l) => setProps(l.properties), () => {}); // the labels
       }, fail);
     }
   }, []);
@@ -54,7 +59,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
   }, [step, ready]);
 
   const toProperties = async () => {
-    setError("");
+    setError(null);
     try {
       setProps((await api.properties(b.backupId, object)).properties);
       setChosen(new Set());
@@ -65,7 +70,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
   };
 
   const toReview = async () => {
-    setError("");
+    setError(null);
     setBusy(true);
     try {
       let p = await api.createPlan(b.backupId, object, [...chosen]);
@@ -84,7 +89,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
 
   const run = async () => {
     if (!plan) return;
-    setError("");
+    setError(null);
     setBusy(true);
     try {
       const im = await api.execute(plan.planId);
@@ -96,7 +101,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
         setBusy(false);
         return;
       }
-      fail(e);
+      fail(e, "execute");
     }
   };
 
@@ -122,13 +127,13 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
               <label class="inline" key={o.name}>
                 <input type="radio" name="object" value={o.name} disabled={!o.restorable} checked={object === o.name} onChange={() => setObject(o.name)} />
                 <span>
-                  {o.plural} <span class="muted">({t("records", { n: num(o.rows) })})</span>
-                  {!o.restorable && <span class="muted block">{t("notRestorable", { why: o.reason ?? "" })}</span>}
+                  {o.plural} <span class="muted">({tn("records", o.rows)})</span>
+                  {!o.restorable && <span class="muted block">{t("notRestorable", { why: reasonText(o.reason ?? "") })}</span>}
                 </span>
               </label>
             ))}
           </fieldset>
-          <ErrorLine error={error} />
+          <ErrorLine error={error} action={action} />
           <div class="buttons">
             <button type="submit" class="primary" disabled={!object}>
               {t("next")}
@@ -166,13 +171,15 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
                 <input type="checkbox" name="property" value={p.name} disabled={!p.restorable} checked={chosen.has(p.name)} onChange={() => toggle(p.name)} />
                 <span>
                   {p.label || p.name} <code>{p.name}</code>
-                  {!p.restorable && <span class="muted block">{t("notRestorable", { why: p.reason ?? "" })}</span>}
+                  {!p.restorable && <span class="muted block">{t("notRestorable", { why: reasonText(p.reason ?? "") })}</span>}
                 </span>
               </label>
             ))}
           </div>
-          <p role="status">{t("selected", { n: num(chosen.size) })}</p>
-          <ErrorLine error={error} />
+          <p role="status" data-testid="selected">
+            {tn("selected", chosen.size)}
+          </p>
+          <ErrorLine error={error} action={action} />
           <div class="buttons">
             <button type="button" onClick={() => setStep("object")}>
               {t("back")}
@@ -189,9 +196,19 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
           <h3 tabIndex={-1} id="review-title">
             {t("review")}
           </h3>
-          {plan.status === "PLANNING" && <p role="status">{t("planning", { done: num(plan.rowsPlanned), total: num(plan.rows) })}</p>}
-          {plan.status === "FAILED" && <ErrorLine error={plan.failure ?? ""} />}
-          {plan.tally && plan.status === "READY" && <Review plan={plan} />}
+          {plan.status === "PLANNING" && (
+            <p role="status">
+              <progress value={plan.rowsPlanned} max={plan.rows || 1} aria-label={t("review")} />
+              <span class="block">{tn("planning", plan.rows, { done: num(plan.rowsPlanned), total: num(plan.rows) })}</span>
+            </p>
+          )}
+          {/* The plan's reason, as the step wrote it (English). */}
+          {plan.status === "FAILED" && (
+            <p class="error" role="alert" lang="en">
+              {plan.failure}
+            </p>
+          )}
+          {plan.tally && plan.status === "READY" && <Review plan={plan} labels={labels} />}
           {plan.status === "READY" && (
             <>
               <label class="inline">
@@ -204,7 +221,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
               </label>
             </>
           )}
-          <ErrorLine error={error} />
+          <ErrorLine error={error} action={action} />
           <div class="buttons">
             <button type="button" onClick={() => setStep("properties")}>
               {t("back")}
@@ -219,7 +236,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
       {step === "reauth" && (
         <div>
           <p role="alert">{t("reauth")}</p>
-          <ErrorLine error={error} />
+          <ErrorLine error={error} action={action} />
           <div class="buttons">
             <button
               class="primary"
@@ -244,9 +261,10 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
   );
 }
 
-function Review({ plan }: { plan: api.Plan }) {
+function Review({ plan, labels }: { plan: api.Plan; labels: Map<string, string> }) {
   const tally = plan.tally!;
   const v = tally.values;
+  const label = (name: string) => labels.get(name) ?? name;
   return (
     <div data-testid="review" data-plan={plan.planId}>
       <table class="review">
@@ -270,7 +288,7 @@ function Review({ plan }: { plan: api.Plan }) {
             return (
               <tr key={name} data-property={name}>
                 <th scope="row">
-                  <code>{name}</code>
+                  {label(name)} {label(name) !== name && <code>{name}</code>}
                 </th>
                 <td class="num" data-count="set">
                   {num(c?.set ?? 0)}
@@ -298,11 +316,14 @@ function Review({ plan }: { plan: api.Plan }) {
           </tr>
         </tbody>
       </table>
+      <p class="muted note" data-testid="counts-note">
+        {t("countsNote")}
+      </p>
       {v.set + v.cleared === 0 && <p class="ok">{t("nothingToRestore")}</p>}
-      {tally.records.missing > 0 && <p class="warning">{t("missingNote", { n: num(tally.records.missing) })}</p>}
+      {tally.records.missing > 0 && <p class="warning">{tn("missingNote", tally.records.missing)}</p>}
       {plan.excluded?.map((x) => (
         <p class="muted" key={x.name}>
-          {t("excluded", { name: x.name, why: x.reason })}
+          {t("excluded", { name: label(x.name), why: reasonText(x.reason) })}
         </p>
       ))}
       {!!tally.samples?.length && (
@@ -311,7 +332,7 @@ function Review({ plan }: { plan: api.Plan }) {
           <ul class="samples">
             {tally.samples.slice(0, 5).map((s, i) => (
               <li key={i}>
-                <code>{s.property}</code> #{s.recordId}: {s.now || t("empty")} → {s.after || t("empty")}
+                {label(s.property)} ({t("samplesNote", { id: s.recordId })}): {s.now || t("empty")} → {s.after || t("empty")}
               </li>
             ))}
           </ul>
@@ -324,11 +345,11 @@ function Review({ plan }: { plan: api.Plan }) {
 
 export function Imports({ id }: { id?: string }) {
   const [list, setList] = useState<api.Import[] | null>(null);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<unknown>(null);
   const load = () =>
     api.listImports().then(
-      (l) => (setList(l.imports), setError("")),
-      (e) => setError(e.message),
+      (l) => (setList(l.imports), setError(null)),
+      setError,
     );
   useEffect(() => {
     load();
@@ -337,7 +358,9 @@ export function Imports({ id }: { id?: string }) {
   usePoll(!!running, load, 1200);
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title">{t("importsTitle")}</h1>
+      <h1 id="page-title" tabIndex={-1}>
+        {t("importsTitle")}
+      </h1>
       <ErrorLine error={error} />
       {list === null ? (
         <p role="status">{t("loading")}</p>
@@ -371,13 +394,25 @@ export function Imports({ id }: { id?: string }) {
             {list.map((im) => (
               <tr key={im.importId} data-import={im.importId} data-status={im.status} class={im.importId === id ? "current" : ""}>
                 <td>{importName(im.name)}</td>
-                <td>{when(im.startedAt)}</td>
+                <td>
+                  <Time iso={im.startedAt} />
+                </td>
                 <td>
                   {t(im.status === "RUNNING" ? "RUNNING" : im.status === "COMPLETED" ? "COMPLETED" : "FAILED")}
-                  {im.status === "RUNNING" && <span> · {t("importProgress", { done: num(im.rowsDone), total: num(im.rows) })}</span>}
-                  {im.failure && <span class="reason">{im.failure}</span>}
+                  {im.status === "RUNNING" && (
+                    <span class="progress">
+                      <progress value={im.rowsDone} max={im.rows || 1} aria-label={t("importProgressLabel")} />
+                      <span class="block">{tn("importProgress", im.rows, { done: num(im.rowsDone), total: num(im.rows) })}</span>
+                    </span>
+                  )}
+                  {/* The import's reason, as the step wrote it (English). */}
+                  {im.failure && (
+                    <span class="reason" lang="en">
+                      {im.failure}
+                    </span>
+                  )}
                   {im.errorsUrl && (
-                    <button class="link block" onClick={() => api.downloadErrors(im).catch((e) => setError(e.message))}>
+                    <button class="link block" onClick={() => api.downloadErrors(im).catch(setError)}>
                       {t("errorFile", { n: num(im.errorRows) })}
                     </button>
                   )}

@@ -3,7 +3,8 @@
 import { createPortal } from "preact/compat";
 import { useEffect, useRef } from "preact/hooks";
 import type { ComponentChildren } from "preact";
-import { t } from "./i18n";
+import { relative, t, when } from "./i18n";
+import { type Action, errorText } from "./messages";
 
 // --- a dialog panel: focus kept inside, Esc closes, the page behind inert ---
 
@@ -54,15 +55,26 @@ export function Panel(props: { title: string; onClose: () => void; children: Com
   );
 }
 
-export function ErrorLine({ error }: { error: string }) {
+// ErrorLine is an error in plain words (messages.ts), announced.
+export function ErrorLine({ error, action }: { error: unknown; action?: Action }) {
   if (!error) return null;
   return (
     <p class="error" role="alert">
-      {t("errorPrefix", { msg: error })}
+      {typeof error === "string" ? error : errorText(error, action)}
     </p>
   );
 }
 
+// Time is a time relative to now ("3 hours ago", "in 13 days"), the
+// absolute time in the admin's zone on hover.
+export function Time({ iso }: { iso: string | undefined }) {
+  if (!iso) return <>–</>;
+  return (
+    <time dateTime={iso} title={when(iso)}>
+      {relative(iso)}
+    </time>
+  );
+}
 
 // focusFirst moves the focus to a container's first field (or its main
 // button): where a keyboard user goes on when a panel opens or its step

@@ -213,6 +213,15 @@ func clip(s string, n int) string {
 	return string(r[:len(r)-1]) + "…"
 }
 
+// ErrorCodes are the codes the API's JSON errors carry (apperr's): the
+// console has words for each in every language (a test there checks it),
+// so that it shows the server's English message only for a code it does
+// not know.
+var ErrorCodes = []string{
+	apperr.Invalid, apperr.Unauthorized, apperr.Forbidden, apperr.Reauth, apperr.NeedsTier,
+	apperr.NotFound, apperr.Conflict, apperr.Gone, apperr.QuotaUsed, apperr.Internal,
+}
+
 // status maps application error codes to HTTP: the one place it happens.
 func status(code string) int {
 	switch code {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,14 @@ func setField(sel, value, event string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// script runs js in the page.
+func script(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(() => { `+js+`; return true; })()`)(ctx, t)
+		return err
+	})
+}
+
 // text is an element's text.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
@@ -110,6 +119,33 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
 	return s
+}
+
+// focused waits until the focus is on an element that matches sel.
+func focused(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for {
+			got, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.activeElement.matches(%q)`, sel))(ctx, tg)
+			if err != nil || got {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the focus is not on %s", sel)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// attr is an attribute of the element sel matches ("" when it has none).
+func attr(t *testing.T, ctx context.Context, sel, name string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.getAttribute(%q) ?? ""`, sel, name)))
+	if err != nil {
+		t.Fatalf("%s's %s: %v", sel, name, err)
+	}
+	return v
 }
 
 // css and xpath are selectors.
@@ -157,9 +193,26 @@ func TestConsoleInABrowser(t *testing.T) {
 	pics := screenshots(t)
 	ctx := browserFor(t, dl)
 
-	signIn := []chromedp.Action[chromedp.Void]{
+	// A wrong sign-in code: the error is next to the field, which says so.
+	do(t, ctx, pics, "wrong code",
 		chromedp.Navigate(st.ConsoleURL),
 		chromedp.WaitVisible(css(`input[name=code]`)),
+		setField(`input[name=code]`, "guess", "input"),
+		chromedp.Click(css(`form button[type=submit]`)),
+		chromedp.WaitVisible(css(`#code-error`)),
+		focused(`input[name=code]`),
+	)
+	if got := attr(t, ctx, `input[name=code]`, "aria-describedby"); got != "code-error" || attr(t, ctx, `input[name=code]`, "aria-invalid") != "true" {
+		t.Errorf("the code field: aria-describedby %q, aria-invalid %q", got, attr(t, ctx, `input[name=code]`, "aria-invalid"))
+	}
+	if msg := text(t, ctx, `#code-error`); !strings.Contains(msg, "sign-in code is wrong") {
+		t.Errorf("the code's error: %q", msg)
+	}
+
+	signIn := []chromedp.Action[chromedp.Void]{
+		// The right code again: the one in the link.
+		script(`const e = document.querySelector('input[name=code]'); e.value = new URLSearchParams(location.hash.split('?')[1]).get('code'); e.dispatchEvent(new Event('input', {bubbles: true}))`),
+		chromedp.WaitNotPresent(css(`#code-error`)),
 		chromedp.Click(css(`form button[type=submit]`)),
 		chromedp.WaitVisible(css(`#page-title`)),
 	}
@@ -170,6 +223,21 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("home: %q, quota %q", title, quota)
 	}
 	shot(t, ctx, pics, "1-home")
+	// The page starts at its heading; the first thing Tab reaches is the
+	// skip link, shown when focused, which goes to the heading.
+	do(t, ctx, pics, "skip link", focused(`#page-title`))
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')].find(e => e.tabIndex >= 0 && !e.disabled)?.matches('a.skip-link') ?? false`))
+	if err != nil || !first {
+		t.Errorf("the skip link is not the first focusable element (%v)", err)
+	}
+	do(t, ctx, pics, "skip link focused", chromedp.Focus(css(`a.skip-link`)), focused(`a.skip-link`))
+	if link := text(t, ctx, `a.skip-link`); link != "Skip to content" {
+		t.Errorf("the skip link says %q", link)
+	}
+	if y, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('a.skip-link').getBoundingClientRect().top`)); y < 0 {
+		t.Errorf("the focused skip link is off screen (top %v)", y)
+	}
+	do(t, ctx, pics, "skip", chromedp.KeyEvent(kb.Enter), focused(`#page-title`))
 	do(t, ctx, pics, "the header's account", chromedp.WaitVisible(xpath(`//span[@data-testid="account"][text()="Acme Inc. · portal 12345678 · Enterprise"]`)))
 
 	// Create, confirming in the dialog (which says changes may be missed).
@@ -188,13 +256,25 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := chromedp.Do(step, chromedp.WaitNotPresent(css(`[role=dialog]`)), chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`))); err != nil {
+	// The dialog's button is gone: the focus goes to the status line,
+	// which says what became of the new backup.
+	if err := chromedp.Do(step, chromedp.WaitNotPresent(css(`[role=dialog]`)), focused(`#backup-status`), chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`))); err != nil {
 		shot(t, ctx, pics, "fail-create")
 		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(css(`main`)))
 		t.Fatalf("after Create: %v\n%s", err, html)
 	}
 	if after := text(t, ctx, `[data-testid=quota]`); !strings.Contains(after, "Next backup allowed after") {
 		t.Errorf("the quota line after a backup: %q", after)
+	}
+	if status := text(t, ctx, `#backup-status`); !regexp.MustCompile(`^The new backup completed with [0-9,]+ records\.$`).MatchString(status) {
+		t.Errorf("the status line after the backup: %q", status)
+	}
+	if attr(t, ctx, `#backup-status`, "role") != "status" {
+		t.Error("the status line is not a live region")
+	}
+	// Created: how long ago, the time itself on hover.
+	if dt, title := attr(t, ctx, `tr[data-status=COMPLETED] time`, "datetime"), attr(t, ctx, `tr[data-status=COMPLETED] time`, "title"); dt == "" || title == "" {
+		t.Errorf("the created time: datetime %q, title %q", dt, title)
 	}
 	shot(t, ctx, pics, "3-completed")
 	// Records per object, on demand.
@@ -236,7 +316,22 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Click(css(`input[name=enabled]`)),
 		chromedp.Click(css(`input[name=frequency][value=daily]`)),
 		setField(`input[name=timeOfDay]`, "03:30", "input"),
+		// A zone the API refuses: its error next to the field, which takes the focus.
+		setField(`input[name=timezone]`, "Mars/Olympus", "input"),
+		chromedp.Click(xpath(`//button[text()="Save"]`)),
+		chromedp.WaitVisible(css(`#timezone-error`)),
+		focused(`input[name=timezone]`),
+	)
+	shot(t, ctx, pics, "4-schedule-field-error")
+	if d, inv := attr(t, ctx, `input[name=timezone]`, "aria-describedby"), attr(t, ctx, `input[name=timezone]`, "aria-invalid"); d != "timezone-error" || inv != "true" {
+		t.Errorf("the refused zone's field: aria-describedby %q, aria-invalid %q", d, inv)
+	}
+	if msg := text(t, ctx, `#timezone-error`); !strings.Contains(msg, "IANA") {
+		t.Errorf("the zone's error: %q", msg)
+	}
+	do(t, ctx, pics, "schedule saved",
 		setField(`input[name=timezone]`, "Europe/Rome", "input"),
+		chromedp.WaitNotPresent(css(`#timezone-error`)),
 		chromedp.Click(xpath(`//button[text()="Save"]`)),
 		chromedp.WaitVisible(xpath(`//p[text()="Saved."]`)),
 	)
@@ -249,7 +344,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#page-title`)),
 		chromedp.Click(xpath(`//button[text()="Schedule backup"]`)),
 		chromedp.WaitVisible(css(`[data-testid=schedule-description]`)))
-	if desc := text(t, ctx, `[data-testid=schedule-description]`); !strings.Contains(desc, "03:30") || !strings.Contains(desc, "Europe/Rome") {
+	if desc := text(t, ctx, `[data-testid=schedule-description]`); desc != "Every day at 03:30 (Europe/Rome)." {
 		t.Fatalf("the schedule after a reload: %q", desc)
 	}
 	do(t, ctx, pics, "Esc closes the panel", chromedp.KeyEvent("\x1b"), chromedp.WaitNotPresent(css(`[role=dialog]`)))
@@ -306,13 +401,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	do(t, ctx, pics, "properties",
 		setField(`input[name=search]`, "deal", "input"),
 		chromedp.Click(css(`input[name=property][value=dealname]`)),
+		chromedp.WaitVisible(xpath(`//p[@data-testid="selected"][text()="1 selected"]`)),
 		chromedp.Click(css(`input[name=property][value=dealstage]`)),
+		chromedp.WaitVisible(xpath(`//p[@data-testid="selected"][text()="2 selected"]`)),
 		setField(`input[name=search]`, "", "input"),
 		chromedp.Click(css(`input[name=property][value=amount]`)),
 		chromedp.Click(xpath(`//button[text()="Review"]`)),
 		chromedp.WaitVisible(css(`[data-testid=review]`)),
 	)
 	shot(t, ctx, pics, "6-review")
+	// Labels and internal names; what the counts mean.
+	if row := text(t, ctx, `[data-testid=review] tr[data-property=dealname] th`); row != "Deal Name dealname" {
+		t.Errorf("the review's row of dealname: %q", row)
+	}
+	if note := text(t, ctx, `[data-testid=counts-note]`); !strings.Contains(note, "Counts as of this review") {
+		t.Errorf("the counts' note: %q", note)
+	}
 	planID, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=review]').dataset.plan`))
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +499,12 @@ func TestConsoleInABrowser(t *testing.T) {
 	do(t, ctx, pics, "notifications",
 		chromedp.Click(xpath(`//nav/a[text()="Notifications"]`)),
 		chromedp.WaitVisible(css(`li.unread[data-notification]`)),
+		// A new page: the focus is on its heading.
+		focused(`h1#page-title`),
 	)
+	if h := text(t, ctx, `#page-title`); h != "Notifications" {
+		t.Errorf("the focused heading: %q", h)
+	}
 	shot(t, ctx, pics, "9-notifications")
 	do(t, ctx, pics, "mark all read",
 		chromedp.Click(xpath(`//button[text()="Mark all as read"]`)),
@@ -425,21 +534,6 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		return out
 	}
-	focused := func(want string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			for {
-				got, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.activeElement.matches(%q)`, want))(ctx, tg)
-				if err != nil || got {
-					return err
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("the focus is not on %s", want)
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
-	}
 	do(t, ctx, pics, "keyboard", append(append(append([]chromedp.Action[chromedp.Void]{
 		chromedp.Click(xpath(`//nav/a[text()="Backup and restore"]`)),
 		chromedp.WaitVisible(css(`tr[data-status=COMPLETED]`)),
@@ -464,6 +558,37 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(xpath(`//h1[text()="Backup e ripristino"]`)),
 		chromedp.WaitVisible(xpath(`//span[contains(@class,"status")][text()="Completato"]`)))
 	shot(t, ctx, pics, "5-italiano")
+	// The schedule in Italian words; an Italian error next to its field.
+	do(t, ctx, pics, "italian schedule",
+		chromedp.Click(xpath(`//button[text()="Pianifica backup"]`)),
+		chromedp.WaitVisible(css(`[data-testid=schedule-description]`)),
+	)
+	if desc := text(t, ctx, `[data-testid=schedule-description]`); desc != "Ogni giorno alle 03:30 (Europe/Rome)." {
+		t.Errorf("the schedule in Italian: %q", desc)
+	}
+	do(t, ctx, pics, "italian field error",
+		setField(`input[name=timeOfDay]`, "", "input"),
+		chromedp.Click(xpath(`//button[text()="Salva"]`)),
+		chromedp.WaitVisible(css(`#timeOfDay-error`)),
+	)
+	shot(t, ctx, pics, "5-italiano-schedule")
+	if msg := text(t, ctx, `#timeOfDay-error`); !strings.Contains(msg, "Inserisci un'ora nel formato HH:MM") {
+		t.Errorf("the Italian error of the time: %q", msg)
+	}
+	do(t, ctx, pics, "italian schedule closes", chromedp.KeyEvent("\x1b"), chromedp.WaitNotPresent(css(`[role=dialog]`)))
+	// Italian plurals: one property chosen is "1 selezionata", two "2 selezionate".
+	do(t, ctx, pics, "italian plurals",
+		chromedp.Click(xpath(`//tr[@data-status="COMPLETED"]//button[text()="Ripristina"]`)),
+		chromedp.WaitVisible(css(`input[name=object][value=deals]`)),
+		chromedp.Click(css(`input[name=object][value=deals]`)),
+		chromedp.Click(xpath(`//button[text()="Avanti"]`)),
+		chromedp.WaitVisible(css(`input[name=search]`)),
+		chromedp.Click(css(`input[name=property][value=dealname]`)),
+		chromedp.WaitVisible(xpath(`//p[@data-testid="selected"][text()="1 selezionata"]`)),
+		chromedp.Click(css(`input[name=property][value=amount]`)),
+		chromedp.WaitVisible(xpath(`//p[@data-testid="selected"][text()="2 selezionate"]`)),
+		chromedp.KeyEvent("\x1b"), chromedp.WaitNotPresent(css(`[role=dialog]`)),
+	)
 	do(t, ctx, pics, "italian import name", chromedp.Click(xpath(`//nav/a[text()="Importazioni"]`)),
 		chromedp.WaitVisible(xpath(`//td[text()="Ripristino dati - Trattativa"]`)))
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmbackup/crmbackup/internal/api"
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/console"
 )
@@ -67,5 +68,46 @@ func TestAuditActionsAgree(t *testing.T) {
 	}
 	if !slices.Equal(got, audit.Actions) {
 		t.Fatalf("the console's actions %v, the audit log's %v", got, audit.Actions)
+	}
+}
+
+// The console has words for every code of the API's errors, in English and
+// in Italian (it shows the server's English message only for a code it
+// does not know), and for every field of the schedule a 400 names.
+func TestErrorCodesInTheCatalogue(t *testing.T) {
+	src, err := os.ReadFile("../../console/src/i18n.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, it, ok := strings.Cut(string(src), "const it: Catalogue = {")
+	if !ok {
+		t.Fatal("no Italian catalogue in i18n.ts")
+	}
+	keys := []string{}
+	for _, code := range api.ErrorCodes {
+		keys = append(keys, "err_"+code)
+	}
+	// The fields the schedule's checks name (details.field).
+	sched, err := os.ReadFile("../schedule/schedule.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := regexp.MustCompile(`invalid\("(\w+)"`).FindAllStringSubmatch(string(sched), -1)
+	if len(fields) < 4 {
+		t.Fatalf("the schedule names %d fields: the pattern no longer finds them", len(fields))
+	}
+	for _, m := range fields {
+		if !slices.Contains(keys, "field_"+m[1]) {
+			keys = append(keys, "field_"+m[1])
+		}
+	}
+	for _, key := range keys {
+		entry := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(key) + `: "[^"]+",$`)
+		if !entry.MatchString(en) {
+			t.Errorf("the English catalogue has no %s", key)
+		}
+		if !entry.MatchString(it) {
+			t.Errorf("the Italian catalogue has no %s", key)
+		}
 	}
 }

@@ -59,9 +59,14 @@ type devSignInRequest struct {
 // SSO) can be tried.
 func (s *Stack) devSignIn(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, code, msg string) {
+		body := map[string]any{"code": code, "message": msg}
+		if status == http.StatusForbidden {
+			// The field the page shows the error next to, as the API's 400s do.
+			body["details"] = map[string]string{"field": "code"}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+		json.NewEncoder(w).Encode(map[string]any{"error": body})
 	}
 	if r.Method != http.MethodPost {
 		fail(http.StatusMethodNotAllowed, "invalid", "POST the sign-in form")

@@ -1,0 +1,92 @@
+// What the API says in English (its errors, the schedule's description,
+// why an object or a property cannot be restored), in the admin's language
+// from the catalogue: the console reads the structured fields (an error's
+// code and details, the schedule's settings) and shows the server's own
+// message only for a code it does not know.
+
+import { ApiError, type Schedule } from "./api";
+import { isKey, t, when } from "./i18n";
+
+// Action is what the admin was doing when the API refused: it makes a
+// generic code precise ("conflict" on a download: the backup is not
+// completed).
+export type Action = "create" | "download" | "schedule" | "restore" | "execute" | "load";
+
+// errorText is an error in plain words for the admin.
+export function errorText(e: unknown, action: Action = "load"): string {
+  if (!(e instanceof ApiError)) return t("err_unknown", { msg: e instanceof Error ? e.message : String(e) });
+  const d = e.details;
+  const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : "");
+  if (str("field")) return fieldText(str("field"));
+  switch (e.code) {
+    case "quota_exceeded":
+      return str("nextAllowedAt") ? t("err_quota_exceeded", { when: when(str("nextAllowedAt")) }) : t("errQuotaUsed");
+    case "enterprise_required":
+      return isTier(str("tier")) ? t("err_enterprise_required", { tier: t(str("tier") as Tier) }) : t("enterpriseOnly");
+    case "invalid":
+      if (Array.isArray(d.missing)) return t("errAcks");
+      if (Array.isArray(d.excluded)) return t("errNoneWritable");
+      break;
+    case "conflict":
+      if (Array.isArray(d.missingScopes)) return t("errScopes", { scopes: d.missingScopes.join(", ") });
+      if (str("importId")) return t("errRestoreBusy", { id: str("importId") });
+      if (action === "download") return t("errDownloadNotReady");
+      if (action === "execute") return t("errPlanNotReady");
+      if (action === "restore") return t("errNotRestorable");
+      if (action === "schedule") return t("errScheduleChanged");
+      break;
+    case "gone":
+      if (str("expiresAt")) return t("errExpiresSoon", { when: when(str("expiresAt")) });
+      if (action === "execute") return t("errPlanExpired");
+      if (action === "download" || action === "restore") return t("errBackupExpired");
+      break;
+    case "not_json":
+      return t("err_not_json", { status: e.status });
+  }
+  const key = `err_${e.code}`;
+  return isKey(key) ? t(key) : t("err_unknown", { msg: e.message });
+}
+
+// fieldError is the field an error names (details.field: the API's 400s,
+// the local sign-in's wrong code), if any.
+export function fieldError(e: unknown): string {
+  return e instanceof ApiError && typeof e.details.field === "string" ? e.details.field : "";
+}
+
+// fieldText says what a field the API refused wants.
+export function fieldText(field: string): string {
+  const key = `field_${field}`;
+  return isKey(key) ? t(key) : t("fieldInvalid");
+}
+
+type Tier = "starter" | "professional" | "enterprise";
+const isTier = (s: string): s is Tier => s === "starter" || s === "professional" || s === "enterprise";
+
+// scheduleText is the schedule in words, from its settings (the API's
+// description is the same sentence in English).
+export function scheduleText(s: Schedule): string {
+  if (!s.enabled) return t("schedOff");
+  const vars = { time: s.timeOfDay, zone: s.timezone, day: dayName(s.dayOfWeek ?? "") };
+  return t(s.frequency === "daily" ? "schedDaily" : s.frequency === "weekly" ? "schedWeekly" : "schedBiweekly", vars);
+}
+
+function dayName(day: string): string {
+  const i = t("days").split(",").indexOf(day);
+  return i < 0 ? day : t("dayNamesInline").split(",")[i];
+}
+
+// reasonText is why an object or a property cannot be restored: the API
+// gives it as an English sentence of a few known kinds; one it does not
+// know is shown as it is.
+const reasons: [RegExp, Parameters<typeof t>[0]][] = [
+  [/^conversations cannot be restored/, "reasonConversations"],
+  [/^the backup holds no record/, "reasonNoRecords"],
+  [/^the backup expires at .* sooner than/, "reasonExpiresSoon"],
+  [/^the property no longer exists/, "reasonNoLongerExists"],
+  [/^calculated by HubSpot/, "reasonCalculated"],
+  [/^read-only/, "reasonReadOnly"],
+];
+export function reasonText(reason: string): string {
+  for (const [re, key] of reasons) if (re.test(reason)) return t(key);
+  return reason;
+}
