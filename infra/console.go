@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -12,26 +13,40 @@ import (
 
 // Console is the admin console on AWS: its built files in a private
 // bucket, served only through CloudFront (origin access control), over
-// HTTPS, with the same strict headers the local stack sends.
+// HTTPS, with the same strict headers the local stack sends. The same
+// distribution passes /v1/* on to the HTTP API (AddAPI), so that the
+// console calls its API at its own origin: no CORS, and a connect-src of
+// 'self' and the managed login's token endpoint.
 type Console struct {
 	Bucket       awss3.Bucket
 	Distribution awscloudfront.Distribution
+	headers      awscloudfront.ResponseHeadersPolicy
 	// URL is https://<distribution domain> (the managed login's callback,
-	// the API's one CORS origin).
+	// and the API's base URL for the console).
 	URL *string
 }
 
+// loginDomainPrefix is the stack's managed login domain prefix: its host is
+// <prefix>.auth.<region>.amazoncognito.com. The console's CSP names that
+// host (and no other of Cognito's), so it is built from the same value.
+func loginDomainPrefix(p *Props) *string {
+	return awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("crmbackup"), jsii.String(p.Stage), awscdk.Aws_ACCOUNT_ID()})
+}
+
 // consoleCSP is the console's content security policy on AWS: its own
-// files, the region's API Gateway and Cognito endpoints for its calls (a
-// wildcard of the region: naming this stack's API would make the
-// distribution depend on the API, which depends on it for CORS).
-func consoleCSP() *string {
-	return awscdk.Fn_Join(jsii.String(""), &[]*string{
-		jsii.String("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' https://*.execute-api."),
-		awscdk.Aws_REGION(), jsii.String(".amazonaws.com https://*.auth."), awscdk.Aws_REGION(),
-		jsii.String(".amazoncognito.com; base-uri 'none'; form-action 'self' https://*.auth."), awscdk.Aws_REGION(),
-		jsii.String(".amazoncognito.com; frame-ancestors 'none'"),
-	})
+// files and its own origin for the API (/v1/* through the distribution);
+// with the stack's Cognito pool, also the managed login's host, whose
+// token endpoint the page calls to trade the sign-in's code for tokens (the
+// login pages themselves are navigations, which connect-src does not
+// govern).
+func consoleCSP(p *Props) *string {
+	connect := []*string{jsii.String("connect-src 'self'")}
+	if p.JWTIssuer == "" {
+		connect = append(connect, jsii.String(" https://"), loginDomainPrefix(p), jsii.String(".auth."), awscdk.Aws_REGION(), jsii.String(".amazoncognito.com"))
+	}
+	parts := append([]*string{jsii.String("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; ")}, connect...)
+	parts = append(parts, jsii.String("; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"))
+	return awscdk.Fn_Join(jsii.String(""), &parts)
 }
 
 // NewConsole builds the bucket and the distribution.
@@ -50,7 +65,7 @@ func NewConsole(scope constructs.Construct, p *Props, logs awss3.IBucket) *Conso
 	headers := awscloudfront.NewResponseHeadersPolicy(c, jsii.String("Headers"), &awscloudfront.ResponseHeadersPolicyProps{
 		ResponseHeadersPolicyName: jsii.String("crmbackup-" + p.Stage + "-console"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
-			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: consoleCSP(), Override: jsii.Bool(true)},
+			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: consoleCSP(p), Override: jsii.Bool(true)},
 			StrictTransportSecurity: &awscloudfront.ResponseHeadersStrictTransportSecurity{
 				AccessControlMaxAge: awscdk.Duration_Days(jsii.Number(730)), IncludeSubdomains: jsii.Bool(true), Preload: jsii.Bool(true), Override: jsii.Bool(true)},
 			ContentTypeOptions: &awscloudfront.ResponseHeadersContentTypeOptions{Override: jsii.Bool(true)},
@@ -72,7 +87,28 @@ func NewConsole(scope constructs.Construct, p *Props, logs awss3.IBucket) *Conso
 		},
 		HttpVersion: awscloudfront.HttpVersion_HTTP2_AND_3,
 	})
-	return &Console{Bucket: bucket, Distribution: dist, URL: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName()})}
+	return &Console{Bucket: bucket, Distribution: dist, headers: headers,
+		URL: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName()})}
+}
+
+// AddAPI passes the console's API calls (/v1/*) on to the HTTP API, a
+// second origin: every method, nothing cached, and every header of the
+// request but Host (API Gateway answers to its own name) — the
+// Authorization header included, which CloudFront forwards with caching
+// disabled and an all-viewer origin request policy. The API's own URL
+// stays as it is for the CLI.
+func (c *Console) AddAPI(api awsapigatewayv2.HttpApi) {
+	host := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(), jsii.String("."), awscdk.Aws_URL_SUFFIX()})
+	c.Distribution.AddBehavior(jsii.String("/v1/*"), awscloudfrontorigins.NewHttpOrigin(host, &awscloudfrontorigins.HttpOriginProps{
+		ProtocolPolicy:     awscloudfront.OriginProtocolPolicy_HTTPS_ONLY,
+		OriginSslProtocols: &[]awscloudfront.OriginSslPolicy{awscloudfront.OriginSslPolicy_TLS_V1_2},
+	}), &awscloudfront.AddBehaviorOptions{
+		AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_ALL(),
+		CachePolicy:           awscloudfront.CachePolicy_CACHING_DISABLED(),
+		OriginRequestPolicy:   awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+		ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
+		ResponseHeadersPolicy: c.headers,
+	})
 }
 
 // Deploy puts the built console (dir) and its config.json into the bucket:

@@ -59,8 +59,8 @@ func applyNag(stack awscdk.Stack, accessLogs awss3.Bucket, scheduleGroup string,
 	}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(console.Distribution, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-CFR1"), Reason: jsii.String("The console is for the account's own admins wherever they are; every API call needs their sign-in.")},
-		{Id: jsii.String("AwsSolutions-CFR2"), Reason: jsii.String("The distribution serves static files only (no data, no forms); the API behind its own throttling and authorizer is where requests act.")},
-		{Id: jsii.String("AwsSolutions-CFR3"), Reason: jsii.String("The distribution serves the console's static files; what admins do is in the API's access logs and the audit log. CloudFront standard logs need an ACL-enabled bucket, which the stack's buckets are not.")},
+		{Id: jsii.String("AwsSolutions-CFR2"), Reason: jsii.String("The distribution serves the console's static files and passes /v1/* uncached to the HTTP API, whose JWT authorizer on every route and stage throttling act on every request; the API's own URL (the CLI's) bypasses the distribution, so a WAF here would not guard the API either.")},
+		{Id: jsii.String("AwsSolutions-CFR3"), Reason: jsii.String("The distribution serves the console's static files and passes /v1/* uncached to the API: every API call is in the API's access logs, and what admins do in the audit log. CloudFront standard logs need an ACL-enabled bucket, which the stack's buckets are not.")},
 		{Id: jsii.String("AwsSolutions-CFR4"), Reason: jsii.String("The distribution uses CloudFront's default *.cloudfront.net certificate, whose TLS policy CloudFront sets; a custom domain with an ACM certificate (TLSv1.2_2021) is the way to choose it.")},
 	}, jsii.Bool(true))
 	// CDK's BucketDeployment copies the built console into its bucket with

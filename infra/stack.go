@@ -84,7 +84,9 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	st.Console = NewConsole(st.Stack, p, st.Storage.Logs)
 	var login *ConsoleLogin
 	st.API, st.Pool, login = NewAPI(st.Stack, p, st.Functions[lambdas.API], st.Console.URL)
-	config := map[string]any{"api": st.API.ApiEndpoint(), "signIn": "oidc"}
+	st.Console.AddAPI(st.API)
+	// The console calls the API at its own origin (AddAPI).
+	config := map[string]any{"api": st.Console.URL, "signIn": "oidc"}
 	if login != nil {
 		config["signIn"] = "cognito"
 		config["authDomain"], config["clientId"] = login.Domain, login.ClientID
@@ -470,8 +472,7 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function, consoleURL *stri
 				Email: jsii.Bool(true), Fullname: jsii.Bool(true)}),
 		})
 		domain := pool.AddDomain(jsii.String("Login"), &awscognito.UserPoolDomainOptions{
-			CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: awscdk.Fn_Join(jsii.String("-"),
-				&[]*string{jsii.String("crmbackup"), jsii.String(p.Stage), awscdk.Aws_ACCOUNT_ID()})},
+			CognitoDomain:       &awscognito.CognitoDomainOptions{DomainPrefix: loginDomainPrefix(p)},
 			ManagedLoginVersion: awscognito.ManagedLoginVersion_NEWER_MANAGED_LOGIN,
 		})
 		awscognito.NewCfnManagedLoginBranding(c, jsii.String("LoginBranding"), &awscognito.CfnManagedLoginBrandingProps{
@@ -491,13 +492,10 @@ func NewAPI(scope constructs.Construct, p *Props, fn *Function, consoleURL *stri
 		ApiName:            jsii.String("crmbackup-" + p.Stage),
 		CreateDefaultStage: jsii.Bool(false),
 		DefaultAuthorizer:  authorizer,
-		// The console's origin only, with its bearer token.
-		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins: &[]*string{consoleURL},
-			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PUT},
-			AllowHeaders: jsii.Strings("Authorization", "Content-Type"),
-			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
-		},
+		// No CORS: the console calls the API through its own distribution
+		// (/v1/*), at its own origin, and nothing else runs in a browser.
+		// A browser page of another origin gets no CORS headers, so it
+		// cannot read an answer even with a token.
 	})
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Function"), fn.Fn, nil)
 	for _, route := range api.Routes() {

@@ -1502,8 +1502,11 @@ func functions(tpl map[string]any) map[string]map[string]any {
 }
 
 // TestConsoleHosting: the console is a private bucket behind CloudFront
-// with origin access control, HTTPS only, strict headers; the API's CORS
-// is open to the console's origin only; config.json says where things are.
+// with origin access control, HTTPS only, strict headers; the same
+// distribution passes /v1/* to the HTTP API (nothing cached, every method,
+// the viewer's headers but Host), so the API needs no CORS and the CSP
+// names the console's own origin and the managed login's exact host only;
+// config.json says where things are.
 func TestConsoleHosting(t *testing.T) {
 	tpl, _ := synth(t, nil)
 	dists := resources(tpl, "AWS::CloudFront::Distribution")
@@ -1529,10 +1532,49 @@ func TestConsoleHosting(t *testing.T) {
 	if strings.Contains(pol, "unsafe-inline") || strings.Contains(pol, "unsafe-eval") {
 		t.Errorf("the CSP allows inline or eval: %s", pol)
 	}
+	// connect-src: the console's origin, and the managed login's host
+	// (built from the pool domain's own prefix), no wildcard.
+	domain := js(props(first(resources(tpl, "AWS::Cognito::UserPoolDomain")))["Domain"])
+	for _, want := range []string{`connect-src 'self' https://`, `.auth.`, `.amazoncognito.com; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`} {
+		if !strings.Contains(pol, want) {
+			t.Errorf("the CSP lacks %s: %s", want, pol)
+		}
+	}
+	if !strings.Contains(pol, domain) || strings.Contains(pol, "*") || strings.Contains(pol, "execute-api") {
+		t.Errorf("the CSP %s: want the login domain %s by name, no wildcard, no API host", pol, domain)
+	}
+	// /v1/* goes to the HTTP API through the same distribution.
+	cfg := props(first(dists))["DistributionConfig"].(map[string]any)
+	behaviors, _ := cfg["CacheBehaviors"].([]any)
+	if len(behaviors) != 1 || len(cfg["Origins"].([]any)) != 2 {
+		t.Fatalf("want the files and the API as the distribution's two origins, /v1/* to the API: %s", js(cfg))
+	}
+	b := js(behaviors[0])
+	for _, want := range []string{`"PathPattern":"/v1/*"`, `"ViewerProtocolPolicy":"https-only"`,
+		`"CachePolicyId":"4135ea2d-6df8-44a3-9df3-4b5a84be39ad"`,         // Managed-CachingDisabled
+		`"OriginRequestPolicyId":"b689b0a8-53d0-40ab-baf2-68738e2966ac"`, // Managed-AllViewerExceptHostHeader
+		`"AllowedMethods":["GET","HEAD","OPTIONS","PUT","PATCH","POST","DELETE"]`, `"ResponseHeadersPolicyId"`} {
+		if !strings.Contains(b, want) {
+			t.Errorf("the API's behavior lacks %s: %s", want, b)
+		}
+	}
 	apis := resources(tpl, "AWS::ApiGatewayV2::Api")
-	cors := js(props(first(apis))["CorsConfiguration"])
-	if !strings.Contains(cors, "ConsoleDistribution") || strings.Contains(cors, `"*"`) || !strings.Contains(cors, "Authorization") {
-		t.Errorf("the API's CORS %s: want the console's origin only", cors)
+	var apiID string
+	for id := range apis {
+		apiID = id
+	}
+	var apiOrigin string
+	for _, o := range cfg["Origins"].([]any) {
+		if s := js(o); strings.Contains(s, apiID) {
+			apiOrigin = s
+		}
+	}
+	if !strings.Contains(apiOrigin, `.execute-api.`) || !strings.Contains(apiOrigin, `"OriginProtocolPolicy":"https-only"`) || !strings.Contains(apiOrigin, `"OriginSSLProtocols":["TLSv1.2"]`) {
+		t.Errorf("the API's origin %s: want the HTTP API's host over HTTPS (TLS 1.2)", apiOrigin)
+	}
+	// The console never calls the execute-api host: no CORS at all.
+	if cors, ok := props(first(apis))["CorsConfiguration"]; ok {
+		t.Errorf("the API has CORS %s: the console calls it at its own origin", js(cors))
 	}
 	// The files bucket is private and readable by this distribution only.
 	found := false
@@ -1556,5 +1598,27 @@ func TestConsoleHosting(t *testing.T) {
 	}
 	if d := js(props(first(deploys))); !strings.Contains(d, `"RetainOnDelete":false`) || !strings.Contains(d, "no-cache") {
 		t.Errorf("the console's deployment %s: want no-cache and its files deleted with the stack", d)
+	}
+	// config.json's values (its tokens, as the deployment's markers): the
+	// API at the console's own origin, not the HTTP API's endpoint.
+	config := js(props(first(deploys))["SourceMarkers"])
+	if !strings.Contains(config, `":{"Fn::Join":["",["https://",{"Fn::GetAtt":["ConsoleDistribution`) || strings.Contains(config, "ApiEndpoint") {
+		t.Errorf("config.json's markers %s: want the API at the console's origin", config)
+	}
+	// The CLI keeps the API's own URL.
+	if out := js(tpl["Outputs"].(map[string]any)["ApiUrl"]); !strings.Contains(out, "ApiEndpoint") {
+		t.Errorf("the ApiUrl output %s: want the HTTP API's own URL", out)
+	}
+}
+
+// With an external OIDC issuer there is no pool: the CSP's connect-src is
+// the console's own origin only.
+func TestConsoleCSPWithExternalIssuer(t *testing.T) {
+	tpl, _ := synth(t, func(p *Props) {
+		p.JWTIssuer, p.JWTAudience = "https://login.example.com/", "crmbackup"
+	})
+	pol := js(props(first(resources(tpl, "AWS::CloudFront::ResponseHeadersPolicy"))))
+	if !strings.Contains(pol, `connect-src 'self'; base-uri`) || strings.Contains(pol, "amazoncognito") {
+		t.Errorf("the CSP with an external issuer: %s", pol)
 	}
 }

@@ -28,8 +28,9 @@ func Built() bool {
 }
 
 // CSP is the console's content security policy (the deployed stack's
-// CloudFront response headers policy sets the same, with the API's
-// origin in connect-src).
+// CloudFront response headers policy sets the same, with the managed
+// login's host in connect-src: there too the API is at the console's own
+// origin).
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
