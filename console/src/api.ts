@@ -136,7 +136,8 @@ export interface ObjectChoice {
   plural: string;
   rows: number;
   restorable: boolean;
-  reason?: string;
+  reason?: string; // English
+  reasonCode?: string; // internal/restore's ReasonCodes
 }
 
 export interface PropertyChoice {
@@ -145,7 +146,8 @@ export interface PropertyChoice {
   type?: string;
   sensitivity?: string;
   restorable: boolean;
-  reason?: string;
+  reason?: string; // English
+  reasonCode?: string; // internal/restore's ReasonCodes
 }
 
 export interface Counts {
@@ -162,7 +164,7 @@ export interface Plan {
   objectType: string;
   objectLabel: string;
   properties: string[];
-  excluded?: { name: string; reason: string }[];
+  excluded?: { name: string; reason: string; reasonCode?: string }[];
   status: "PLANNING" | "READY" | "FAILED" | "EXECUTED";
   rows: number;
   rowsPlanned: number;

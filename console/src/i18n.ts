@@ -165,13 +165,14 @@ const en = {
   countsNote:
     "Counts as of this review: to set are values that differ from the backup's, to clear are empty in the backup but filled now, unchanged already match it (nothing is written). Restore data reads every record again; the import's counts say what was done.",
   samplesNote: "record {id}",
-  // Why an object or a property cannot be restored (the API's reasons are English).
-  reasonConversations: "conversations are inbox threads, not CRM records: they cannot be written back",
-  reasonNoRecords: "the backup holds no record of it",
-  reasonExpiresSoon: "the backup expires sooner than a restore may take; restore from a newer backup",
-  reasonNoLongerExists: "the property no longer exists in the portal",
-  reasonCalculated: "calculated by HubSpot: it cannot be written",
-  reasonReadOnly: "read-only: HubSpot does not accept writes to it",
+  // Why an object or a property cannot be restored, by the API's reasonCode
+  // (internal/restore's ReasonCodes; a Go test checks that each has one).
+  reason_conversations: "conversations are inbox threads, not CRM records: they cannot be written back",
+  reason_no_records: "the backup holds no record of it",
+  reason_expires_soon: "the backup expires sooner than a restore may take; restore from a newer backup",
+  reason_property_gone: "the property no longer exists in the portal",
+  reason_calculated: "calculated by HubSpot: it cannot be written",
+  reason_read_only: "read-only: HubSpot does not accept writes to it",
   // The API's errors, by code (internal/apperr; a Go test checks that every code has one).
   err_invalid: "The request was not accepted: check what you entered and try again.",
   err_unauthorized: "Your sign-in has ended: sign in again.",
@@ -378,12 +379,12 @@ const it: Catalogue = {
   countsNote:
     "Conteggi al momento di questa revisione: da impostare sono i valori diversi da quelli del backup, da cancellare quelli vuoti nel backup ma compilati ora, invariati quelli già uguali (non si scrive nulla). Ripristina dati rilegge ogni record; i conteggi dell'importazione dicono cosa è stato fatto.",
   samplesNote: "record {id}",
-  reasonConversations: "le conversazioni sono thread della posta in arrivo, non record del CRM: non si possono riscrivere",
-  reasonNoRecords: "il backup non ne contiene alcun record",
-  reasonExpiresSoon: "il backup scade prima del tempo che un ripristino può richiedere; ripristina da un backup più recente",
-  reasonNoLongerExists: "la proprietà non esiste più nel portale",
-  reasonCalculated: "calcolata da HubSpot: non si può scrivere",
-  reasonReadOnly: "di sola lettura: HubSpot non accetta scritture",
+  reason_conversations: "le conversazioni sono thread della posta in arrivo, non record del CRM: non si possono riscrivere",
+  reason_no_records: "il backup non ne contiene alcun record",
+  reason_expires_soon: "il backup scade prima del tempo che un ripristino può richiedere; ripristina da un backup più recente",
+  reason_property_gone: "la proprietà non esiste più nel portale",
+  reason_calculated: "calcolata da HubSpot: non si può scrivere",
+  reason_read_only: "di sola lettura: HubSpot non accetta scritture",
   err_invalid: "La richiesta non è stata accettata: controlla i dati inseriti e riprova.",
   err_unauthorized: "La sessione è terminata: accedi di nuovo.",
   err_forbidden: "Solo un super amministratore di questo account può farlo.",

@@ -1,8 +1,8 @@
 // What the API says in English (its errors, the schedule's description,
 // why an object or a property cannot be restored), in the admin's language
 // from the catalogue: the console reads the structured fields (an error's
-// code and details, the schedule's settings) and shows the server's own
-// message only for a code it does not know.
+// code and details, the schedule's settings, a reason's code) and shows the
+// server's own message only for a code it does not know.
 
 import { ApiError, type Schedule } from "./api";
 import { isKey, t, when } from "./i18n";
@@ -24,6 +24,7 @@ export function errorText(e: unknown, action: Action = "load"): string {
     case "enterprise_required":
       return isTier(str("tier")) ? t("err_enterprise_required", { tier: t(str("tier") as Tier) }) : t("enterpriseOnly");
     case "invalid":
+      if (str("reasonCode")) return t("notRestorable", { why: reasonText(str("reasonCode"), e.message).text });
       if (Array.isArray(d.missing)) return t("errAcks");
       if (Array.isArray(d.excluded)) return t("errNoneWritable");
       break;
@@ -75,18 +76,12 @@ function dayName(day: string): string {
   return i < 0 ? day : t("dayNamesInline").split(",")[i];
 }
 
-// reasonText is why an object or a property cannot be restored: the API
-// gives it as an English sentence of a few known kinds; one it does not
-// know is shown as it is.
-const reasons: [RegExp, Parameters<typeof t>[0]][] = [
-  [/^conversations cannot be restored/, "reasonConversations"],
-  [/^the backup holds no record/, "reasonNoRecords"],
-  [/^the backup expires at .* sooner than/, "reasonExpiresSoon"],
-  [/^the property no longer exists/, "reasonNoLongerExists"],
-  [/^calculated by HubSpot/, "reasonCalculated"],
-  [/^read-only/, "reasonReadOnly"],
-];
-export function reasonText(reason: string): string {
-  for (const [re, key] of reasons) if (re.test(reason)) return t(key);
-  return reason;
+// reasonText is why an object or a property cannot be restored, from the
+// API's reasonCode (internal/restore's ReasonCodes; a Go test checks that
+// the catalogue has each); the API's English reason, marked as English, for
+// a code the console does not know or none (a plan made before codes).
+export function reasonText(code: string | undefined, reason: string | undefined): { text: string; lang?: "en" } {
+  const key = `reason_${code}`;
+  if (code && isKey(key)) return { text: t(key) };
+  return { text: reason ?? "", lang: "en" };
 }

@@ -128,7 +128,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
                 <input type="radio" name="object" value={o.name} disabled={!o.restorable} checked={object === o.name} onChange={() => setObject(o.name)} />
                 <span>
                   {o.plural} <span class="muted">({tn("records", o.rows)})</span>
-                  {!o.restorable && <span class="muted block">{t("notRestorable", { why: reasonText(o.reason ?? "") })}</span>}
+                  {!o.restorable && <Why class="muted block" sentence="notRestorable" code={o.reasonCode} reason={o.reason} />}
                 </span>
               </label>
             ))}
@@ -171,7 +171,7 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
                 <input type="checkbox" name="property" value={p.name} disabled={!p.restorable} checked={chosen.has(p.name)} onChange={() => toggle(p.name)} />
                 <span>
                   {p.label || p.name} <code>{p.name}</code>
-                  {!p.restorable && <span class="muted block">{t("notRestorable", { why: reasonText(p.reason ?? "") })}</span>}
+                  {!p.restorable && <Why class="muted block" sentence="notRestorable" code={p.reasonCode} reason={p.reason} />}
                 </span>
               </label>
             ))}
@@ -261,6 +261,21 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
   );
 }
 
+// Why is a sentence of the catalogue around why an object or a property
+// cannot be restored ({why}): the reason from its code, or the API's English
+// one, marked as English, for a code the console does not know.
+function Why(props: { sentence: "notRestorable" | "excluded"; vars?: Record<string, string>; code?: string; reason?: string; class?: string }) {
+  const why = reasonText(props.code, props.reason);
+  const [before, after = ""] = t(props.sentence, { ...props.vars, why: "\u0000" }).split("\u0000");
+  return (
+    <span class={props.class} data-reason={props.code ?? ""}>
+      {before}
+      <span lang={why.lang}>{why.text}</span>
+      {after}
+    </span>
+  );
+}
+
 function Review({ plan, labels }: { plan: api.Plan; labels: Map<string, string> }) {
   const tally = plan.tally!;
   const v = tally.values;
@@ -323,7 +338,7 @@ function Review({ plan, labels }: { plan: api.Plan; labels: Map<string, string> 
       {tally.records.missing > 0 && <p class="warning">{tn("missingNote", tally.records.missing)}</p>}
       {plan.excluded?.map((x) => (
         <p class="muted" key={x.name}>
-          {t("excluded", { name: label(x.name), why: reasonText(x.reason) })}
+          <Why sentence="excluded" vars={{ name: label(x.name) }} code={x.reasonCode} reason={x.reason} />
         </p>
       ))}
       {!!tally.samples?.length && (

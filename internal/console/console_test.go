@@ -12,6 +12,7 @@ import (
 	"github.com/crmbackup/crmbackup/internal/api"
 	"github.com/crmbackup/crmbackup/internal/audit"
 	"github.com/crmbackup/crmbackup/internal/console"
+	"github.com/crmbackup/crmbackup/internal/restore"
 )
 
 func TestHandlerHeaders(t *testing.T) {
@@ -75,14 +76,7 @@ func TestAuditActionsAgree(t *testing.T) {
 // in Italian (it shows the server's English message only for a code it
 // does not know), and for every field of the schedule a 400 names.
 func TestErrorCodesInTheCatalogue(t *testing.T) {
-	src, err := os.ReadFile("../../console/src/i18n.ts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, it, ok := strings.Cut(string(src), "const it: Catalogue = {")
-	if !ok {
-		t.Fatal("no Italian catalogue in i18n.ts")
-	}
+	en, it := catalogues(t)
 	keys := []string{}
 	for _, code := range api.ErrorCodes {
 		keys = append(keys, "err_"+code)
@@ -110,4 +104,37 @@ func TestErrorCodesInTheCatalogue(t *testing.T) {
 			t.Errorf("the Italian catalogue has no %s", key)
 		}
 	}
+}
+
+// The console words every reason an object or a property cannot be
+// restored from its code (restore.ReasonCodes), in English and in Italian,
+// and has no entry for a code the API no longer gives (the API's English
+// reason is shown only for a code it does not know).
+func TestReasonCodesInTheCatalogue(t *testing.T) {
+	en, it := catalogues(t)
+	entries := regexp.MustCompile(`(?m)^  reason_(\w+): "[^"]+",$`)
+	for lang, cat := range map[string]string{"English": en, "Italian": it} {
+		var got []string
+		for _, m := range entries.FindAllStringSubmatch(cat, -1) {
+			got = append(got, m[1])
+		}
+		slices.Sort(got)
+		if want := slices.Sorted(slices.Values(restore.ReasonCodes)); !slices.Equal(got, want) {
+			t.Errorf("the %s catalogue words the reasons %v, internal/restore gives %v", lang, got, want)
+		}
+	}
+}
+
+// catalogues is the English and the Italian catalogue's source.
+func catalogues(t *testing.T) (en, it string) {
+	t.Helper()
+	src, err := os.ReadFile("../../console/src/i18n.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, it, ok := strings.Cut(string(src), "const it: Catalogue = {")
+	if !ok {
+		t.Fatal("no Italian catalogue in i18n.ts")
+	}
+	return en, it
 }

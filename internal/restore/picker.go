@@ -18,8 +18,10 @@ type ObjectChoice struct {
 	Custom       bool   `json:"custom,omitempty"`
 	Rows         int64  `json:"rows"`
 	Restorable   bool   `json:"restorable"`
-	// Reason says why the object cannot be restored (when it cannot).
-	Reason string `json:"reason,omitempty"`
+	// Reason says why the object cannot be restored (when it cannot), in
+	// English; ReasonCode is the same as one of ReasonCodes.
+	Reason     string `json:"reason,omitempty"`
+	ReasonCode string `json:"reasonCode,omitempty"`
 }
 
 // PropertyChoice is a backed-up property as a restore picker lists it.
@@ -30,7 +32,8 @@ type PropertyChoice struct {
 	FieldType   string `json:"fieldType,omitempty"`
 	Sensitivity string `json:"sensitivity,omitempty"`
 	Restorable  bool   `json:"restorable"`
-	Reason      string `json:"reason,omitempty"`
+	Reason      string `json:"reason,omitempty"`     // as ObjectChoice's
+	ReasonCode  string `json:"reasonCode,omitempty"` // as ObjectChoice's
 }
 
 // pickable is a completed backup whose files are kept, and what keeps a
@@ -65,13 +68,13 @@ func (s *Service) Objects(ctx context.Context, accountID, backupID string) ([]Ob
 	for i := range archive.Manifest.Objects {
 		o := &archive.Manifest.Objects[i]
 		c := ObjectChoice{Name: o.Name, ObjectTypeID: o.ObjectTypeID, Singular: o.Singular, Plural: o.Plural, Custom: o.Custom, Rows: o.Rows}
-		switch err := Restorable(o); {
-		case err != nil:
-			c.Reason = apperr.Message(err)
+		c.ReasonCode, c.Reason = unrestorableObject(o)
+		switch {
+		case c.ReasonCode != "":
 		case o.Rows == 0:
-			c.Reason = "the backup holds no record of it"
+			c.ReasonCode, c.Reason = ReasonNoRecords, "the backup holds no record of it"
 		case why != "":
-			c.Reason = why
+			c.ReasonCode, c.Reason = ReasonExpiresSoon, why
 		default:
 			c.Restorable = true
 		}
@@ -102,11 +105,11 @@ func (s *Service) Properties(ctx context.Context, accountID, backupID, object st
 	out := make([]PropertyChoice, 0, len(o.Properties))
 	for _, p := range o.Properties {
 		c := PropertyChoice{Name: p.Name, Label: p.Label, Type: p.Type, FieldType: p.FieldType, Sensitivity: p.Sensitivity}
-		c.Reason = unwritable(p.Name, now)
-		if c.Reason == "" {
-			c.Reason = why
+		c.ReasonCode, c.Reason = unwritable(p.Name, now)
+		if c.ReasonCode == "" && why != "" {
+			c.ReasonCode, c.Reason = ReasonExpiresSoon, why
 		}
-		c.Restorable = c.Reason == ""
+		c.Restorable = c.ReasonCode == ""
 		out = append(out, c)
 	}
 	return out, nil

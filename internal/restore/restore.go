@@ -53,20 +53,52 @@ type CRM interface {
 	BatchUpdate(ctx context.Context, objectType string, inputs []hubspot.UpdateInput) (*hubspot.BatchResult, error)
 }
 
-// Restorable reports whether an object of a backup may be restored: every
-// CRM object (standard or custom), not conversations (inbox threads are not
-// CRM records and cannot be written back).
-func Restorable(o *backup.ManifestObject) error {
+// Reason codes say why an object or a property of a backup cannot be
+// restored, for programs: the console words each in the admin's language
+// (a test there keeps its catalogue equal to ReasonCodes, and one here keeps
+// ReasonCodes equal to these constants). The English reason that goes with
+// each is for people (the CLI, API clients) and may change; a code may not.
+const (
+	ReasonConversations = "conversations" // inbox threads are not CRM records
+	ReasonNoRecords     = "no_records"    // the backup holds no record of the object
+	ReasonExpiresSoon   = "expires_soon"  // the backup expires before a restore could end
+	ReasonPropertyGone  = "property_gone" // the property no longer exists in the portal
+	ReasonCalculated    = "calculated"    // HubSpot calculates the property
+	ReasonReadOnly      = "read_only"     // HubSpot does not accept writes to it
+)
+
+// ReasonCodes are every reason code, for the tests that keep their
+// consumers in step.
+var ReasonCodes = []string{
+	ReasonConversations, ReasonNoRecords, ReasonExpiresSoon, ReasonPropertyGone, ReasonCalculated, ReasonReadOnly,
+}
+
+// unrestorableObject says why an object of a backup cannot be restored
+// (code "" if it can): every CRM object (standard or custom) can, not
+// conversations (inbox threads are not CRM records and cannot be written
+// back).
+func unrestorableObject(o *backup.ManifestObject) (code, why string) {
 	if o.Name == backup.Conversations {
-		return apperr.New(apperr.Invalid, "conversations cannot be restored: pick companies, contacts, deals, tickets, products, calls, tasks or a custom object")
+		return ReasonConversations, "conversations cannot be restored: pick companies, contacts, deals, tickets, products, calls, tasks or a custom object"
+	}
+	return "", ""
+}
+
+// Restorable reports whether an object of a backup may be restored.
+func Restorable(o *backup.ManifestObject) error {
+	if code, why := unrestorableObject(o); code != "" {
+		return apperr.New(apperr.Invalid, "%s", why).With("reasonCode", code)
 	}
 	return nil
 }
 
-// Excluded is a requested property that will not be restored, and why.
+// Excluded is a requested property that will not be restored, and why
+// (ReasonCode is one of ReasonCodes; plans made before it existed have
+// none).
 type Excluded struct {
-	Name   string `json:"name"`
-	Reason string `json:"reason"`
+	Name       string `json:"name"`
+	Reason     string `json:"reason"`
+	ReasonCode string `json:"reasonCode,omitempty"`
 }
 
 // Selection is the properties of one object a restore writes.
@@ -101,8 +133,8 @@ func Select(o *backup.ManifestObject, requested []string, current []hubspot.Prop
 		case !inBackup[name]:
 			unknown = append(unknown, name)
 		default:
-			if why := unwritable(name, now); why != "" {
-				sel.Excluded = append(sel.Excluded, Excluded{name, why})
+			if code, why := unwritable(name, now); code != "" {
+				sel.Excluded = append(sel.Excluded, Excluded{Name: name, Reason: why, ReasonCode: code})
 			} else {
 				sel.Properties = append(sel.Properties, name)
 			}
@@ -128,17 +160,17 @@ func byName(props []hubspot.Property) map[string]hubspot.Property {
 }
 
 // unwritable says why a backed-up property cannot be restored into the
-// portal now ("" if it can): now is the portal's properties by name.
-func unwritable(name string, now map[string]hubspot.Property) string {
+// portal now (code "" if it can): now is the portal's properties by name.
+func unwritable(name string, now map[string]hubspot.Property) (code, why string) {
 	switch p, exists := now[name]; {
 	case !exists:
-		return "the property no longer exists in the portal"
+		return ReasonPropertyGone, "the property no longer exists in the portal"
 	case p.Calculated:
-		return "calculated by HubSpot: it cannot be written"
+		return ReasonCalculated, "calculated by HubSpot: it cannot be written"
 	case !p.Writable():
-		return "read-only: HubSpot does not accept writes to it"
+		return ReasonReadOnly, "read-only: HubSpot does not accept writes to it"
 	}
-	return ""
+	return "", ""
 }
 
 // Counts of values (or records) by what a restore does to them.

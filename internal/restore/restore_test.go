@@ -315,12 +315,12 @@ func TestSelect(t *testing.T) {
 		object    *backup.ManifestObject
 		props     []string
 		wantProps []string
-		excluded  []string
+		excluded  []string // name:reason code
 		wantErr   bool
 	}{
 		{"writable ones", o, []string{"amount", "dealname", "amount"}, []string{"amount", "dealname"}, nil, false},
 		{"read-only and calculated are excluded", o, []string{"dealname", "hs_lastmodifieddate", "days_to_close", "retired"},
-			[]string{"dealname"}, []string{"hs_lastmodifieddate", "days_to_close", "retired"}, false},
+			[]string{"dealname"}, []string{"hs_lastmodifieddate:read_only", "days_to_close:calculated", "retired:property_gone"}, false},
 		{"not in the backup", o, []string{"dealname", "brand_new"}, nil, nil, true},
 		{"nothing writable", o, []string{"days_to_close"}, nil, nil, true},
 		{"no properties", o, nil, nil, nil, true},
@@ -342,7 +342,7 @@ func TestSelect(t *testing.T) {
 				if x.Reason == "" {
 					t.Errorf("%s excluded without a reason", x.Name)
 				}
-				excluded = append(excluded, x.Name)
+				excluded = append(excluded, x.Name+":"+x.ReasonCode)
 			}
 			if !slices.Equal(sel.Properties, tc.wantProps) || !slices.Equal(excluded, tc.excluded) {
 				t.Fatalf("properties %v excluded %v", sel.Properties, excluded)

@@ -735,13 +735,13 @@ func TestPicker(t *testing.T) {
 	for _, o := range objs {
 		by[o.Name] = o
 	}
-	if d := by["deals"]; !d.Restorable || d.Rows != 20 || d.ObjectTypeID != "0-3" || d.Singular != "Deal" || d.Reason != "" {
+	if d := by["deals"]; !d.Restorable || d.Rows != 20 || d.ObjectTypeID != "0-3" || d.Singular != "Deal" || d.Reason != "" || d.ReasonCode != "" {
 		t.Errorf("deals: %+v", d)
 	}
-	if c := by["conversations"]; c.Restorable || !strings.Contains(c.Reason, "conversations") {
+	if c := by["conversations"]; c.Restorable || !strings.Contains(c.Reason, "conversations") || c.ReasonCode != restore.ReasonConversations {
 		t.Errorf("conversations: %+v", c)
 	}
-	if p := by["products"]; p.Restorable || p.Reason == "" {
+	if p := by["products"]; p.Restorable || p.Reason == "" || p.ReasonCode != restore.ReasonNoRecords {
 		t.Errorf("products (no records): %+v", p)
 	}
 	props, err := svc.Properties(ctx, "acme", e.backup.ID, "0-3")
@@ -760,7 +760,7 @@ func TestPicker(t *testing.T) {
 	if name == nil || !name.Restorable || name.Label == "" || name.Type == "" {
 		t.Errorf("dealname: %+v", name)
 	}
-	if modified == nil || modified.Restorable || !strings.Contains(modified.Reason, "read-only") {
+	if modified == nil || modified.Restorable || !strings.Contains(modified.Reason, "read-only") || modified.ReasonCode != restore.ReasonReadOnly {
 		t.Errorf("hs_lastmodifieddate: %+v", modified)
 	}
 	for _, tt := range []struct {
@@ -779,6 +779,9 @@ func TestPicker(t *testing.T) {
 	for _, o := range objs {
 		if o.Restorable {
 			t.Errorf("%s restorable an hour before the backup expires", o.Name)
+		}
+		if o.Name == "deals" && o.ReasonCode != restore.ReasonExpiresSoon {
+			t.Errorf("deals an hour before the backup expires: %+v", o)
 		}
 	}
 	late.Now = func() time.Time { return e.backup.ExpiresAt.Add(time.Hour) }
