@@ -5,10 +5,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
 )
 
 // Console is the admin console on AWS: its built files in a private
@@ -20,7 +25,12 @@ import (
 type Console struct {
 	Bucket       awss3.Bucket
 	Distribution awscloudfront.Distribution
+	// OriginSecret is the value the distribution sends the API in
+	// api.OriginHeader (AddAPI): the API trusts CloudFront's viewer address
+	// only on a request that has it.
+	OriginSecret awssecretsmanager.Secret
 	headers      awscloudfront.ResponseHeadersPolicy
+	scope        constructs.Construct
 	// URL is https://<distribution domain> (the managed login's callback,
 	// and the API's base URL for the console).
 	URL *string
@@ -87,7 +97,7 @@ func NewConsole(scope constructs.Construct, p *Props, logs awss3.IBucket) *Conso
 		},
 		HttpVersion: awscloudfront.HttpVersion_HTTP2_AND_3,
 	})
-	return &Console{Bucket: bucket, Distribution: dist, headers: headers,
+	return &Console{Bucket: bucket, Distribution: dist, headers: headers, scope: c,
 		URL: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName()})}
 }
 
@@ -95,13 +105,32 @@ func NewConsole(scope constructs.Construct, p *Props, logs awss3.IBucket) *Conso
 // second origin: every method, nothing cached, and every header of the
 // request but Host (API Gateway answers to its own name) — the
 // Authorization header included, which CloudFront forwards with caching
-// disabled and an all-viewer origin request policy. The API's own URL
+// disabled and an all-viewer origin request policy — and CloudFront's own
+// headers, CloudFront-Viewer-Address among them (the managed
+// AllViewerExceptHostHeader policy includes them). The API's own URL
 // stays as it is for the CLI.
-func (c *Console) AddAPI(api awsapigatewayv2.HttpApi) {
-	host := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(), jsii.String("."), awscdk.Aws_URL_SUFFIX()})
+//
+// So that the API can tell the distribution's requests from a direct
+// caller's (who could send any CloudFront-Viewer-Address), the origin adds
+// a secret header: a value Secrets Manager generates at deployment, which
+// CloudFormation resolves into the origin's configuration (a dynamic
+// reference: the template holds the secret's ARN, never its value) and
+// the api function (fn) reads at cold start, with GetSecretValue on this
+// secret only.
+func (c *Console) AddAPI(httpAPI awsapigatewayv2.HttpApi, fn *Function) {
+	c.OriginSecret = awssecretsmanager.NewSecret(c.scope, jsii.String("OriginSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("crmbackup: the value the console's CloudFront distribution sends the HTTP API in " + api.OriginHeader),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true), IncludeSpace: jsii.Bool(false),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY, // a new stack makes its own
+	})
+	host := awscdk.Fn_Join(jsii.String(""), &[]*string{httpAPI.ApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(), jsii.String("."), awscdk.Aws_URL_SUFFIX()})
 	c.Distribution.AddBehavior(jsii.String("/v1/*"), awscloudfrontorigins.NewHttpOrigin(host, &awscloudfrontorigins.HttpOriginProps{
 		ProtocolPolicy:     awscloudfront.OriginProtocolPolicy_HTTPS_ONLY,
 		OriginSslProtocols: &[]awscloudfront.OriginSslPolicy{awscloudfront.OriginSslPolicy_TLS_V1_2},
+		// {{resolve:secretsmanager:<arn>:SecretString:::}}
+		CustomHeaders: &map[string]*string{api.OriginHeader: c.OriginSecret.SecretValue().UnsafeUnwrap()},
 	}), &awscloudfront.AddBehaviorOptions{
 		AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_ALL(),
 		CachePolicy:           awscloudfront.CachePolicy_CACHING_DISABLED(),
@@ -109,6 +138,10 @@ func (c *Console) AddAPI(api awsapigatewayv2.HttpApi) {
 		ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
 		ResponseHeadersPolicy: c.headers,
 	})
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("secretsmanager:GetSecretValue"), Resources: &[]*string{c.OriginSecret.SecretArn()},
+	}))
+	fn.Fn.AddEnvironment(jsii.String(env.OriginSecret), c.OriginSecret.SecretArn(), nil)
 }
 
 // Deploy puts the built console (dir) and its config.json into the bucket:

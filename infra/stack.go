@@ -84,7 +84,7 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	st.Console = NewConsole(st.Stack, p, st.Storage.Logs)
 	var login *ConsoleLogin
 	st.API, st.Pool, login = NewAPI(st.Stack, p, st.Functions[lambdas.API], st.Console.URL)
-	st.Console.AddAPI(st.API)
+	st.Console.AddAPI(st.API, st.Functions[lambdas.API])
 	// The console calls the API at its own origin (AddAPI).
 	config := map[string]any{"api": st.Console.URL, "signIn": "oidc"}
 	if login != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/crmbackup/crmbackup/internal/api"
+	"github.com/crmbackup/crmbackup/internal/awswire/env"
 	"github.com/crmbackup/crmbackup/internal/blobkey"
 	"github.com/crmbackup/crmbackup/internal/lambdas"
 	"github.com/crmbackup/crmbackup/internal/workflow/asl"
@@ -263,8 +264,10 @@ func TestStack(t *testing.T) {
 				t.Errorf("export writes %v", s.Resources)
 			}
 		}
+		originSecret := ref(idOf(tpl, "AWS::SecretsManager::Secret", "Description", "crmbackup: the value the console's CloudFront distribution sends the HTTP API in "+api.OriginHeader))
 		for _, s := range policies["api"] {
-			if slices.Contains(s.Actions, "secretsmanager:GetSecretValue") && !strings.Contains(js(s.Resources), "secret:crmbackup/test/hubspot/*") {
+			if slices.Contains(s.Actions, "secretsmanager:GetSecretValue") && !strings.Contains(js(s.Resources), "secret:crmbackup/test/hubspot/*") &&
+				!slices.Equal(s.Resources, []string{originSecret}) {
 				t.Errorf("api reads secrets %v", s.Resources)
 			}
 		}
@@ -1571,6 +1574,48 @@ func TestConsoleHosting(t *testing.T) {
 	}
 	if !strings.Contains(apiOrigin, `.execute-api.`) || !strings.Contains(apiOrigin, `"OriginProtocolPolicy":"https-only"`) || !strings.Contains(apiOrigin, `"OriginSSLProtocols":["TLSv1.2"]`) {
 		t.Errorf("the API's origin %s: want the HTTP API's host over HTTPS (TLS 1.2)", apiOrigin)
+	}
+	// The API's origin sends the secret that lets the API trust
+	// CloudFront-Viewer-Address: a generated secret, resolved by
+	// CloudFormation at deployment (a dynamic reference, no value in the
+	// template).
+	secrets := resources(tpl, "AWS::SecretsManager::Secret")
+	secretID := idOf(tpl, "AWS::SecretsManager::Secret", "Description", "crmbackup: the value the console's CloudFront distribution sends the HTTP API in "+api.OriginHeader)
+	gen := js(props(secrets[secretID])["GenerateSecretString"])
+	if !strings.Contains(gen, `"PasswordLength":64`) || !strings.Contains(gen, `"ExcludePunctuation":true`) || props(secrets[secretID])["SecretString"] != nil {
+		t.Errorf("the origin secret %s: want 64 generated characters, no value in the template", js(secrets[secretID]))
+	}
+	wantHeader := `"OriginCustomHeaders":[{"HeaderName":"` + api.OriginHeader + `","HeaderValue":{"Fn::Join":["",["{{resolve:secretsmanager:",` + ref(secretID) + `,":SecretString:::}}"]]}}]`
+	if !strings.Contains(apiOrigin, wantHeader) {
+		t.Errorf("the API's origin %s: want the header %s", apiOrigin, wantHeader)
+	}
+	for _, o := range cfg["Origins"].([]any) {
+		if s := js(o); s != apiOrigin && strings.Contains(s, "OriginCustomHeaders") {
+			t.Errorf("the files' origin sends custom headers: %s", s)
+		}
+	}
+	// Only the api reads it, and only it, and is told where it is.
+	fns := functions(tpl)
+	apiReads := false
+	for name, stmts := range policiesByFunction(t, tpl, fns) {
+		for _, st := range stmts {
+			reads := slices.Contains(st.Resources, ref(secretID))
+			// (CDK merges it with the api's HubSpot secrets, the same action.)
+			if reads && (name != "api" || !slices.Equal(st.Actions, []string{"secretsmanager:GetSecretValue"}) ||
+				slices.ContainsFunc(st.Resources, func(r string) bool { return r != ref(secretID) && !strings.Contains(r, ":secret:crmbackup/test/hubspot/*") })) {
+				t.Errorf("%s: %v on %v", name, st.Actions, st.Resources)
+			}
+			apiReads = apiReads || (name == "api" && reads)
+		}
+	}
+	if !apiReads {
+		t.Error("the api cannot read the origin secret")
+	}
+	for _, f := range fns {
+		vars := js(props(f)["Environment"])
+		if (props(f)["FunctionName"] == "crmbackup-test-api") != strings.Contains(vars, `"`+env.OriginSecret+`":`) {
+			t.Errorf("%s's environment %s: only the api is given %s", props(f)["FunctionName"], vars, env.OriginSecret)
+		}
 	}
 	// The console never calls the execute-api host: no CORS at all.
 	if cors, ok := props(first(apis))["CorsConfiguration"]; ok {

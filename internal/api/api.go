@@ -7,6 +7,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -62,7 +64,19 @@ type Server struct {
 	Audit         AuditLog
 	Log           *slog.Logger
 	Now           func() time.Time
+	// OriginSecret is the value the console's CloudFront distribution
+	// sends in OriginHeader on every request it passes on ("" when there
+	// is none, locally): only a request that carries it has its viewer's
+	// address taken from CloudFront-Viewer-Address (see clientIP).
+	OriginSecret string
 }
+
+// OriginHeader is the origin custom header the console's distribution adds
+// to the requests it passes on to the API, with OriginSecret as its value.
+const OriginHeader = "X-Crmbackup-Origin-Secret"
+
+// viewerAddressHeader is CloudFront's "<viewer IP>:<port>" of the request.
+const viewerAddressHeader = "CloudFront-Viewer-Address"
 
 // Routes lists the API's routes ("METHOD /path" with {param}s): the CDK
 // stack creates one API Gateway route, with the authorizer, for each.
@@ -181,9 +195,8 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		// For the audit log. API Gateway puts the client's address (the
-		// TCP peer it saw, not a forwarded header) in RemoteAddr.
-		c.IP, c.UserAgent = clientIP(r), r.UserAgent()
+		// For the audit log.
+		c.IP, c.UserAgent = s.clientIP(r), r.UserAgent()
 		// Every id crmbackup gives out is a ULID: anything else names
 		// nothing (and could not be a key of the store: too long, say).
 		if id := r.PathValue("id"); id != "" && !backup.ValidID(id) {
@@ -196,12 +209,51 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// clientIP is the request's peer address without its port.
-func clientIP(r *http.Request) string {
+// clientIP is the address of the request's client, for the audit log. API
+// Gateway puts the TCP peer it saw in RemoteAddr (not a forwarded header),
+// which for the console's calls is a CloudFront edge: the viewer's address
+// is then CloudFront's CloudFront-Viewer-Address, trusted only on a request
+// that carries the distribution's secret origin header (anyone may call the
+// HTTP API's own URL, with any header). Otherwise, or when that header is
+// not one address, the peer's.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.OriginSecret != "" && s.fromDistribution(r) {
+		if v := r.Header.Values(viewerAddressHeader); len(v) == 1 {
+			if ip, ok := viewerIP(v[0]); ok {
+				return ip
+			}
+		}
+	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		return host
 	}
 	return r.RemoteAddr
+}
+
+// fromDistribution reports whether r carries the distribution's secret
+// (compared in constant time: the answer must not tell how much of a guess
+// was right).
+func (s *Server) fromDistribution(r *http.Request) bool {
+	v := r.Header.Values(OriginHeader)
+	return len(v) == 1 && subtle.ConstantTimeCompare([]byte(v[0]), []byte(s.OriginSecret)) == 1
+}
+
+// viewerIP is the address of CloudFront-Viewer-Address: "198.51.100.10:46532",
+// or an IPv6 address and port without brackets ("2001:db8::1:46532"; with
+// brackets too).
+func viewerIP(v string) (string, bool) {
+	i := strings.LastIndexByte(v, ':')
+	if i < 0 {
+		return "", false
+	}
+	if _, err := strconv.ParseUint(v[i+1:], 10, 16); err != nil {
+		return "", false
+	}
+	addr, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(v[:i], "["), "]"))
+	if err != nil || addr.Zone() != "" {
+		return "", false
+	}
+	return addr.Unmap().String(), true
 }
 
 // clip quotes at most n bytes of what a caller sent, whole characters.

@@ -61,6 +61,16 @@ type Wiring struct {
 	Schedules    *schedule.Service
 	Store        *dynamo.Store // nil without table access
 	Claims       auth.ClaimNames
+	// originSecretARN names the console distribution's origin secret
+	// (env.OriginSecret; "" for none), originSecret is its value, read by
+	// Load: the API trusts CloudFront's viewer address on the requests that
+	// carry it. Never logged.
+	originSecretARN, originSecret string
+}
+
+// secretReader reads a secret's value (secrets.Manager).
+type secretReader interface {
+	SecretString(ctx context.Context, arn string) (string, error)
 }
 
 // Load builds the wiring of function name from its environment (getenv;
@@ -74,7 +84,34 @@ func Load(ctx context.Context, name string, getenv func(string) string) (*Wiring
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	return load(fn, cfg, getenv)
+	w, err := load(fn, cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.readOriginSecret(ctx, secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// readOriginSecret reads the console distribution's origin secret, once
+// per cold start (the value changes only with a deployment, which starts
+// new containers). A function that cannot read it does not start: an API
+// that silently trusted no viewer address would record CloudFront's
+// addresses in the audit log again.
+func (w *Wiring) readOriginSecret(ctx context.Context, sm secretReader) error {
+	if w.originSecretARN == "" {
+		return nil
+	}
+	v, err := sm.SecretString(ctx, w.originSecretARN)
+	if err != nil { // names the secret, never a value
+		return fmt.Errorf("function %s: %s: %w", w.Function.Name, env.OriginSecret, err)
+	}
+	if v == "" {
+		return fmt.Errorf("function %s: %s: the secret %s is empty", w.Function.Name, env.OriginSecret, w.originSecretARN)
+	}
+	w.originSecret = v
+	return nil
 }
 
 func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wiring, error) {
@@ -174,6 +211,9 @@ func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wir
 	if sec := set.positive(env.SSOMaxAgeSec, false); sec > 0 {
 		rs.SSOMaxAge = time.Duration(sec) * time.Second
 	}
+	if getenv(env.OriginSecret) != "" {
+		w.originSecretARN = set.arn(env.OriginSecret)
+	}
 	if err := set.err(); err != nil {
 		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
@@ -210,7 +250,7 @@ func (w *Wiring) Handler() any {
 // API returns the HTTP API as it runs behind API Gateway's JWT authorizer.
 func (w *Wiring) API() *api.Server {
 	return &api.Server{Auth: api.GatewayClaims{Names: w.Claims}, Backups: w.Service, Restores: w.Restore, Schedules: w.Schedules,
-		Notifications: w.Store, Audit: w.Store, Log: w.Log}
+		Notifications: w.Store, Audit: w.Store, Log: w.Log, OriginSecret: w.originSecret}
 }
 
 // ConsoleLink is the admin console's page of a backup or an import (kind

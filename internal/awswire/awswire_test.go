@@ -1,6 +1,8 @@
 package awswire
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -118,4 +120,63 @@ func TestMissingOrBadSettingsFailAtColdStart(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 	})
+}
+
+// The console distribution's origin secret: its ARN from the environment,
+// its value read once at cold start and given to the API, which trusts
+// CloudFront's viewer address only with it; a secret that cannot be read
+// fails the cold start without saying any value.
+func TestOriginSecret(t *testing.T) {
+	api, _ := lambdas.Get(lambdas.API)
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ConsoleOriginSecret-AbCdEf"
+	vars := complete(api)
+	vars[env.OriginSecret] = "crmbackup-origin"
+	if _, err := loadWith(t, api, vars); err == nil || !strings.Contains(err.Error(), env.OriginSecret+`="crmbackup-origin": want an ARN`) {
+		t.Fatalf("a secret that is no ARN: %v", err)
+	}
+
+	w, err := loadWith(t, api, complete(api))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.readOriginSecret(t.Context(), fakeSecrets{}); err != nil || w.API().OriginSecret != "" {
+		t.Fatalf("without the setting: %v, %q", err, w.API().OriginSecret)
+	}
+
+	vars[env.OriginSecret] = arn
+	for _, tc := range []struct {
+		name    string
+		secrets fakeSecrets
+		want    string // the API's OriginSecret, or the error's text
+		fails   bool
+	}{
+		{"read", fakeSecrets{arn: "v4lue"}, "v4lue", false},
+		{"unreadable", fakeSecrets{}, env.OriginSecret, true},
+		{"empty", fakeSecrets{arn: ""}, "is empty", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := loadWith(t, api, vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = w.readOriginSecret(t.Context(), tc.secrets)
+			switch {
+			case tc.fails && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "function api")):
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			case !tc.fails && (err != nil || w.API().OriginSecret != tc.want):
+				t.Fatalf("%v, the API's secret %q", err, w.API().OriginSecret)
+			}
+		})
+	}
+}
+
+// fakeSecrets holds secret values by ARN.
+type fakeSecrets map[string]string
+
+func (f fakeSecrets) SecretString(_ context.Context, arn string) (string, error) {
+	v, ok := f[arn]
+	if !ok {
+		return "", fmt.Errorf("secret %s: AccessDeniedException", arn)
+	}
+	return v, nil
 }

@@ -38,4 +38,10 @@ const (
 	SchedulerRole  = "SCHEDULER_ROLE_ARN"
 	// ScheduleDeadLetter is the SQS queue a schedule's undeliverable runs go to.
 	ScheduleDeadLetter = "SCHEDULE_DLQ_ARN"
+	// OriginSecret is the ARN of the Secrets Manager secret whose value the
+	// console's CloudFront distribution adds to every request it passes on
+	// to the API (api.OriginHeader): the api reads the value at cold start
+	// and trusts CloudFront's viewer address only on a request that has it.
+	// Unset (locally, in tests), no forwarded address is trusted.
+	OriginSecret = "ORIGIN_SECRET_ARN"
 )
