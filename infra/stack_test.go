@@ -1602,7 +1602,9 @@ func TestConsoleHosting(t *testing.T) {
 			reads := slices.Contains(st.Resources, ref(secretID))
 			// (CDK merges it with the api's HubSpot secrets, the same action.)
 			if reads && (name != "api" || !slices.Equal(st.Actions, []string{"secretsmanager:GetSecretValue"}) ||
-				slices.ContainsFunc(st.Resources, func(r string) bool { return r != ref(secretID) && !strings.Contains(r, ":secret:crmbackup/test/hubspot/*") })) {
+				slices.ContainsFunc(st.Resources, func(r string) bool {
+					return r != ref(secretID) && !strings.Contains(r, ":secret:crmbackup/test/hubspot/*")
+				})) {
 				t.Errorf("%s: %v on %v", name, st.Actions, st.Resources)
 			}
 			apiReads = apiReads || (name == "api" && reads)
