@@ -4,8 +4,8 @@
 // code and details, the schedule's settings, a reason's code) and shows the
 // server's own message only for a code it does not know.
 
-import { ApiError, type Schedule } from "./api";
-import { isKey, t, when } from "./i18n";
+import { ApiError, records, type Backup, type Import, type Notification, type Schedule } from "./api";
+import { importName, isKey, num, t, tn, when } from "./i18n";
 
 // Action is what the admin was doing when the API refused: it makes a
 // generic code precise ("conflict" on a download: the backup is not
@@ -84,4 +84,41 @@ export function reasonText(code: string | undefined, reason: string | undefined)
   const key = `reason_${code}`;
   if (code && isKey(key)) return { text: t(key) };
   return { text: reason ?? "", lang: "en" };
+}
+
+// notificationText is a notification's subject and message in the admin's
+// language, from its kind and fields (backupId, importId, createdAt: the
+// time of a skipped or stopped run) and, when the page has them, its
+// backup's or import's (records, expiry, counts, the import's name); the
+// stored English text, marked as English, for a kind the console does not
+// know. The English e-mails say the same with the reasons in full.
+export function notificationText(n: Notification, b?: Backup, im?: Import): { subject: string; message: string; lang?: "en" } {
+  const id = n.backupId ?? "";
+  const c = im?.counts;
+  const counts = c ? t("noteCounts", { updated: num(c.updated), cleared: num(c.cleared), unchanged: num(c.unchanged), failed: num(c.failed), missing: num(c.missing) }) : "";
+  const name = im ? importName(im.name) : "";
+  switch (n.kind) {
+    case "backup.completed":
+      return {
+        subject: t("noteBackupCompleted"),
+        message: b?.expiresAt ? t("noteBackupCompletedText", { id, records: tn("records", records(b)), when: when(b.expiresAt) }) : t("noteBackupCompletedShort", { id }),
+      };
+    case "backup.failed":
+      return { subject: t("noteBackupFailed"), message: t("noteBackupFailedText", { id }) };
+    case "backup.skipped":
+      return { subject: t("noteBackupSkipped"), message: t("noteBackupSkippedText", { when: when(n.createdAt) }) };
+    case "schedule.disabled":
+      return { subject: t("noteScheduleDisabled"), message: t("noteScheduleDisabledText", { when: when(n.createdAt) }) };
+    case "import.completed":
+      return {
+        subject: name ? t("noteImportCompleted", { name }) : t("noteImportCompletedShort"),
+        message: t("noteImportCompletedText", { id }) + (counts ? " " + counts : ""),
+      };
+    case "import.failed":
+      return {
+        subject: name ? t("noteImportFailed", { name }) : t("noteImportFailedShort"),
+        message: t("noteImportFailedText", { id }) + (counts ? " " + counts : ""),
+      };
+  }
+  return { subject: n.subject, message: n.message, lang: "en" };
 }

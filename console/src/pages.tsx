@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
 import { relative, t, when } from "./i18n";
+import { notificationText } from "./messages";
 import { ErrorLine, Time } from "./ui";
 
 // auditActions are the audit log's actions (internal/audit's Actions: a Go
@@ -31,6 +32,10 @@ export const auditActions = [
 export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
   const [list, setList] = useState<api.Notification[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  // The recent backups and imports, for the notifications' records and
+  // counts (one that is not among them gets the shorter text).
+  const [backups, setBackups] = useState(new Map<string, api.Backup>());
+  const [imports, setImports] = useState(new Map<string, api.Import>());
   const load = () =>
     api.notifications().then(
       (l) => (setList(l.notifications), onUnread(l.unread), setError(null)),
@@ -38,6 +43,8 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
     );
   useEffect(() => {
     load();
+    api.listBackups().then((l) => setBackups(new Map(l.backups.map((b) => [b.backupId, b]))), () => {});
+    api.listImports().then((l) => setImports(new Map(l.imports.map((im) => [im.importId, im]))), () => {});
   }, []);
   // The button pressed goes away with the unread mark: the focus moves to
   // the page's title, not to nowhere.
@@ -63,28 +70,31 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
         <p class="empty">{t("noNotifications")}</p>
       ) : (
         <ul class="notifications">
-          {list.map((n) => (
-            <li key={n.id} data-notification={n.id} class={n.readAt ? "read" : "unread"}>
-              <p class="subject">
-                {!n.readAt && <span class="badge">{t("unreadLabel")}</span>} <strong lang="en">{n.subject}</strong>{" "}
-                <span class="muted">
-                  <Time iso={n.createdAt} />
-                </span>
-              </p>
-              <p class="message" lang="en">
-                {n.message}
-              </p>
-              <p class="links">
-                {n.importId && <a href={`#/imports/${n.importId}`}>{t("open")}</a>}
-                {n.backupId && !n.importId && <a href={`#/backups`}>{t("open")}</a>}
-                {!n.readAt && (
-                  <button class="link" onClick={() => act(api.markRead(n.id))}>
-                    {t("markRead")}
-                  </button>
-                )}
-              </p>
-            </li>
-          ))}
+          {list.map((n) => {
+            const words = notificationText(n, backups.get(n.backupId ?? ""), imports.get(n.importId ?? ""));
+            return (
+              <li key={n.id} data-notification={n.id} data-kind={n.kind} class={n.readAt ? "read" : "unread"}>
+                <p class="subject">
+                  {!n.readAt && <span class="badge">{t("unreadLabel")}</span>} <strong lang={words.lang}>{words.subject}</strong>{" "}
+                  <span class="muted">
+                    <Time iso={n.createdAt} />
+                  </span>
+                </p>
+                <p class="message" lang={words.lang}>
+                  {words.message}
+                </p>
+                <p class="links">
+                  {n.importId && <a href={`#/imports/${n.importId}`}>{t("open")}</a>}
+                  {n.backupId && !n.importId && <a href={`#/backups`}>{t("open")}</a>}
+                  {!n.readAt && (
+                    <button class="link" onClick={() => act(api.markRead(n.id))}>
+                      {t("markRead")}
+                    </button>
+                  )}
+                </p>
+              </li>
+            );
+          })}
         </ul>
       )}
     </section>

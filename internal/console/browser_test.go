@@ -629,6 +629,18 @@ func TestConsoleInABrowser(t *testing.T) {
 	do(t, ctx, pics, "italian restore closes", chromedp.KeyEvent("\x1b"), chromedp.WaitNotPresent(css(`[role=dialog]`)))
 	do(t, ctx, pics, "italian import name", clickUntil(xpath(`//nav/a[text()="Importazioni"]`), `location.hash.startsWith('#/imports')`),
 		chromedp.WaitVisible(xpath(`//td[text()="Ripristino dati - Trattativa"]`)))
+	// The notifications in Italian, from their kind and the import's counts.
+	do(t, ctx, pics, "italian notifications", chromedp.Click(xpath(`//nav/a[text()="Notifiche"]`)),
+		chromedp.WaitVisible(xpath(`//li[@data-kind="import.completed"]//strong[text()="L'importazione «Ripristino dati - Trattativa» è stata completata"]`)),
+		chromedp.WaitVisible(xpath(`//li[@data-kind="import.completed"]/p[@class="message"][contains(text(), "Valori aggiornati: ")]`)),
+	)
+	shot(t, ctx, pics, "9-notifiche")
+	if msg := text(t, ctx, `li[data-kind="backup.completed"] p.message`); !strings.HasPrefix(msg, "Il backup ") || !strings.Contains(msg, " è stato completato con ") {
+		t.Errorf("a completed backup's notification in Italian: %q", msg)
+	}
+	if lang := attr(t, ctx, `li[data-kind="import.completed"] p.message`, "lang"); lang != "" {
+		t.Errorf("the Italian notification is marked lang=%q", lang)
+	}
 
 	// A narrow window: the navigation goes on top, the table's rows stack.
 	do(t, ctx, pics, "narrow", chromedp.EmulateViewport(420, 800), chromedp.Click(xpath(`//nav/a[text()="Backup e ripristino"]`)),

@@ -138,3 +138,36 @@ func catalogues(t *testing.T) (en, it string) {
 	}
 	return en, it
 }
+
+// The console words every kind of notification the services write (their
+// sources name the kinds), so that it shows the stored English subject and
+// message only for a kind it does not know.
+func TestNotificationKindsInTheConsole(t *testing.T) {
+	src, err := os.ReadFile("../../console/src/messages.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, words, ok := strings.Cut(string(src), "export function notificationText(")
+	if !ok {
+		t.Fatal("no notificationText in messages.ts")
+	}
+	kind := regexp.MustCompile(`Kind(?:, n\.Subject =|:) "([a-z]+\.[a-z_]+)"`)
+	var kinds []string
+	for _, file := range []string{"../backup/notify.go", "../restore/finish.go", "../schedule/service.go"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range kind.FindAllStringSubmatch(string(b), -1) {
+			kinds = append(kinds, m[1])
+		}
+	}
+	if len(kinds) < 6 {
+		t.Fatalf("the services write the kinds %v: the pattern no longer finds them", kinds)
+	}
+	for _, k := range kinds {
+		if !strings.Contains(words, `case "`+k+`":`) {
+			t.Errorf("the console has no words for the notification kind %s", k)
+		}
+	}
+}
