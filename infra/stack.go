@@ -85,8 +85,10 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 	var login *ConsoleLogin
 	st.API, st.Pool, login = NewAPI(st.Stack, p, st.Functions[lambdas.API], st.Console.URL)
 	st.Console.AddAPI(st.API, st.Functions[lambdas.API])
-	// The console calls the API at its own origin (AddAPI).
-	config := map[string]any{"api": st.Console.URL, "signIn": "oidc"}
+	// The console calls the API at its own origin (AddAPI): "" is the
+	// page's origin, whichever name the distribution is reached by (its
+	// cloudfront.net one or an alternate domain), as on the local stack.
+	config := map[string]any{"api": "", "signIn": "oidc"}
 	if login != nil {
 		config["signIn"] = "cognito"
 		config["authDomain"], config["clientId"] = login.Domain, login.ClientID
@@ -120,7 +122,8 @@ func NewStack(scope constructs.Construct, id string, p *Props) *Stack {
 
 // appURLPattern is what the AppUrl parameter takes: nothing, or an https
 // URL with a host and an optional path, and neither query nor fragment
-// (links are the URL + /v1/backups/<id>). CloudFormation matches it
+// (links are the URL + /#/backups[/<id>] or /#/imports/<id>, the
+// console's pages: awswire.ConsoleLink). CloudFormation matches it
 // against the whole value.
 const appURLPattern = `^$|^https://[^\s/?#]+(/[^\s?#]*)?$`
 

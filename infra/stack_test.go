@@ -1511,7 +1511,7 @@ func functions(tpl map[string]any) map[string]map[string]any {
 // names the console's own origin and the managed login's exact host only;
 // config.json says where things are.
 func TestConsoleHosting(t *testing.T) {
-	tpl, _ := synth(t, nil)
+	tpl, stack := synth(t, nil)
 	dists := resources(tpl, "AWS::CloudFront::Distribution")
 	if len(dists) != 1 {
 		t.Fatalf("%d distributions", len(dists))
@@ -1646,11 +1646,31 @@ func TestConsoleHosting(t *testing.T) {
 	if d := js(props(first(deploys))); !strings.Contains(d, `"RetainOnDelete":false`) || !strings.Contains(d, "no-cache") {
 		t.Errorf("the console's deployment %s: want no-cache and its files deleted with the stack", d)
 	}
-	// config.json's values (its tokens, as the deployment's markers): the
-	// API at the console's own origin, not the HTTP API's endpoint.
-	config := js(props(first(deploys))["SourceMarkers"])
-	if !strings.Contains(config, `":{"Fn::Join":["",["https://",{"Fn::GetAtt":["ConsoleDistribution`) || strings.Contains(config, "ApiEndpoint") {
-		t.Errorf("config.json's markers %s: want the API at the console's origin", config)
+	// config.json: the API at the page's own origin ("", whichever name
+	// the distribution is reached by), not the HTTP API's endpoint nor the
+	// distribution's cloudfront.net name; its tokens (the deployment's
+	// markers) are the sign-in's only.
+	files, err := filepath.Glob(filepath.Join(*awscdk.Stage_Of(stack).Outdir(), "asset.*", "config.json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("config.json in the assembly: %v (%v)", files, err)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var config map[string]any
+	if err := json.Unmarshal(raw, &config); err != nil {
+		t.Fatalf("config.json %s: %v", raw, err)
+	}
+	if v, ok := config["api"]; !ok || v != "" || config["signIn"] != "cognito" {
+		t.Errorf("config.json %s: want \"api\": \"\" (the console's own origin) and the pool's sign-in", raw)
+	}
+	markers := js(props(first(deploys))["SourceMarkers"])
+	if strings.Contains(markers, "ApiEndpoint") {
+		t.Errorf("config.json's markers %s: the API's endpoint", markers)
+	}
+	if redirect, _ := config["redirectUri"].(string); !strings.Contains(markers, `["https://",{"Fn::GetAtt":["ConsoleDistribution`) || !strings.Contains(redirect, "<<marker:") {
+		t.Errorf("config.json %s, markers %s: want the redirect URI from the distribution's name", raw, markers)
 	}
 	// The CLI keeps the API's own URL.
 	if out := js(tpl["Outputs"].(map[string]any)["ApiUrl"]); !strings.Contains(out, "ApiEndpoint") {
