@@ -66,8 +66,9 @@ type Server struct {
 	Now           func() time.Time
 	// OriginSecret is the value the console's CloudFront distribution
 	// sends in OriginHeader on every request it passes on ("" when there
-	// is none, locally): only a request that carries it has its viewer's
-	// address taken from CloudFront-Viewer-Address (see clientIP).
+	// is none, locally, or when the api could not read it at cold start):
+	// only a request that carries it has its viewer's address taken from
+	// CloudFront-Viewer-Address (see clientIP); without it, none has.
 	OriginSecret string
 }
 

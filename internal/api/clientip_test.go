@@ -19,6 +19,10 @@ func TestClientIP(t *testing.T) {
 		want    string
 	}{
 		{"no distribution configured, header with a secret", "", map[string]string{OriginHeader: "", viewerAddressHeader: "198.51.100.10:46532"}, "203.0.113.7"},
+		// The api could not read the secret at cold start (awswire logs a
+		// warning and starts without it): the distribution's own requests
+		// get the connection's address too.
+		{"secret unread at cold start, a request through the distribution", "", map[string]string{OriginHeader: secret, viewerAddressHeader: "198.51.100.10:46532"}, "203.0.113.7"},
 		{"direct call, no header", secret, nil, "203.0.113.7"},
 		{"through the distribution", secret, map[string]string{OriginHeader: secret, viewerAddressHeader: "198.51.100.10:46532"}, "198.51.100.10"},
 		{"through the distribution, IPv6", secret, map[string]string{OriginHeader: secret, viewerAddressHeader: "2001:db8::8a2e:370:7334:46532"}, "2001:db8::8a2e:370:7334"},

@@ -88,30 +88,33 @@ func Load(ctx context.Context, name string, getenv func(string) string) (*Wiring
 	if err != nil {
 		return nil, err
 	}
-	if err := w.readOriginSecret(ctx, secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)}); err != nil {
-		return nil, err
-	}
+	w.readOriginSecret(ctx, secrets.Manager{Client: secretsmanager.NewFromConfig(cfg)})
 	return w, nil
 }
 
 // readOriginSecret reads the console distribution's origin secret, once
 // per cold start (the value changes only with a deployment, which starts
-// new containers). A function that cannot read it does not start: an API
-// that silently trusted no viewer address would record CloudFront's
-// addresses in the audit log again.
-func (w *Wiring) readOriginSecret(ctx context.Context, sm secretReader) error {
+// new containers). A function that cannot read it, or reads an empty one,
+// still starts (the CLI calls the API's own URL and needs no secret): it
+// logs a warning that names the secret, never a value, and the API then
+// trusts no viewer address (the audit log records the connection's
+// address, a CloudFront edge for the console's calls) until a cold start
+// reads it.
+func (w *Wiring) readOriginSecret(ctx context.Context, sm secretReader) {
 	if w.originSecretARN == "" {
-		return nil
+		return
 	}
 	v, err := sm.SecretString(ctx, w.originSecretARN)
-	if err != nil { // names the secret, never a value
-		return fmt.Errorf("function %s: %s: %w", w.Function.Name, env.OriginSecret, err)
+	switch {
+	case err != nil:
+		w.Log.WarnContext(ctx, "the console's origin secret cannot be read: the audit log records the connection's address, never a viewer's",
+			"function", w.Function.Name, "setting", env.OriginSecret, "secret", w.originSecretARN, "error", err.Error())
+	case v == "":
+		w.Log.WarnContext(ctx, "the console's origin secret is empty: the audit log records the connection's address, never a viewer's",
+			"function", w.Function.Name, "setting", env.OriginSecret, "secret", w.originSecretARN)
+	default:
+		w.originSecret = v
 	}
-	if v == "" {
-		return fmt.Errorf("function %s: %s: the secret %s is empty", w.Function.Name, env.OriginSecret, w.originSecretARN)
-	}
-	w.originSecret = v
-	return nil
 }
 
 func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wiring, error) {

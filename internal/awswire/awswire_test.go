@@ -1,8 +1,11 @@
 package awswire
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -124,8 +127,7 @@ func TestMissingOrBadSettingsFailAtColdStart(t *testing.T) {
 
 // The console distribution's origin secret: its ARN from the environment,
 // its value read once at cold start and given to the API, which trusts
-// CloudFront's viewer address only with it; a secret that cannot be read
-// fails the cold start without saying any value.
+// CloudFront's viewer address only with it.
 func TestOriginSecret(t *testing.T) {
 	api, _ := lambdas.Get(lambdas.API)
 	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ConsoleOriginSecret-AbCdEf"
@@ -139,32 +141,63 @@ func TestOriginSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.readOriginSecret(t.Context(), fakeSecrets{}); err != nil || w.API().OriginSecret != "" {
-		t.Fatalf("without the setting: %v, %q", err, w.API().OriginSecret)
+	var logs bytes.Buffer
+	w.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	w.readOriginSecret(t.Context(), fakeSecrets{})
+	if w.API().OriginSecret != "" || logs.Len() != 0 {
+		t.Fatalf("without the setting: the API's secret %q, logs %s", w.API().OriginSecret, logs.String())
 	}
 
+	vars[env.OriginSecret] = arn
+	w, err = loadWith(t, api, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	w.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	w.readOriginSecret(t.Context(), fakeSecrets{arn: "v4lue"})
+	if w.API().OriginSecret != "v4lue" || logs.Len() != 0 {
+		t.Fatalf("read: the API's secret %q, logs %s", w.API().OriginSecret, logs.String())
+	}
+}
+
+// A secret the function cannot read (or that is empty) does not fail its
+// cold start, so that the CLI's calls keep working: the function logs a
+// warning that names the secret and never a value, and its API trusts no
+// viewer address (the audit log records the connection's).
+func TestOriginSecretUnreadableStartsAnyway(t *testing.T) {
+	api, _ := lambdas.Get(lambdas.API)
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ConsoleOriginSecret-AbCdEf"
+	vars := complete(api)
 	vars[env.OriginSecret] = arn
 	for _, tc := range []struct {
 		name    string
 		secrets fakeSecrets
-		want    string // the API's OriginSecret, or the error's text
-		fails   bool
+		want    string // in the warning
 	}{
-		{"read", fakeSecrets{arn: "v4lue"}, "v4lue", false},
-		{"unreadable", fakeSecrets{}, env.OriginSecret, true},
-		{"empty", fakeSecrets{arn: ""}, "is empty", true},
+		{"unreadable", fakeSecrets{"arn:aws:secretsmanager:eu-west-1:123456789012:secret:other": "v4lue"}, "AccessDeniedException"},
+		{"empty", fakeSecrets{arn: ""}, "is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := loadWith(t, api, vars)
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = w.readOriginSecret(t.Context(), tc.secrets)
-			switch {
-			case tc.fails && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "function api")):
-				t.Fatalf("error %v, want one saying %q", err, tc.want)
-			case !tc.fails && (err != nil || w.API().OriginSecret != tc.want):
-				t.Fatalf("%v, the API's secret %q", err, w.API().OriginSecret)
+			var logs bytes.Buffer
+			w.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+			w.readOriginSecret(t.Context(), tc.secrets)
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("want one warning, logged %q: %v", logs.String(), err)
+			}
+			if line["level"] != "WARN" || line["secret"] != arn || line["setting"] != env.OriginSecret || !strings.Contains(logs.String(), tc.want) ||
+				strings.Contains(logs.String(), "v4lue") {
+				t.Errorf("the warning %s: want the secret's ARN and setting, %q, and no value", logs.String(), tc.want)
+			}
+			// No secret: the API trusts no viewer address and records the
+			// connection's (TestClientIP's cases without one).
+			if got := w.API().OriginSecret; got != "" {
+				t.Fatalf("the API's secret %q: want none, so that no viewer address is trusted", got)
 			}
 		})
 	}
