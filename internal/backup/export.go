@@ -98,9 +98,11 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			}
 			return s.exported(ctx, in, obj, cp), nil
 		}
+		// Whether the object is large is asked after its first page: at
+		// 400 ms a page, RangedMin records alone would take 12 s.
 		switchAt := int64(0)
 		if searchable && !cp.Plain {
-			switchAt = int64(cmp.Or(s.RangedMin, RangedMin))
+			switchAt = cp.Rows + 1
 		}
 		var switchNow bool
 		cp, switchNow, err = s.exportChain(ctx, hctx, deadline, in, obj, crm, names, limit, cp, switchAt)
@@ -111,7 +113,8 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			return s.exported(ctx, in, obj, cp), nil
 		}
 		// A large object: read the rest of it as ranges side by side.
-		ranges, err := planRanges(hctx, sr, obj.TypeID, cp, int(switchAt), cmp.Or(s.SearchCatchUp, SearchCatchUp))
+		catchUp := cmp.Or(s.SearchCatchUp, SearchCatchUp)
+		ranges, err := planRanges(hctx, sr, obj.TypeID, cp, cmp.Or(s.RangedMin, RangedMin), catchUp)
 		switch {
 		case TimeUp(ctx, hctx, err):
 			return s.exported(ctx, in, obj, cp), nil // planned by the next invocation
@@ -120,14 +123,14 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 		case err != nil:
 			s.log().WarnContext(ctx, "searching an object failed; reading it as one chain", "object", obj.Name, "error", err)
 		}
-		cp.Ranges, cp.Plain = ranges, ranges == nil
+		cp.Ranges, cp.Plain, cp.ListFrom = ranges, ranges == nil, ranges != nil && positional(cp)
 	}
 }
 
 // exportChain exports the object with its list cursor from the checkpoint
 // on, in chunks, until it is done or the deadline nears — or, when switchAt
 // is set, until that many rows are in chunks and the object goes on
-// (switchNow: the caller reads the rest as ranges).
+// (switchNow: the caller may read the rest as ranges).
 func (s *Service) exportChain(ctx, hctx context.Context, deadline time.Time, in ExportInput, obj *Object, crm CRM,
 	names []string, limit int, cp Checkpoint, switchAt int64) (_ Checkpoint, switchNow bool, err error) {
 	opts := hubspot.ListOptions{After: cp.After, Properties: names}

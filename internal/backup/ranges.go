@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -27,6 +28,11 @@ import (
 //     of 10,000 results per query never bites) — and their records by batch
 //     reads, which return every sensitivity level and fresh values (search
 //     serves no Highly Sensitive values and lags writes);
+//   - or, when the list's cursor reads as a record id (ListFrom), by a list
+//     chain of their own started at the range's position — a use of the
+//     cursor HubSpot does not document, so each start is proven against
+//     search (its first record must be the first id search has there) and
+//     one failed proof reads every range through search from then on;
 //   - the top range (above the largest id when the export began) is read
 //     last, once search's index has caught up with the backup's start
 //     (SearchCatchUp), for records created just before it;
@@ -45,7 +51,9 @@ type Range struct {
 	ID int   `json:"id"`
 	Lo int64 `json:"lo"`
 	Hi int64 `json:"hi,omitempty"`
-	// List: read with the list cursor (range 0); After is its cursor.
+	// List: read with the list cursor — range 0 from the object's start,
+	// another from a position proven against search (readList); After is
+	// its cursor.
 	List  bool   `json:"list,omitempty"`
 	After string `json:"after,omitempty"`
 	// Pos is the last id whose record (if it still existed) is in a chunk:
@@ -69,17 +77,35 @@ type Searcher interface {
 }
 
 const (
-	// RangedMin is how many records an object's list chain reads before
-	// the rest, if at least as many, is read as ranges. Below, one chain is
-	// about as fast, and the top range's wait for search's index
-	// (SearchCatchUp, from the object's start) would cost more than ranges
-	// gain: measured on the default mix, 1,000 halved its throughput.
+	// RangedMin is how many records must be left after an object's first
+	// page for the rest to be read as ranges. Below, one chain is about as
+	// fast, and the top range's wait for search's index (SearchCatchUp,
+	// from the object's start) would cost more than ranges gain.
 	RangedMin = 3000
 	// SearchCatchUp is how long after an object's export begins its top
 	// range waits: HubSpot's search index trails writes by "a few moments".
 	SearchCatchUp = 10 * time.Second
 	searchReaders = 4
-	blockPages    = 5
+	// listReaders read ranges with list chains of their own (ListFrom): a
+	// chain is serial, so at 400 ms a page each brings about 250 records a
+	// second, and it takes several, beside search's 880, to fill the
+	// budget (18.6 requests a second).
+	listReaders = 4
+	blockPages  = 5
+	// patience is how long a reader waits before it looks again while the
+	// list chain needs no help (unhurried).
+	patience = 250 * time.Millisecond
+	// paceSample is how long the list chain's pace is measured before
+	// readers that may not be needed start (unhurried); one page's time
+	// says little: it may have waited for a slot.
+	paceSample = time.Second
+	// searchPace is how many records a second the search readers bring at
+	// most: search's pace (hubspot.SearchRequestsPer10s, less its margin)
+	// times its page.
+	searchPace = hubspot.SearchRequestsPer10s / 10.0 / 1.04 * hubspot.MaxSearchPage
+	// readersLater ranks a range's readers in the budget after the chain
+	// of every export that began within a day of theirs.
+	readersLater = int64(24 * time.Hour)
 )
 
 // errUnordered says the list did not come in id order: ranges are unsafe.
@@ -111,6 +137,15 @@ func planRanges(ctx context.Context, sr Searcher, typeID string, cp Checkpoint, 
 	}, nil
 }
 
+// positional says whether the list's cursor after cp's last page reads as
+// the first record id of the next page — an id above the last one read, as
+// HubSpot's does in practice — so that list chains from other positions
+// (the cursor id+1 after id) are worth proving (readList).
+func positional(cp Checkpoint) bool {
+	n, err := strconv.ParseInt(cp.After, 10, 64)
+	return err == nil && n > cp.LastID && cp.LastID > 0
+}
+
 // rangeRun is one range being read in this invocation.
 type rangeRun struct {
 	r     *Range
@@ -133,35 +168,60 @@ type ranged struct {
 	hctx  context.Context // HubSpot's calls end with it
 	// deadline: past it, each reader stops after the page it has (an
 	// invocation that starts past it still reads one).
-	deadline time.Time
-	mu       sync.Mutex
-	runs     []*rangeRun
-	nextID   int
+	deadline    time.Time
+	mu          sync.Mutex
+	runs        []*rangeRun
+	nextID      int
+	listFrom    bool // list chains from a position may be tried (under mu)
+	listReaders int
+	// began is when this invocation began reading, startLive where the
+	// list chain stood then (its pace, for unhurried).
+	began     time.Time
+	startLive int64
+	// listRows counts the records the list chain kept in this invocation
+	// (under mu): with startLive, how many ids a record spans.
+	listRows int64
+	prio     int64 // the list chain's priority in the budget (the export's)
 }
 
 // exportRanges reads the object's ranges until they are done or the step's
 // time is up, and brings cp up to date.
 func (s *Service) exportRanges(ctx, hctx context.Context, deadline time.Time, in ExportInput, obj *Object, names []string, limit int,
 	sr Searcher, pages func(ctx context.Context, after string) iter.Seq2[*hubspot.Page, error], cp *Checkpoint) error {
-	x := &ranged{s: s, deadline: deadline, in: in, obj: obj, names: names, limit: limit, sr: sr, pages: pages, ctx: ctx, hctx: hctx}
+	x := &ranged{s: s, deadline: deadline, in: in, obj: obj, names: names, limit: limit, sr: sr, pages: pages, ctx: ctx, hctx: hctx,
+		listFrom: cp.ListFrom, listReaders: max(cmp.Or(s.ListReaders, listReaders), 0), prio: cp.SnapshotStart.UnixNano()}
 	for i := range cp.Ranges {
 		r := cp.Ranges[i]
 		x.runs = append(x.runs, &rangeRun{r: &r, live: r.Pos, after: r.After})
 		x.nextID = max(x.nextID, r.ID+1)
 	}
+	x.began, x.startLive = time.Now(), x.runs[0].live
 	g, gctx := errgroup.WithContext(hctx)
-	if run := x.runs[0]; run.r.List && !run.r.Done {
+	if run := x.runs[0]; run.r.ID == 0 && !run.r.Done {
 		run.owned = true
 		g.Go(func() error { return x.readList(gctx, run) })
 	}
 	// The list chain is serial: each of its requests waits for the last
-	// answer, so it goes first in the budget; the readers' batch reads,
-	// many at once, take the slots it leaves.
-	rctx := hubspot.WithPriority(gctx, cp.SnapshotStart.UnixNano()+1)
+	// answer, so it goes first in the budget — as every other object's
+	// chain does, whose export began later: the readers rank after every
+	// chain (readersLater), so that no chain of the backup waits behind
+	// them and the budget stays full to the end, when the last chains run
+	// alone. Among the readers, the search readers' batch reads go before
+	// the other list chains: search's ids come from a budget of their own,
+	// so its records cost one request per 100, a list's two when the object
+	// is too wide for a list URL.
+	rctx := hubspot.WithPriority(gctx, x.prio+readersLater+1)
+	lctx := hubspot.WithPriority(gctx, x.prio+readersLater+2)
 	for range searchReaders {
-		g.Go(func() error { return x.searchReader(rctx) })
+		g.Go(func() error { return x.reader(rctx, false) })
+	}
+	if x.listFrom {
+		for range x.listReaders {
+			g.Go(func() error { return x.reader(lctx, true) })
+		}
 	}
 	err := g.Wait()
+	cp.ListFrom = x.listFrom
 	cp.Ranges = make([]Range, 0, len(x.runs)) // not in place: the input's ranges stay as they were
 	for _, run := range x.runs {
 		cp.Ranges = append(cp.Ranges, *run.r)
@@ -200,7 +260,7 @@ func (x *ranged) write(run *rangeRun, objs []hubspot.Object, cols []string) erro
 		return fmt.Errorf("export %s: a page's columns %v are not the %d asked for", x.obj.Name, cols, len(x.names))
 	}
 	var csv []byte
-	if run.r.List && run.r.Chunks == 0 && run.r.Bytes == 0 && run.enc.bytes == 0 {
+	if run.r.ID == 0 && run.r.Chunks == 0 && run.r.Bytes == 0 && run.enc.bytes == 0 {
 		csv = headerRow(x.obj)
 	}
 	for i := range objs {
@@ -278,7 +338,7 @@ func (x *ranged) finish(run *rangeRun, done bool, err error) error {
 	if err != nil && !TimeUp(x.ctx, x.hctx, err) {
 		return err
 	}
-	if done && run.r.List && run.r.Chunks == 0 && run.enc.bytes == 0 {
+	if done && run.r.ID == 0 && run.r.Chunks == 0 && run.enc.bytes == 0 {
 		if _, err := run.enc.Write(headerRow(x.obj)); err != nil { // the CSV starts with range 0
 			return err
 		}
@@ -293,15 +353,67 @@ func (x *ranged) finish(run *rangeRun, done bool, err error) error {
 	return nil
 }
 
-// readList reads range 0 with the list cursor.
+// readList reads a range with the list cursor: range 0 from where its
+// chain stands, another from its own cursor if it has one, else from its
+// position. The list's cursor is HubSpot's to define: that the position
+// (the id after the last one read) works as one is proven on the first page
+// — its first record must be the first id search has above the position,
+// or one search missed (a record created moments ago) — and if it is not,
+// the range, and every range from then on, is read through search.
 func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 	if err := x.open(run); err != nil {
 		return err
 	}
-	prev := run.live
-	for page, err := range x.pages(ctx, run.r.After) {
+	x.mu.Lock()
+	from, hi, after := run.live, run.r.Hi, run.r.After
+	proven := run.r.ID == 0 || (run.r.List && after != "")
+	x.mu.Unlock()
+	var first int64 // the first id above from, by search (while unproven)
+	if !proven {
+		// At the search readers' priority: theirs, always waiting, would
+		// otherwise keep it from search's budget.
+		res, err := x.sr.SearchIDs(hubspot.WithPriority(ctx, x.prio+readersLater+1), x.obj.TypeID, from, hi, 1, false)
 		if err != nil {
 			return x.finish(run, false, err)
+		}
+		if len(res.IDs) == 0 {
+			return x.finish(run, true, nil) // nothing there, as a search range would find
+		}
+		first, after = res.IDs[0], strconv.FormatInt(from+1, 10)
+	}
+	fallBack := func(why string) error {
+		x.mu.Lock()
+		x.listFrom, run.r.List, run.r.After = false, false, ""
+		x.mu.Unlock()
+		x.s.log().WarnContext(ctx, "the list cursor does not work as a position; reading the ranges through search",
+			"object", x.obj.Name, "range", run.r.ID, "from", from, "why", why)
+		x.close(run) // nothing of it was written
+		return x.readSearch(ctx, run)
+	}
+	x.mu.Lock()
+	run.r.List = true
+	x.mu.Unlock()
+	run.after = after
+	prev := from
+	for page, err := range x.pages(ctx, after) {
+		if err != nil {
+			var he *hubspot.Error
+			if first > 0 && errors.As(err, &he) && he.StatusCode == http.StatusBadRequest {
+				return fallBack("HubSpot refused the cursor " + after)
+			}
+			return x.finish(run, false, err)
+		}
+		if first > 0 {
+			// The proof: the chain starts just above the position, at the
+			// first id search has there or at one search missed.
+			var id0 int64
+			if len(page.Objects) > 0 {
+				id0, _ = strconv.ParseInt(page.Objects[0].ID, 10, 64)
+			}
+			if id0 <= from || id0 > first {
+				return fallBack(fmt.Sprintf("the list from %s began at id %d, search at %d", after, id0, first))
+			}
+			first = 0
 		}
 		ids := make([]int64, len(page.Objects))
 		for i, o := range page.Objects {
@@ -313,6 +425,11 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 			ids[i], prev = id, id
 		}
 		n, done := x.keep(run, ids)
+		if run.r.ID == 0 {
+			x.mu.Lock()
+			x.listRows += int64(n)
+			x.mu.Unlock()
+		}
 		run.after = page.Next
 		if err := x.write(run, page.Objects[:n], page.Columns); err != nil {
 			x.close(run)
@@ -328,10 +445,17 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 	return x.finish(run, false, ctx.Err())
 }
 
-// searchReader reads search ranges until none is left to read or take.
-func (x *ranged) searchReader(ctx context.Context) error {
+// reader reads ranges until none is left to read or take: through search,
+// or (viaList) with list chains from their positions while that holds.
+func (x *ranged) reader(ctx context.Context, viaList bool) error {
 	for {
-		run, wait := x.take()
+		x.mu.Lock()
+		quit := viaList && !x.listFrom
+		x.mu.Unlock()
+		if quit {
+			return nil
+		}
+		run, wait := x.take(viaList)
 		if run == nil && wait.IsZero() {
 			return nil
 		}
@@ -345,7 +469,11 @@ func (x *ranged) searchReader(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := x.readSearch(ctx, run); err != nil {
+		read := x.readSearch
+		if viaList {
+			read = x.readList
+		}
+		if err := read(ctx, run); err != nil {
 			return err
 		}
 		if !run.r.Done { // its time is up
@@ -354,17 +482,20 @@ func (x *ranged) searchReader(ctx context.Context) error {
 	}
 }
 
-// take gives a reader a range: one nobody reads; else a block off the top
-// of the list chain's (a block while it is far, half of what is left when
-// near), so that a fast chain reads most and a slow one little; else half of
-// the search range with the most left. Or it says when to look again (the
-// top range waits), or (zero) that there is nothing left to take.
-func (x *ranged) take() (*rangeRun, time.Time) {
+// take gives a reader a range: one nobody reads; else, to a search reader,
+// a block off the top of the list chain's (a block while it is far, half of
+// what is left when near), so that a fast chain reads most and a slow one
+// little; else half of the range with the most left — to a list reader
+// always, since a chain is latency-bound and a long one pays its proof
+// once. Or it says when to look again (the top range waits), or (zero)
+// that there is nothing left to take.
+func (x *ranged) take(viaList bool) (*rangeRun, time.Time) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	var wait time.Time
+	var free *rangeRun // one nobody reads; a list reader's own kind first, and a search reader's
 	for _, run := range x.runs {
-		if run.owned || run.r.Done || run.r.List {
+		if run.owned || run.r.Done || run.r.ID == 0 {
 			continue
 		}
 		if nb := run.r.NotBefore; time.Now().Before(nb) {
@@ -373,8 +504,19 @@ func (x *ranged) take() (*rangeRun, time.Time) {
 			}
 			continue
 		}
-		run.owned = true
-		return run, time.Time{}
+		if run.r.List && !viaList && x.listFrom && x.listReaders > 0 {
+			continue // a chain is going on there: the list readers' to go on with
+		}
+		if free == nil || (run.r.List == viaList && free.r.List != viaList) {
+			free = run
+		}
+	}
+	if free != nil {
+		free.owned = true
+		return free, time.Time{}
+	}
+	if x.unhurried(viaList) {
+		return nil, time.Now().Add(patience)
 	}
 	block := x.runs[0].r.Block
 	split := func(from *rangeRun, lo int64) *rangeRun {
@@ -385,14 +527,14 @@ func (x *ranged) take() (*rangeRun, time.Time) {
 		x.runs = append(x.runs, run)
 		return run
 	}
-	if list := x.runs[0]; list.r.List && !list.r.Done {
+	if list := x.runs[0]; !viaList && list.r.ID == 0 && !list.r.Done {
 		if left := list.r.Hi - 1 - list.live; left >= block/2 {
 			return split(list, list.r.Hi-min(block, left/2)), time.Time{}
 		}
 	}
 	var best *rangeRun
 	for _, run := range x.runs {
-		if run.r.Done || run.r.Hi == 0 || !run.owned || run.r.List {
+		if run.r.Done || run.r.Hi == 0 || !run.owned || (run.r.ID == 0 && !viaList) {
 			continue
 		}
 		if best == nil || run.r.Hi-run.live > best.r.Hi-best.live {
@@ -405,12 +547,60 @@ func (x *ranged) take() (*rangeRun, time.Time) {
 	return nil, wait
 }
 
+// unhurried says (under mu) whether what a reader would add is not needed
+// yet: whether the list chain alone (for a search reader), or the chain and
+// the search readers (for a list reader), will have read what is left
+// before the top range opens, at the pace the chain went over a second or
+// more. The object ends when the top range is read; the slots the reader
+// would take are the other objects' exports' (whose chains it would slow
+// down: slots are shared across containers first come, first served,
+// whatever the priority within each). So list chains from positions —
+// HubSpot's cursor used in a way it does not document — start only where
+// documented reading falls short.
+func (x *ranged) unhurried(viaList bool) bool {
+	list := x.runs[0]
+	if list.r.ID != 0 || list.r.Done || !list.owned {
+		return false
+	}
+	var opens time.Time
+	for _, run := range x.runs {
+		if run.r.Hi == 0 && !run.r.Done {
+			opens = run.r.NotBefore
+		}
+	}
+	now := time.Now()
+	if !now.Before(opens) {
+		return false
+	}
+	elapsed, read := now.Sub(x.began), list.live-x.startLive
+	if elapsed < paceSample {
+		return true // its pages of the first second tell its pace
+	}
+	if read <= 0 || x.listRows <= 0 {
+		return false
+	}
+	left := float64(list.r.Hi - 1 - list.live) // ids
+	pace := float64(read) / elapsed.Seconds()  // ids a second
+	if viaList {
+		for _, run := range x.runs[1:] {
+			if run.owned && !run.r.Done && run.r.Hi > 0 {
+				left += float64(run.r.Hi - 1 - run.live)
+			}
+		}
+		pace += searchPace * float64(read) / float64(x.listRows)
+	}
+	return now.Add(time.Duration(left / pace * float64(time.Second))).Before(opens)
+}
+
 // readSearch reads one search range: ids through search, records by batch
 // reads.
 func (x *ranged) readSearch(ctx context.Context, run *rangeRun) error {
 	if err := x.open(run); err != nil {
 		return err
 	}
+	x.mu.Lock()
+	run.r.List, run.after = false, "" // a list range goes on through search
+	x.mu.Unlock()
 	// The next search needs only the last id of this one: it goes out
 	// while this page's records are read (and is dropped if the range ends).
 	sctx, cancel := context.WithCancel(ctx)

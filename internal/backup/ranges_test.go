@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,22 +91,33 @@ func TestLargeObjectReadAsRanges(t *testing.T) {
 		baseline[o.Seed] = csv
 		return csv
 	}
+	// Both read paths of a range: search (ids) with batch reads, and list
+	// chains of their own from proven positions; searchOnly reads through
+	// search alone.
 	for _, tt := range []struct {
-		name  string
-		opts  emulator.Options
-		crash bool
+		name       string
+		opts       emulator.Options
+		crash      bool
+		searchOnly bool
 	}{
-		{"clean", narrow, false},
-		{"faults and crashes", faulty(narrow), true},
-		{"wide, faults and crashes", faulty(wide), true},
+		{"clean", narrow, false, false},
+		{"faults and crashes", faulty(narrow), true, false},
+		{"search only, faults and crashes", faulty(narrow), true, true},
+		{"wide, faults and crashes", faulty(wide), true, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plain := plainOf(t, tt.opts)
 			e := newEnv(t, tt.opts, backup.Enterprise)
 			e.svc.RangedMin, e.svc.SearchCatchUp, e.svc.ChunkBytes = 1000, 50*time.Millisecond, 16<<10
+			if tt.searchOnly {
+				e.svc.ListReaders = -1
+			}
 			got, cp := e.contactsCSV(t, tt.crash)
 			if len(cp.Ranges) < 3 {
 				t.Fatalf("contacts were not read as ranges: %d", len(cp.Ranges))
+			}
+			if lists := listRanges(cp); tt.searchOnly != (lists == 0) || !cp.ListFrom {
+				t.Fatalf("%d ranges read by list chains from positions (listFrom %v), search only %v: %+v", lists, cp.ListFrom, tt.searchOnly, cp.Ranges)
 			}
 			if !bytes.Equal(got, plain) {
 				g, p := strings.Split(string(got), "\n"), strings.Split(string(plain), "\n")
@@ -115,6 +128,88 @@ func TestLargeObjectReadAsRanges(t *testing.T) {
 				t.Fatalf("no search: %v", st.Routes)
 			}
 			t.Logf("%d ranges, %d rows; requests %v", len(cp.Ranges), cp.Rows, st.Routes)
+		})
+	}
+}
+
+// listRanges counts the ranges, besides range 0, read by list chains of
+// their own.
+func listRanges(cp backup.Checkpoint) (n int) {
+	for _, r := range cp.Ranges {
+		if r.ID != 0 && r.List {
+			n++
+		}
+	}
+	return n
+}
+
+// cursors is a CRM whose list cursors read as ids, as HubSpot's do, but
+// mean something else when they are not its own: a cursor it did not hand
+// out goes to the list as foreign says (a position further on or back, or
+// one HubSpot refuses).
+type cursors struct {
+	*hubspot.Client
+	foreign func(after int64) string
+	mu      sync.Mutex
+	issued  map[string]bool
+}
+
+func (c *cursors) Pages(ctx context.Context, objectType string, opts hubspot.ListOptions) iter.Seq2[*hubspot.Page, error] {
+	c.mu.Lock()
+	if n, err := strconv.ParseInt(opts.After, 10, 64); err == nil && !c.issued[opts.After] {
+		opts.After = c.foreign(n)
+	}
+	c.mu.Unlock()
+	return func(yield func(*hubspot.Page, error) bool) {
+		for p, err := range c.Client.Pages(ctx, objectType, opts) {
+			if err == nil && p.Next != "" {
+				c.mu.Lock()
+				c.issued[p.Next] = true
+				c.mu.Unlock()
+			}
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestListChainsFromPositionsAreProven: a range is read by a list chain
+// from its position only while the list's cursor proves to work as one;
+// when a chain started at a position does not begin at the first record
+// search has there (it skipped some, or went back), or HubSpot refuses the
+// cursor, the range and every later one are read through search — and each
+// record is still in the CSV once, under faults and crashes too.
+func TestListChainsFromPositionsAreProven(t *testing.T) {
+	opts := emulator.Options{Seed: 5, Sizes: map[string]int{"contacts": 4000, "deals": 50}, SearchRateLimit: -1}
+	base := newEnv(t, opts, backup.Enterprise)
+	base.svc.RangedMin = 1 << 30
+	plain, _ := base.contactsCSV(t, false)
+	for _, tt := range []struct {
+		name    string
+		foreign func(int64) string
+		crash   bool
+	}{
+		{"a position further on", func(n int64) string { return strconv.FormatInt(n+40, 10) }, false},
+		{"a position further back", func(n int64) string { return strconv.FormatInt(n-40, 10) }, true},
+		{"a refused cursor", func(int64) string { return "not-a-cursor" }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := opts
+			if tt.crash {
+				o.ErrorRate, o.DropRate = 0.05, 0.02
+			}
+			e := newEnv(t, o, backup.Enterprise)
+			e.svc.CRMs = connectorOf{&cursors{Client: e.crm, foreign: tt.foreign, issued: map[string]bool{}}}
+			e.svc.RangedMin, e.svc.SearchCatchUp, e.svc.ChunkBytes = 1000, 50*time.Millisecond, 16<<10
+			got, cp := e.contactsCSV(t, tt.crash)
+			if len(cp.Ranges) < 3 || cp.ListFrom || listRanges(cp) != 0 {
+				t.Fatalf("%d ranges, listFrom %v, %d read by list chains from positions", len(cp.Ranges), cp.ListFrom, listRanges(cp))
+			}
+			if !bytes.Equal(got, plain) {
+				g, p := strings.Split(string(got), "\n"), strings.Split(string(plain), "\n")
+				t.Fatalf("the CSVs differ: %d rows read as ranges, %d as one chain (first difference at row %d)", len(g), len(p), firstDiff(g, p))
+			}
 		})
 	}
 }

@@ -35,12 +35,16 @@ type Service struct {
 	// chunk, whatever the account's size, and a small account fills it as
 	// a large one does.
 	ChunkBytes int
-	// RangedMin is how many records an object's list chain reads before
-	// the rest, if as large, is read as ranges side by side (default
+	// RangedMin is how many records must be left after an object's first
+	// page for the rest to be read as ranges side by side (default
 	// RangedMin); SearchCatchUp how long the top range waits for search's
 	// index (default SearchCatchUp).
 	RangedMin     int
 	SearchCatchUp time.Duration
+	// ListReaders is how many readers read ranges with list chains of
+	// their own beside the search readers, where the list's cursor
+	// proves to work as a position (default listReaders; negative: none).
+	ListReaders int
 	// DownloadTTL is how long a presigned download URL works (default 5 min).
 	DownloadTTL time.Duration
 	// Link is the in-app link to a backup, for notifications.

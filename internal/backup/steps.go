@@ -29,6 +29,11 @@ type Checkpoint struct {
 	LastID int64 `json:"lastId,omitempty"`
 	// Plain: the object is read as one list chain, never as ranges.
 	Plain bool `json:"plain,omitempty"`
+	// ListFrom: the list's cursor reads as a record id, so a range may be
+	// read by the list from a position of its own — proven again, against
+	// search, each time one starts (ranges.go, readList); false once a
+	// proof failed.
+	ListFrom bool `json:"listFrom,omitempty"`
 	// Ranges, for a large object, are the ranges of its ids read side by
 	// side (ranges.go); Chunks, Rows, Bytes and Compressed are then their
 	// sums, and After is unused.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,8 @@ import (
 // requests per 10 s. Side by side in one run:
 //   - before: the build before shared slots and ranges — each container
 //     took a fixed 1/concurrency of the limit, each object one list chain;
+//   - search-ranges: shared slots, and a large object's ranges read through
+//     search only (no list chains from positions);
 //   - after: this build.
 //
 // BENCH_SCALE scales the record counts (default 1; 0.1 for a quick look).
@@ -44,6 +47,15 @@ func BenchmarkDeployedTopology(b *testing.B) {
 		scale = v
 	}
 	n := func(x int) int { return max(int(float64(x)*scale), 1) }
+	// BENCH_BUILDS picks the builds (default: before, previous, after):
+	// before, the build before issue 17; search-ranges, this build with
+	// ranges read through search only; previous, the exports run by another
+	// build's test binary (BENCH_PREVIOUS_EXE, e.g. the last commit's,
+	// `go test -c`); after, this build.
+	builds := []string{"before", "previous", "after"}
+	if v := os.Getenv("BENCH_BUILDS"); v != "" {
+		builds = strings.Split(v, ",")
+	}
 	ddb, err := testenv.DynamoDBLocal(b)
 	if err != nil {
 		b.Skip(err)
@@ -68,8 +80,14 @@ func BenchmarkDeployedTopology(b *testing.B) {
 		{"d-contacts-600-properties-100ms", map[string]int{"contacts": n(20_000)}, 100 * time.Millisecond, map[string]int{"contacts": 600 - 61}},
 	}
 	for _, sc := range scenarios {
-		for _, build := range []string{"before", "after"} {
+		for _, build := range builds {
 			b.Run(sc.name+"/"+build, func(b *testing.B) {
+				exe, build := exe, build
+				if build == "previous" {
+					if exe, build = os.Getenv("BENCH_PREVIOUS_EXE"), "after"; exe == "" {
+						b.Skip("BENCH_PREVIOUS_EXE names no test binary of the previous build")
+					}
+				}
 				var rows int64
 				var exporting time.Duration
 				var st emulator.Stats
@@ -138,6 +156,13 @@ func BenchmarkDeployedTopology(b *testing.B) {
 					}
 					wg.Wait()
 					exporting += time.Since(start)
+					if os.Getenv("BENCH_VERBOSE") != "" {
+						for _, x := range zin.Exports {
+							cp := x.Checkpoint
+							b.Logf("%-14s %7d rows, %2d ranges, from %5.1fs to %5.1fs", x.Object, cp.Rows, len(cp.Ranges),
+								cp.SnapshotStart.Sub(start).Seconds(), cp.SnapshotEnd.Sub(start).Seconds())
+						}
+					}
 					if b.Failed() {
 						b.FailNow()
 					}
@@ -189,10 +214,14 @@ func TestExportChild(t *testing.T) {
 		Slots: store.Slots("acme", "burst"), SearchSlots: store.Slots("acme", "search")}
 	svc := &backup.Service{Store: store,
 		Blobs: s3store.New(s3local.Client(os.Getenv("BENCH_S3"), s3local.ParseKeys(os.Getenv("BENCH_S3_KEYS"))), "backups")}
-	if os.Getenv("BENCH_BUILD") == "before" {
+	switch os.Getenv("BENCH_BUILD") {
+	case "before":
 		// a fixed share of the limit per container, one chain per object
 		cfg.RequestsPer10s, cfg.Slots, cfg.SearchSlots = max(limit/shares, 2), nil, nil
 		svc.RangedMin = 1 << 40
+	case "search-ranges":
+		// ranges read through search only: no list chains from positions
+		svc.ListReaders = -1
 	}
 	crm, err := hubspot.New(cfg)
 	if err != nil {
