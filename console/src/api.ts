@@ -62,9 +62,29 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       token = "";
       onSignedOut();
     }
-    throw new ApiError(resp.status, e.code ?? "error", e.message ?? `HTTP ${resp.status}`, e.details ?? {});
+    // API Gateway's own answers ({"message": "Unauthorized"}, "Too Many
+    // Requests", "Service Unavailable") and CloudFront's error pages carry
+    // no code: the status says what happened.
+    const code = typeof e.code === "string" && e.code ? e.code : statusCode(resp.status);
+    throw new ApiError(resp.status, code, e.message ?? data.message ?? `HTTP ${resp.status}`, e.details ?? {});
   }
   return data as T;
+}
+
+// consoleCodes are the codes the console gives an error itself (the API's
+// are internal/apperr's): a Go test checks that each has its words in the
+// catalogue (err_<code>), and that the catalogue words no other code.
+export const consoleCodes = ["unreachable", "not_json", "throttled", "unavailable"];
+
+// statusCode is the code of an error that came without one, from its HTTP
+// status: an authorizer's 401, a 403, throttling's 429, a gateway's or
+// CloudFront's 5xx ("error" otherwise: the message is shown).
+export function statusCode(status: number): string {
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
+  if (status === 429) return "throttled";
+  if (status >= 500) return "unavailable";
+  return "error";
 }
 
 export interface Backup {

@@ -97,6 +97,7 @@ const en = {
   back: "Back",
   review: "Review",
   planning: { one: "Comparing the backup with your CRM… {done} of {total} record", other: "Comparing the backup with your CRM… {done} of {total} records" },
+  planningLabel: "Comparing…",
   colProperty: "Property",
   toSet: "To set",
   toClear: "To clear",
@@ -180,7 +181,10 @@ const en = {
   noteBackupFailed: "Your CRM backup failed",
   noteBackupFailedText: "Backup {id} failed: its row in the backups' table says why. The backup quota was given back: you can start a new backup.",
   noteBackupSkipped: "Scheduled CRM backup skipped",
-  noteBackupSkippedText: "The scheduled backup of {when} was skipped: a backup already ran within the last 24 hours, and the quota allows one per 24 hours. Nothing was queued; the next scheduled backup runs as planned.",
+  noteBackupSkippedText: "The scheduled backup of {when} was skipped: a backup already ran within the last 24 hours, and the quota allows one per 24 hours. Nothing was queued.",
+  noteSkippedAllowed: "The next backup is allowed from {when}.",
+  noteSkippedNextRun: "The next scheduled backup runs on {when}.",
+  noteSkippedAsPlanned: "The next scheduled backup runs as planned.",
   noteScheduleDisabled: "Recurring CRM backups switched off",
   noteScheduleDisabledText: "The backup schedule was switched off and the scheduled backup of {when} did not run: the account is no longer on HubSpot Enterprise. Manual backups still work, once a week.",
   noteImportCompleted: "Your import \"{name}\" is complete",
@@ -190,6 +194,8 @@ const en = {
   noteImportFailedShort: "Your import failed",
   noteImportFailedText: "The restore from backup {id} stopped: its row on the Imports page says why.",
   noteCounts: "Values updated: {updated}, cleared: {cleared}, unchanged: {unchanged}, failed: {failed}; records that no longer exist: {missing}.",
+  noteMissingAdvice: "Records deleted since the backup are not restored: restore them from the recycle bin (within 90 days of deletion) or re-import them from the backup's CSV.",
+  noteErrorFile: "The import's error file lists the values HubSpot refused: download it from the Imports page.",
   // The API's errors, by code (internal/apperr; a Go test checks that every code has one).
   err_invalid: "The request was not accepted: check what you entered and try again.",
   err_unauthorized: "Your sign-in has ended: sign in again.",
@@ -204,6 +210,8 @@ const en = {
   // Errors the console finds itself, and more precise ones from the details and the action.
   err_unreachable: "The crmbackup API cannot be reached; check your connection and try again.",
   err_not_json: "The API answered something that is not JSON (HTTP {status}); try again later.",
+  err_throttled: "The crmbackup API is receiving too many requests right now: wait a few seconds and try again.",
+  err_unavailable: "The crmbackup API is not available right now: try again in a minute. If it goes on, ask your operator.",
   err_unknown: "Something went wrong: {msg}",
   errQuotaUsed: "The backup quota is used: wait until the time the quota line says.",
   errScopes: "HubSpot refused access: the account's credential lacks the scopes {scopes}. Add them to the service key (or private app), then review again.",
@@ -224,6 +232,8 @@ const en = {
   field_dayOfWeek: "Choose a day of the week.",
   field_code: "The sign-in code is wrong: open the console from the link make local prints.",
   fieldInvalid: "This value is not accepted.",
+  fieldLine: "{label}: {text}",
+  fieldUnknown: "The value of {field} was not accepted: check what you entered and try again.",
 };
 
 // A text that depends on a number has the plural forms of Intl.PluralRules
@@ -331,6 +341,7 @@ const it: Catalogue = {
   back: "Indietro",
   review: "Revisione",
   planning: { one: "Confronto del backup con il CRM… {done} di {total} record", other: "Confronto del backup con il CRM… {done} di {total} record" },
+  planningLabel: "Confronto in corso…",
   colProperty: "Proprietà",
   toSet: "Da impostare",
   toClear: "Da cancellare",
@@ -408,7 +419,10 @@ const it: Catalogue = {
   noteBackupFailed: "Il backup del CRM non è riuscito",
   noteBackupFailedText: "Il backup {id} non è riuscito: la sua riga nella tabella dei backup ne indica il motivo. La quota di backup è stata restituita: puoi avviare un nuovo backup.",
   noteBackupSkipped: "Backup pianificato del CRM saltato",
-  noteBackupSkippedText: "Il backup pianificato del {when} è stato saltato: un backup è già stato eseguito nelle ultime 24 ore e la quota ne consente uno ogni 24 ore. Non è stato messo in coda nulla; il prossimo backup pianificato si esegue come previsto.",
+  noteBackupSkippedText: "Il backup pianificato del {when} è stato saltato: un backup è già stato eseguito nelle ultime 24 ore e la quota ne consente uno ogni 24 ore. Non è stato messo in coda nulla.",
+  noteSkippedAllowed: "Il prossimo backup è consentito dal {when}.",
+  noteSkippedNextRun: "Il prossimo backup pianificato si esegue il {when}.",
+  noteSkippedAsPlanned: "Il prossimo backup pianificato si esegue come previsto.",
   noteScheduleDisabled: "Backup ricorrenti del CRM disattivati",
   noteScheduleDisabledText: "La pianificazione dei backup è stata disattivata e il backup pianificato del {when} non è stato eseguito: l'account non è più su HubSpot Enterprise. I backup manuali funzionano ancora, uno alla settimana.",
   noteImportCompleted: "L'importazione «{name}» è stata completata",
@@ -418,6 +432,8 @@ const it: Catalogue = {
   noteImportFailedShort: "L'importazione non è riuscita",
   noteImportFailedText: "Il ripristino dal backup {id} si è interrotto: la sua riga nella pagina Importazioni ne indica il motivo.",
   noteCounts: "Valori aggiornati: {updated}, cancellati: {cleared}, invariati: {unchanged}, non riusciti: {failed}; record che non esistono più: {missing}.",
+  noteMissingAdvice: "I record eliminati dopo il backup non vengono ripristinati: recuperali dal cestino (entro 90 giorni dall'eliminazione) o reimportali dal CSV del backup.",
+  noteErrorFile: "Il file degli errori dell'importazione elenca i valori rifiutati da HubSpot: scaricalo dalla pagina Importazioni.",
   err_invalid: "La richiesta non è stata accettata: controlla i dati inseriti e riprova.",
   err_unauthorized: "La sessione è terminata: accedi di nuovo.",
   err_forbidden: "Solo un super amministratore di questo account può farlo.",
@@ -430,6 +446,8 @@ const it: Catalogue = {
   err_internal: "crmbackup ha avuto un errore interno. Riprova; se si ripete, rivolgiti all'operatore (il log dell'API ha i dettagli).",
   err_unreachable: "Impossibile raggiungere l'API di crmbackup; controlla la connessione e riprova.",
   err_not_json: "L'API ha risposto con qualcosa che non è JSON (HTTP {status}); riprova più tardi.",
+  err_throttled: "L'API di crmbackup sta ricevendo troppe richieste in questo momento: attendi qualche secondo e riprova.",
+  err_unavailable: "L'API di crmbackup non è disponibile in questo momento: riprova tra un minuto. Se il problema continua, rivolgiti all'operatore.",
   err_unknown: "Si è verificato un problema: {msg}",
   errQuotaUsed: "La quota di backup è esaurita: attendi l'ora indicata dalla riga della quota.",
   errScopes: "HubSpot ha negato l'accesso: alla credenziale dell'account mancano gli ambiti {scopes}. Aggiungili alla chiave di servizio (o all'app privata), poi ripeti la revisione.",
@@ -449,6 +467,8 @@ const it: Catalogue = {
   field_dayOfWeek: "Scegli un giorno della settimana.",
   field_code: "Il codice di accesso è errato: apri la console dal link stampato da make local.",
   fieldInvalid: "Questo valore non è accettato.",
+  fieldLine: "{label}: {text}",
+  fieldUnknown: "Il valore di {field} non è stato accettato: controlla i dati inseriti e riprova.",
 };
 
 export const catalogues: Record<Lang, Catalogue> = { en, it };
@@ -516,10 +536,20 @@ export function relative(iso: string, now = Date.now()): string {
   const abs = Math.abs(secs);
   if (abs < 45) return t("justNow");
   const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
-  // Up to 59 minutes in minutes, 23 hours in hours, 29 days in days.
-  const [unit, size]: [Intl.RelativeTimeFormatUnit, number] =
-    abs < 3600 ? ["minute", 60] : abs < 86400 ? ["hour", 3600] : abs < 30 * 86400 ? ["day", 86400] : abs < 365 * 86400 ? ["month", 30 * 86400] : ["year", 365 * 86400];
-  return rtf.format(Math.round(secs / size), unit);
+  // Up to 59 minutes in minutes, 23 hours in hours, 29 days in days, 11
+  // months in months, counted after rounding: 59.6 minutes is "1 hour",
+  // not "60 minutes".
+  const units: [Intl.RelativeTimeFormatUnit, number, number][] = [
+    ["minute", 60, 60],
+    ["hour", 3600, 24],
+    ["day", 86400, 30],
+    ["month", 30 * 86400, 12],
+  ];
+  for (const [unit, size, below] of units) {
+    const n = Math.round(abs / size);
+    if (n < below) return rtf.format(Math.sign(secs) * n, unit);
+  }
+  return rtf.format(Math.sign(secs) * Math.round(abs / (365 * 86400)), "year");
 }
 
 export function bytes(n: number): string {

@@ -6,7 +6,7 @@ import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
 import { bytes, initialLang, type Lang, lang, num, setLang, t, tn, when } from "./i18n";
-import { fieldError, fieldText, scheduleText } from "./messages";
+import { type Action, fieldError, fieldText, scheduleText } from "./messages";
 import { AuditLog, Notifications } from "./pages";
 import { type Config, completeSignIn, loadConfig, signInURL } from "./oidc";
 import { Imports, RESUME, RestorePanel } from "./restore";
@@ -29,7 +29,7 @@ async function devSignIn(form: Record<string, string>): Promise<string> {
   const data = await resp.json();
   if (!resp.ok) {
     const e = data.error ?? {};
-    throw new api.ApiError(resp.status, e.code ?? "error", e.message ?? `HTTP ${resp.status}`, e.details ?? {});
+    throw new api.ApiError(resp.status, e.code ?? api.statusCode(resp.status), e.message ?? `HTTP ${resp.status}`, e.details ?? {});
   }
   return data.token;
 }
@@ -135,7 +135,10 @@ function SignIn({ onIn }: { onIn: (m: Me) => void }) {
 function Backups() {
   const [list, setList] = useState<api.Backup[] | null>(null);
   const [quota, setQuota] = useState<api.Quota | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  // An error, and what the admin was doing (loading the page, a download):
+  // a conflict on a download is "not completed", not on a load.
+  const [failure, setFailure] = useState<{ error: unknown; action: Action } | null>(null);
+  const setError = (error: unknown, action: Action = "load") => setFailure(error ? { error, action } : null);
   const [creating, setCreating] = useState(false);
   // The backup just created: a status line says what became of it, and
   // takes the focus when the dialog closes (its button is gone, and Create
@@ -178,7 +181,7 @@ function Backups() {
       }
       setQuota(q);
       setRestoreRunning(ims.imports.some((im) => im.status === "RUNNING"));
-      setError(null);
+      setFailure((f) => (f?.action === "load" ? null : f)); // a download's error stays
     } catch (e) {
       setError(e);
     }
@@ -223,7 +226,7 @@ function Backups() {
       <p role="status" class={createdText ? "ok" : "sr-only"} id="backup-status" tabIndex={-1} ref={statusLine} data-testid="backup-status">
         {createdText}
       </p>
-      <ErrorLine error={error} action="download" />
+      <ErrorLine error={failure?.error} action={failure?.action} />
       {list === null ? (
         <p role="status">{t("loading")}</p>
       ) : list.length === 0 ? (
@@ -235,7 +238,7 @@ function Backups() {
               {t("restoreRunning")}
             </p>
           )}
-          <BackupTable list={[...list, ...older]} onError={setError} onRestore={setRestoring} restoreRunning={restoreRunning} highlight={created} />
+          <BackupTable list={[...list, ...older]} onError={(e) => setError(e, "download")} onRestore={setRestoring} restoreRunning={restoreRunning} highlight={created} />
           {(olderNext ?? next) && (
             <button class="more" onClick={more}>
               {t("olderBackups")}
@@ -316,7 +319,7 @@ function BackupTable(props: {
               {bytes(b.size ?? 0)}
             </td>
             <td data-label={t("colExpires")}>
-              <Time iso={b.expiresAt} />
+              <Time iso={b.expiresAt} ahead />
             </td>
             <td>
               {b.status === "COMPLETED" && !b.expired && (
@@ -424,10 +427,14 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
     if (tier !== "enterprise") return;
     api.getSchedule().then(got, setError);
   }, [tier]);
-  // An error the API ties to a field (details.field) shows next to it.
-  const bad = fieldError(error);
-  const invalid = (field: string) =>
-    bad === field ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {};
+  // An error the API ties to a field (details.field) shows next to it, if
+  // that field is on screen (the day is not, for a daily schedule); else
+  // as the form's error, naming the field.
+  const onScreen = (field: string) =>
+    field === "frequency" || field === "timeOfDay" || field === "timezone" || (field === "dayOfWeek" && !!s && s.frequency !== "daily");
+  const bad = onScreen(fieldError(error)) ? fieldError(error) : "";
+  const described = (field: string) => (bad === field ? { "aria-describedby": `${field}-error` } : {});
+  const invalid = (field: string) => (bad === field ? { "aria-invalid": true, ...described(field) } : {});
   const fieldErr = (field: string) =>
     bad === field && (
       <span class="field-error" id={`${field}-error`}>
@@ -447,13 +454,15 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
       setError(null);
     } catch (err) {
       setError(err);
+      // The field's control (a group's first), when it is on screen.
       const field = fieldError(err);
-      if (field) document.querySelector<HTMLElement>(`[role=dialog] [name=${field}]`)?.focus();
+      if (field && onScreen(field)) document.querySelector<HTMLElement>(`[role=dialog] [name=${field}]`)?.focus();
     }
   };
   const edit = (p: Partial<api.Schedule>) => {
     setSaved(false);
-    if (bad && bad in p) setError(null);
+    const named = fieldError(error);
+    if (named && (named in p || (named === "dayOfWeek" && "frequency" in p))) setError(null);
     setS({ ...(s as api.Schedule), ...p });
   };
   return (
@@ -475,7 +484,8 @@ function SchedulePanel({ tier, onClose }: { tier: string; onClose: () => void })
             <legend>{t("frequency")}</legend>
             {(["weekly", "biweekly", "daily"] as const).map((f) => (
               <label class="inline" key={f}>
-                <input type="radio" name="frequency" value={f} checked={s.frequency === f} onChange={() => edit({ frequency: f })} />
+                {/* The focus lands on a radio: each says what is wrong. */}
+                <input type="radio" name="frequency" value={f} checked={s.frequency === f} onChange={() => edit({ frequency: f })} {...described("frequency")} />
                 {t(f)}
               </label>
             ))}

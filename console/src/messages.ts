@@ -17,7 +17,7 @@ export function errorText(e: unknown, action: Action = "load"): string {
   if (!(e instanceof ApiError)) return t("err_unknown", { msg: e instanceof Error ? e.message : String(e) });
   const d = e.details;
   const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : "");
-  if (str("field")) return fieldText(str("field"));
+  if (str("field")) return fieldLine(str("field"));
   switch (e.code) {
     case "quota_exceeded":
       return str("nextAllowedAt") ? t("err_quota_exceeded", { when: when(str("nextAllowedAt")) }) : t("errQuotaUsed");
@@ -54,11 +54,26 @@ export function fieldError(e: unknown): string {
   return e instanceof ApiError && typeof e.details.field === "string" ? e.details.field : "";
 }
 
-// fieldText says what a field the API refused wants.
+// fieldText says what a field the API refused wants, next to the field.
 export function fieldText(field: string): string {
   const key = `field_${field}`;
   return isKey(key) ? t(key) : t("fieldInvalid");
 }
+
+// fieldLine is the same away from the field (a form's error line, when no
+// control of that name is on screen): the field named by its label.
+export function fieldLine(field: string): string {
+  const label = fieldLabels[field];
+  return label ? t("fieldLine", { label: t(label), text: fieldText(field) }) : t("fieldUnknown", { field });
+}
+
+const fieldLabels: Record<string, "frequency" | "dayOfWeek" | "timeOfDay" | "timezone" | "signInCode"> = {
+  frequency: "frequency",
+  dayOfWeek: "dayOfWeek",
+  timeOfDay: "timeOfDay",
+  timezone: "timezone",
+  code: "signInCode",
+};
 
 type Tier = "starter" | "professional" | "enterprise";
 const isTier = (s: string): s is Tier => s === "starter" || s === "professional" || s === "enterprise";
@@ -86,16 +101,34 @@ export function reasonText(code: string | undefined, reason: string | undefined)
   return { text: reason ?? "", lang: "en" };
 }
 
+// Skip is what the audit log's entry of a skipped scheduled run says
+// (internal/schedule writes the same times into the English message).
+export interface Skip {
+  nextAllowedAt?: string;
+  nextRunAt?: string;
+}
+
 // notificationText is a notification's subject and message in the admin's
 // language, from its kind and fields (backupId, importId, createdAt: the
 // time of a skipped or stopped run) and, when the page has them, its
-// backup's or import's (records, expiry, counts, the import's name); the
-// stored English text, marked as English, for a kind the console does not
-// know. The English e-mails say the same with the reasons in full.
-export function notificationText(n: Notification, b?: Backup, im?: Import): { subject: string; message: string; lang?: "en" } {
+// backup's or import's (records, expiry, counts, the import's name) and a
+// skipped run's audit entry (when the next backup is allowed, when the
+// schedule runs next); the stored English text, marked as English, for a
+// kind the console does not know. The English e-mails say the same with the
+// reasons in full.
+export function notificationText(n: Notification, b?: Backup, im?: Import, skip?: Skip): { subject: string; message: string; lang?: "en" } {
   const id = n.backupId ?? "";
   const c = im?.counts;
-  const counts = c ? t("noteCounts", { updated: num(c.updated), cleared: num(c.cleared), unchanged: num(c.unchanged), failed: num(c.failed), missing: num(c.missing) }) : "";
+  // An import's counts, then what to do about missing records and refused
+  // values (as the English message).
+  const outcome = c
+    ? [
+        t("noteCounts", { updated: num(c.updated), cleared: num(c.cleared), unchanged: num(c.unchanged), failed: num(c.failed), missing: num(c.missing) }),
+        c.missing > 0 ? t("noteMissingAdvice") : "",
+        c.failed > 0 ? t("noteErrorFile") : "",
+      ]
+    : [];
+  const sentences = (...parts: string[]) => parts.filter(Boolean).join(" ");
   const name = im ? importName(im.name) : "";
   switch (n.kind) {
     case "backup.completed":
@@ -106,18 +139,25 @@ export function notificationText(n: Notification, b?: Backup, im?: Import): { su
     case "backup.failed":
       return { subject: t("noteBackupFailed"), message: t("noteBackupFailedText", { id }) };
     case "backup.skipped":
-      return { subject: t("noteBackupSkipped"), message: t("noteBackupSkippedText", { when: when(n.createdAt) }) };
+      return {
+        subject: t("noteBackupSkipped"),
+        message: sentences(
+          t("noteBackupSkippedText", { when: when(n.createdAt) }),
+          skip?.nextAllowedAt ? t("noteSkippedAllowed", { when: when(skip.nextAllowedAt) }) : "",
+          skip?.nextRunAt ? t("noteSkippedNextRun", { when: when(skip.nextRunAt) }) : t("noteSkippedAsPlanned"),
+        ),
+      };
     case "schedule.disabled":
       return { subject: t("noteScheduleDisabled"), message: t("noteScheduleDisabledText", { when: when(n.createdAt) }) };
     case "import.completed":
       return {
         subject: name ? t("noteImportCompleted", { name }) : t("noteImportCompletedShort"),
-        message: t("noteImportCompletedText", { id }) + (counts ? " " + counts : ""),
+        message: sentences(t("noteImportCompletedText", { id }), ...outcome),
       };
     case "import.failed":
       return {
         subject: name ? t("noteImportFailed", { name }) : t("noteImportFailedShort"),
-        message: t("noteImportFailedText", { id }) + (counts ? " " + counts : ""),
+        message: sentences(t("noteImportFailedText", { id }), ...outcome),
       };
   }
   return { subject: n.subject, message: n.message, lang: "en" };

@@ -2,8 +2,8 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "./api";
-import { relative, t, when } from "./i18n";
-import { notificationText } from "./messages";
+import { t } from "./i18n";
+import { notificationText, type Skip } from "./messages";
 import { ErrorLine, Time } from "./ui";
 
 // auditActions are the audit log's actions (internal/audit's Actions: a Go
@@ -36,6 +36,10 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
   // counts (one that is not among them gets the shorter text).
   const [backups, setBackups] = useState(new Map<string, api.Backup>());
   const [imports, setImports] = useState(new Map<string, api.Import>());
+  // A skipped scheduled run's audit entry (by its time) says when the next
+  // backup is allowed and when the schedule runs next: read once, when
+  // there is such a notification.
+  const [skips, setSkips] = useState<Map<number, Skip> | null>(null);
   const load = () =>
     api.notifications().then(
       (l) => (setList(l.notifications), onUnread(l.unread), setError(null)),
@@ -46,6 +50,14 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
     api.listBackups().then((l) => setBackups(new Map(l.backups.map((b) => [b.backupId, b]))), () => {});
     api.listImports().then((l) => setImports(new Map(l.imports.map((im) => [im.importId, im]))), () => {});
   }, []);
+  useEffect(() => {
+    if (skips || !list?.some((n) => n.kind === "backup.skipped")) return;
+    setSkips(new Map());
+    api.auditLog("backup.skipped", "").then(
+      (page) => setSkips(new Map(page.entries.map((e) => [second(e.at), skipOf(e)]))),
+      () => {},
+    );
+  }, [list]);
   // The button pressed goes away with the unread mark: the focus moves to
   // the page's title, not to nowhere.
   const act = (p: Promise<{ unread: number }>) =>
@@ -71,7 +83,7 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
       ) : (
         <ul class="notifications">
           {list.map((n) => {
-            const words = notificationText(n, backups.get(n.backupId ?? ""), imports.get(n.importId ?? ""));
+            const words = notificationText(n, backups.get(n.backupId ?? ""), imports.get(n.importId ?? ""), skips?.get(second(n.createdAt)));
             return (
               <li key={n.id} data-notification={n.id} data-kind={n.kind} class={n.readAt ? "read" : "unread"}>
                 <p class="subject">
@@ -99,6 +111,16 @@ export function Notifications({ onUnread }: { onUnread: (n: number) => void }) {
       )}
     </section>
   );
+}
+
+// second is a time's second (the entry and the notification are written
+// with the run's time; a store may keep one more precisely).
+const second = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+// skipOf is the times a backup.skipped audit entry's details hold.
+function skipOf(e: api.AuditEntry): Skip {
+  const str = (k: string) => (typeof e.details?.[k] === "string" && e.details[k] ? (e.details[k] as string) : undefined);
+  return { nextAllowedAt: str("nextAllowedAt"), nextRunAt: str("nextRunAt") };
 }
 
 export function AuditLog() {
@@ -161,10 +183,7 @@ export function AuditLog() {
             {entries.map((e) => (
               <tr key={e.id} data-action={e.action}>
                 <td>
-                  {/* The audit log says when exactly; how long ago on hover. */}
-                  <time dateTime={e.at} title={relative(e.at)}>
-                    {when(e.at)}
-                  </time>
+                  <Time iso={e.at} />
                 </td>
                 <td>{e.actor}</td>
                 <td>

@@ -197,10 +197,14 @@ export function RestorePanel(props: { backup: api.Backup; onClose: () => void; r
             {t("review")}
           </h3>
           {plan.status === "PLANNING" && (
-            <p role="status">
-              <progress value={plan.rowsPlanned} max={plan.rows || 1} aria-label={t("review")} />
-              <span class="block">{tn("planning", plan.rows, { done: num(plan.rowsPlanned), total: num(plan.rows) })}</span>
-            </p>
+            // The bar outside the live region: a poll that moves it is not
+            // announced again; the words are, when they change.
+            <div class="progress">
+              <progress value={plan.rowsPlanned} max={plan.rows || 1} aria-label={t("planningLabel")} />
+              <p role="status" class="block" data-testid="planning">
+                {tn("planning", plan.rows, { done: num(plan.rowsPlanned), total: num(plan.rows) })}
+              </p>
+            </div>
           )}
           {/* The plan's reason, as the step wrote it (English). */}
           {plan.status === "FAILED" && (

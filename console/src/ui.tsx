@@ -65,13 +65,16 @@ export function ErrorLine({ error, action }: { error: unknown; action?: Action }
   );
 }
 
-// Time is a time relative to now ("3 hours ago", "in 13 days"), the
-// absolute time in the admin's zone on hover.
-export function Time({ iso }: { iso: string | undefined }) {
+// Time is a time in the admin's zone with the zone shown ("Mar 5, 2025,
+// 03:30 PM GMT+1"), how long ago or in how long on hover ("3 hours ago");
+// with ahead, the other way round, for a deadline ("in 13 days", the
+// backups' expiry).
+export function Time({ iso, ahead }: { iso: string | undefined; ahead?: boolean }) {
   if (!iso) return <>–</>;
+  const [shown, hover] = ahead ? [relative(iso), when(iso)] : [when(iso), relative(iso)];
   return (
-    <time dateTime={iso} title={when(iso)}>
-      {relative(iso)}
+    <time dateTime={iso} title={hover}>
+      {shown}
     </time>
   );
 }

@@ -58,15 +58,7 @@ func TestAuditActionsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(src), "export const auditActions = [")
-	list, _, ok2 := strings.Cut(rest, "];")
-	if !ok || !ok2 {
-		t.Fatal("no auditActions list in pages.tsx")
-	}
-	var got []string
-	for _, m := range regexp.MustCompile(`"([a-z_.]+)"`).FindAllStringSubmatch(list, -1) {
-		got = append(got, m[1])
-	}
+	got := quoted(t, string(src), "export const auditActions = [", "];")
 	if !slices.Equal(got, audit.Actions) {
 		t.Fatalf("the console's actions %v, the audit log's %v", got, audit.Actions)
 	}
@@ -74,11 +66,36 @@ func TestAuditActionsAgree(t *testing.T) {
 
 // The console has words for every code of the API's errors, in English and
 // in Italian (it shows the server's English message only for a code it
-// does not know), and for every field of the schedule a 400 names.
+// does not know), for the codes it gives an error itself (api.ts's
+// consoleCodes: an unreachable API, a gateway's answer without a code),
+// and for every field of the schedule a 400 names; and its catalogue words
+// no code that neither gives (err_unknown is the text for a code it does
+// not know).
 func TestErrorCodesInTheCatalogue(t *testing.T) {
 	en, it := catalogues(t)
+	src, err := os.ReadFile("../../console/src/api.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := quoted(t, string(src), "export const consoleCodes = [", "];")
+	if len(own) < 4 {
+		t.Fatalf("consoleCodes %v: the pattern no longer finds them", own)
+	}
+	for _, code := range own {
+		if slices.Contains(api.ErrorCodes, code) {
+			t.Errorf("the console's own code %s is also the API's", code)
+		}
+	}
+	codes := append(slices.Clone(api.ErrorCodes), own...)
+	// What an error without a code becomes, by its status: a code of the
+	// API's or of the console's own ("error" is none: the message is shown).
+	for _, code := range quoted(t, string(src), "export function statusCode(", "\n}") {
+		if code != "error" && !slices.Contains(codes, code) {
+			t.Errorf("statusCode gives %s, which is neither the API's code nor the console's", code)
+		}
+	}
 	keys := []string{}
-	for _, code := range api.ErrorCodes {
+	for _, code := range codes {
 		keys = append(keys, "err_"+code)
 	}
 	// The fields the schedule's checks name (details.field).
@@ -104,6 +121,30 @@ func TestErrorCodesInTheCatalogue(t *testing.T) {
 			t.Errorf("the Italian catalogue has no %s", key)
 		}
 	}
+	entries := regexp.MustCompile(`(?m)^  err_(\w+): "[^"]+",$`)
+	for lang, cat := range map[string]string{"English": en, "Italian": it} {
+		for _, m := range entries.FindAllStringSubmatch(cat, -1) {
+			if m[1] != "unknown" && !slices.Contains(codes, m[1]) {
+				t.Errorf("the %s catalogue words err_%s, a code neither the API nor the console gives", lang, m[1])
+			}
+		}
+	}
+}
+
+// quoted is the double-quoted strings of src between the first start and
+// the end after it.
+func quoted(t *testing.T, src, start, end string) []string {
+	t.Helper()
+	_, rest, ok := strings.Cut(src, start)
+	part, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("no %s…%s", start, end)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile(`"([a-z_.]+)"`).FindAllStringSubmatch(part, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 // The console words every reason an object or a property cannot be
