@@ -270,7 +270,7 @@ func (x *ranged) write(run *rangeRun, objs []hubspot.Object, cols []string) erro
 	if _, err := run.enc.Write(csv); err != nil {
 		return fmt.Errorf("compress %s: %w", x.obj.Name, err)
 	}
-	if run.enc.Len() >= x.limit {
+	if run.enc.Len() >= x.chunkLimit(run) {
 		return x.flush(run)
 	}
 	return nil
@@ -315,9 +315,20 @@ func RangeName(object string, id int) string {
 	return object + "/r" + strconv.Itoa(id)
 }
 
+// chunkLimit is the compressed size that ends a range's chunk: range 0's
+// are the object's chunks; the others' a quarter of that, since up to
+// eight are written at once and a process's memory is its chunks (a
+// range's chunk size is its own: its chunks are a sequence of their own).
+func (x *ranged) chunkLimit(run *rangeRun) int {
+	if run.r.ID == 0 {
+		return x.limit
+	}
+	return max(x.limit/4, 64<<10)
+}
+
 // open gives the run its encoder: each range's CSV part runs its own CRC.
 func (x *ranged) open(run *rangeRun) error {
-	enc, err := x.s.continueChunks(x.ctx, x.in.StepInput, RangeName(x.obj.Name, run.r.ID), run.r.Chunks, x.limit)
+	enc, err := x.s.continueChunks(x.ctx, x.in.StepInput, RangeName(x.obj.Name, run.r.ID), run.r.Chunks, x.chunkLimit(run))
 	if err != nil {
 		return err
 	}
