@@ -344,17 +344,23 @@ func (x *ranged) close(run *rangeRun) {
 }
 
 // finish ends a run: done, or its time is up (err) and it keeps what it read.
+//
+// The run's encoder is released before the range is: once it is not owned,
+// another reader may take it and open an encoder of its own.
 func (x *ranged) finish(run *rangeRun, done bool, err error) error {
-	defer x.close(run)
 	if err != nil && !TimeUp(x.ctx, x.hctx, err) {
+		x.close(run)
 		return err
 	}
 	if done && run.r.ID == 0 && run.r.Chunks == 0 && run.enc.bytes == 0 {
 		if _, err := run.enc.Write(headerRow(x.obj)); err != nil { // the CSV starts with range 0
+			x.close(run)
 			return err
 		}
 	}
-	if ferr := x.flush(run); ferr != nil {
+	ferr := x.flush(run)
+	x.close(run)
+	if ferr != nil {
 		return ferr
 	}
 	x.mu.Lock()
@@ -487,7 +493,10 @@ func (x *ranged) reader(ctx context.Context, viaList bool) error {
 		if err := read(ctx, run); err != nil {
 			return err
 		}
-		if !run.r.Done { // its time is up
+		x.mu.Lock() // another reader may have taken it since
+		done := run.r.Done
+		x.mu.Unlock()
+		if !done { // its time is up
 			return nil
 		}
 	}
