@@ -52,8 +52,9 @@ type Range struct {
 	Lo int64 `json:"lo"`
 	Hi int64 `json:"hi,omitempty"`
 	// List: read with the list cursor — range 0 from the object's start,
-	// another from a position proven against search (readList); After is
-	// its cursor.
+	// another from its position, proven against search when its chain
+	// starts (readList); After is its cursor once its chain wrote a chunk
+	// (empty: the next chain starts from Pos, with a proof).
 	List  bool   `json:"list,omitempty"`
 	After string `json:"after,omitempty"`
 	// Pos is the last id whose record (if it still existed) is in a chunk:
@@ -172,7 +173,7 @@ type ranged struct {
 	mu          sync.Mutex
 	runs        []*rangeRun
 	nextID      int
-	listFrom    bool // list chains from a position may be tried (under mu)
+	listFrom    bool // list chains from a position may be tried (under mu once readers run)
 	listReaders int
 	// began is when this invocation began reading, startLive where the
 	// list chain stood then (its pace, for unhurried).
@@ -316,7 +317,8 @@ func RangeName(object string, id int) string {
 }
 
 // chunkLimit is the compressed size that ends a range's chunk: range 0's
-// are the object's chunks; the others' a quarter of that, since up to
+// are the object's chunks; the others' a quarter of that (64 KiB at the
+// least), since up to
 // eight are written at once and a process's memory is its chunks (a
 // range's chunk size is its own: its chunks are a sequence of their own).
 func (x *ranged) chunkLimit(run *rangeRun) int {
@@ -412,23 +414,33 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 	x.mu.Unlock()
 	run.after = after
 	prev := from
+	var refused string // why the proof failed: the range goes on through search, once the list is let go
 	for page, err := range x.pages(ctx, after) {
 		if err != nil {
 			var he *hubspot.Error
 			if first > 0 && errors.As(err, &he) && he.StatusCode == http.StatusBadRequest {
-				return fallBack("HubSpot refused the cursor " + after)
+				refused = "HubSpot refused the cursor " + after
+				break
 			}
 			return x.finish(run, false, err)
 		}
 		if first > 0 {
 			// The proof: the chain starts just above the position, at the
-			// first id search has there or at one search missed.
+			// first id search has there, at one search missed, or past
+			// ids search still has but whose records are gone.
 			var id0 int64
 			if len(page.Objects) > 0 {
 				id0, _ = strconv.ParseInt(page.Objects[0].ID, 10, 64)
 			}
-			if id0 <= from || id0 > first {
-				return fallBack(fmt.Sprintf("the list from %s began at id %d, search at %d", after, id0, first))
+			skipped := id0 <= from
+			if !skipped && id0 > first {
+				if skipped, err = x.skipped(ctx, first, id0); err != nil {
+					return x.finish(run, false, err)
+				}
+			}
+			if skipped {
+				refused = fmt.Sprintf("the list from %s began at id %d, search at %d", after, id0, first)
+				break
 			}
 			first = 0
 		}
@@ -459,20 +471,38 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 			return x.finish(run, false, nil)
 		}
 	}
+	if refused != "" {
+		return fallBack(refused)
+	}
 	return x.finish(run, false, ctx.Err())
+}
+
+// skipped says whether a record still there lies in [first, below), which
+// search has and a list chain skipped: search's index trails deletions, so
+// ids it gives may be gone (a batch read leaves them out). It looks at a
+// few; past them, it says so.
+func (x *ranged) skipped(ctx context.Context, first, below int64) (bool, error) {
+	sctx := hubspot.WithPriority(ctx, x.prio+readersLater+1)
+	for range 3 {
+		p, err := x.sr.ReadPage(sctx, x.obj.TypeID, []int64{first}, x.names)
+		if err != nil || len(p.Objects) > 0 {
+			return true, err
+		}
+		res, err := x.sr.SearchIDs(sctx, x.obj.TypeID, first, below, 1, false)
+		if err != nil || len(res.IDs) == 0 {
+			return false, err
+		}
+		first = res.IDs[0]
+	}
+	return true, nil
 }
 
 // reader reads ranges until none is left to read or take: through search,
 // or (viaList) with list chains from their positions while that holds.
 func (x *ranged) reader(ctx context.Context, viaList bool) error {
+	sctx := hubspot.WithPriority(ctx, x.prio+readersLater+1) // a list reader's, once it reads through search
 	for {
-		x.mu.Lock()
-		quit := viaList && !x.listFrom
-		x.mu.Unlock()
-		if quit {
-			return nil
-		}
-		run, wait := x.take(viaList)
+		run, wait, asList := x.take(viaList)
 		if run == nil && wait.IsZero() {
 			return nil
 		}
@@ -486,11 +516,11 @@ func (x *ranged) reader(ctx context.Context, viaList bool) error {
 			}
 			continue
 		}
-		read := x.readSearch
-		if viaList {
-			read = x.readList
+		read, rctx := x.readSearch, sctx
+		if asList {
+			read, rctx = x.readList, ctx
 		}
-		if err := read(ctx, run); err != nil {
+		if err := read(rctx, run); err != nil {
 			return err
 		}
 		x.mu.Lock() // another reader may have taken it since
@@ -508,12 +538,19 @@ func (x *ranged) reader(ctx context.Context, viaList bool) error {
 // little; else half of the range with the most left — to a list reader
 // always, since a chain is latency-bound and a long one pays its proof
 // once. Or it says when to look again (the top range waits), or (zero)
-// that there is nothing left to take.
-func (x *ranged) take(viaList bool) (*rangeRun, time.Time) {
+// that there is nothing left to take. A list reader reads as a search
+// reader (asList false) once the list's cursor failed its proof.
+func (x *ranged) take(viaList bool) (run *rangeRun, wait time.Time, asList bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	viaList = viaList && x.listFrom
+	run, wait = x.takeLocked(viaList)
+	return run, wait, viaList
+}
+
+func (x *ranged) takeLocked(viaList bool) (*rangeRun, time.Time) {
 	var wait time.Time
-	var free *rangeRun // one nobody reads; a list reader's own kind first, and a search reader's
+	var free *rangeRun // one nobody reads: a list range to a list reader first, a search range to a search reader
 	for _, run := range x.runs {
 		if run.owned || run.r.Done || run.r.ID == 0 {
 			continue
@@ -609,7 +646,7 @@ func (x *ranged) unhurried(viaList bool) bool {
 		}
 		pace += searchPace * float64(read) / float64(x.listRows)
 	}
-	return now.Add(time.Duration(left / pace * float64(time.Second))).Before(opens)
+	return now.Add(time.Duration(min(left/pace, 3600) * float64(time.Second))).Before(opens)
 }
 
 // readSearch reads one search range: ids through search, records by batch
@@ -619,7 +656,7 @@ func (x *ranged) readSearch(ctx context.Context, run *rangeRun) error {
 		return err
 	}
 	x.mu.Lock()
-	run.r.List, run.after = false, "" // a list range goes on through search
+	run.r.List, run.r.After, run.after = false, "", "" // a list range goes on through search
 	x.mu.Unlock()
 	// The next search needs only the last id of this one: it goes out
 	// while this page's records are read (and is dropped if the range ends).
