@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,4 +41,15 @@ func Strings(t testing.TB, file, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// Same fails t unless list holds the values of the string constants that
+// file declares under prefix, no more and no fewer (in any order); name
+// says what list is.
+func Same(t testing.TB, name string, list []string, file, prefix string) {
+	t.Helper()
+	declared := slices.Sorted(slices.Values(Strings(t, file, prefix)))
+	if got := slices.Sorted(slices.Values(list)); len(declared) == 0 || !slices.Equal(got, declared) {
+		t.Fatalf("%s %v, %s declares %v", name, got, file, declared)
+	}
 }
