@@ -113,8 +113,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 			return s.exported(ctx, in, obj, cp), nil
 		}
 		// A large object: read the rest of it as ranges side by side.
-		catchUp := cmp.Or(s.SearchCatchUp, SearchCatchUp)
-		ranges, err := planRanges(hctx, sr, obj.TypeID, cp, cmp.Or(s.RangedMin, RangedMin), catchUp)
+		ranges, err := planRanges(hctx, sr, obj.TypeID, cp, cmp.Or(s.RangedMin, RangedMin), cmp.Or(s.SearchCatchUp, SearchCatchUp))
 		switch {
 		case TimeUp(ctx, hctx, err):
 			return s.exported(ctx, in, obj, cp), nil // planned by the next invocation

@@ -138,6 +138,12 @@ func planRanges(ctx context.Context, sr Searcher, typeID string, cp Checkpoint, 
 	}, nil
 }
 
+// searchCtx marks ctx's requests with the search readers' rank in the
+// budget: after every chain's, before the other list chains'.
+func (x *ranged) searchCtx(ctx context.Context) context.Context {
+	return hubspot.WithPriority(ctx, x.prio+readersLater+1)
+}
+
 // positional says whether the list's cursor after cp's last page reads as
 // the first record id of the next page — an id above the last one read, as
 // HubSpot's does in practice — so that list chains from other positions
@@ -211,7 +217,7 @@ func (s *Service) exportRanges(ctx, hctx context.Context, deadline time.Time, in
 	// the other list chains: search's ids come from a budget of their own,
 	// so its records cost one request per 100, a list's two when the object
 	// is too wide for a list URL.
-	rctx := hubspot.WithPriority(gctx, x.prio+readersLater+1)
+	rctx := x.searchCtx(gctx)
 	lctx := hubspot.WithPriority(gctx, x.prio+readersLater+2)
 	for range searchReaders {
 		g.Go(func() error { return x.reader(rctx, false) })
@@ -318,9 +324,9 @@ func RangeName(object string, id int) string {
 
 // chunkLimit is the compressed size that ends a range's chunk: range 0's
 // are the object's chunks; the others' a quarter of that (64 KiB at the
-// least), since up to
-// eight are written at once and a process's memory is its chunks (a
-// range's chunk size is its own: its chunks are a sequence of their own).
+// least), since up to eight are written at once and a process's memory is
+// its chunks (a range's chunk size is its own: its chunks are a sequence
+// of their own).
 func (x *ranged) chunkLimit(run *rangeRun) int {
 	if run.r.ID == 0 {
 		return x.limit
@@ -391,7 +397,7 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 	if !proven {
 		// At the search readers' priority: theirs, always waiting, would
 		// otherwise keep it from search's budget.
-		res, err := x.sr.SearchIDs(hubspot.WithPriority(ctx, x.prio+readersLater+1), x.obj.TypeID, from, hi, 1, false)
+		res, err := x.sr.SearchIDs(x.searchCtx(ctx), x.obj.TypeID, from, hi, 1, false)
 		if err != nil {
 			return x.finish(run, false, err)
 		}
@@ -399,15 +405,6 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 			return x.finish(run, true, nil) // nothing there, as a search range would find
 		}
 		first, after = res.IDs[0], strconv.FormatInt(from+1, 10)
-	}
-	fallBack := func(why string) error {
-		x.mu.Lock()
-		x.listFrom, run.r.List, run.r.After = false, false, ""
-		x.mu.Unlock()
-		x.s.log().WarnContext(ctx, "the list cursor does not work as a position; reading the ranges through search",
-			"object", x.obj.Name, "range", run.r.ID, "from", from, "why", why)
-		x.close(run) // nothing of it was written
-		return x.readSearch(ctx, run)
 	}
 	x.mu.Lock()
 	run.r.List = true
@@ -472,7 +469,13 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 		}
 	}
 	if refused != "" {
-		return fallBack(refused)
+		x.mu.Lock()
+		x.listFrom, run.r.List, run.r.After = false, false, ""
+		x.mu.Unlock()
+		x.s.log().WarnContext(ctx, "the list cursor does not work as a position; reading the ranges through search",
+			"object", x.obj.Name, "range", run.r.ID, "from", from, "why", refused)
+		x.close(run) // nothing of it was written
+		return x.readSearch(ctx, run)
 	}
 	return x.finish(run, false, ctx.Err())
 }
@@ -482,7 +485,7 @@ func (x *ranged) readList(ctx context.Context, run *rangeRun) error {
 // ids it gives may be gone (a batch read leaves them out). It looks at a
 // few; past them, it says so.
 func (x *ranged) skipped(ctx context.Context, first, below int64) (bool, error) {
-	sctx := hubspot.WithPriority(ctx, x.prio+readersLater+1)
+	sctx := x.searchCtx(ctx)
 	for range 3 {
 		p, err := x.sr.ReadPage(sctx, x.obj.TypeID, []int64{first}, x.names)
 		if err != nil || len(p.Objects) > 0 {
@@ -500,7 +503,7 @@ func (x *ranged) skipped(ctx context.Context, first, below int64) (bool, error) 
 // reader reads ranges until none is left to read or take: through search,
 // or (viaList) with list chains from their positions while that holds.
 func (x *ranged) reader(ctx context.Context, viaList bool) error {
-	sctx := hubspot.WithPriority(ctx, x.prio+readersLater+1) // a list reader's, once it reads through search
+	sctx := x.searchCtx(ctx) // a list reader's, once it reads through search
 	for {
 		run, wait, asList := x.take(viaList)
 		if run == nil && wait.IsZero() {
