@@ -105,16 +105,15 @@ func (w *Wiring) readOriginSecret(ctx context.Context, sm secretReader) {
 		return
 	}
 	v, err := sm.SecretString(ctx, w.originSecretARN)
-	switch {
-	case err != nil:
-		w.Log.WarnContext(ctx, "the console's origin secret cannot be read: the audit log records the connection's address, never a viewer's",
-			"function", w.Function.Name, "setting", env.OriginSecret, "secret", w.originSecretARN, "error", err.Error())
-	case v == "":
-		w.Log.WarnContext(ctx, "the console's origin secret is empty: the audit log records the connection's address, never a viewer's",
-			"function", w.Function.Name, "setting", env.OriginSecret, "secret", w.originSecretARN)
-	default:
-		w.originSecret = v
+	if err == nil && v == "" {
+		err = errors.New("the secret is empty")
 	}
+	if err != nil {
+		w.Log.WarnContext(ctx, "the console's origin secret cannot be used: the audit log records the connection's address, never a viewer's",
+			"function", w.Function.Name, "setting", env.OriginSecret, "secret", w.originSecretARN, "error", err.Error())
+		return
+	}
+	w.originSecret = v
 }
 
 func load(fn lambdas.Function, cfg aws.Config, getenv func(string) string) (*Wiring, error) {

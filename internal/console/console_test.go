@@ -54,11 +54,8 @@ func TestHandlerHeaders(t *testing.T) {
 
 // The audit log page's filter offers exactly the audit log's actions.
 func TestAuditActionsAgree(t *testing.T) {
-	src, err := os.ReadFile("../../console/src/pages.tsx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := quoted(t, string(src), "export const auditActions = [", "];")
+	src := source(t, "../../console/src/pages.tsx")
+	got := quoted(t, src, "export const auditActions = [", "];")
 	if !slices.Equal(got, audit.Actions) {
 		t.Fatalf("the console's actions %v, the audit log's %v", got, audit.Actions)
 	}
@@ -73,11 +70,8 @@ func TestAuditActionsAgree(t *testing.T) {
 // not know).
 func TestErrorCodesInTheCatalogue(t *testing.T) {
 	en, it := catalogues(t)
-	src, err := os.ReadFile("../../console/src/api.ts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	own := quoted(t, string(src), "export const consoleCodes = [", "];")
+	src := source(t, "../../console/src/api.ts")
+	own := quoted(t, src, "export const consoleCodes = [", "];")
 	if len(own) < 4 {
 		t.Fatalf("consoleCodes %v: the pattern no longer finds them", own)
 	}
@@ -89,7 +83,7 @@ func TestErrorCodesInTheCatalogue(t *testing.T) {
 	codes := append(slices.Clone(api.ErrorCodes), own...)
 	// What an error without a code becomes, by its status: a code of the
 	// API's or of the console's own ("error" is none: the message is shown).
-	for _, code := range quoted(t, string(src), "export function statusCode(", "\n}") {
+	for _, code := range quoted(t, src, "export function statusCode(", "\n}") {
 		if code != "error" && !slices.Contains(codes, code) {
 			t.Errorf("statusCode gives %s, which is neither the API's code nor the console's", code)
 		}
@@ -99,11 +93,8 @@ func TestErrorCodesInTheCatalogue(t *testing.T) {
 		keys = append(keys, "err_"+code)
 	}
 	// The fields the schedule's checks name (details.field).
-	sched, err := os.ReadFile("../schedule/schedule.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fields := regexp.MustCompile(`invalid\("(\w+)"`).FindAllStringSubmatch(string(sched), -1)
+	sched := source(t, "../schedule/schedule.go")
+	fields := regexp.MustCompile(`invalid\("(\w+)"`).FindAllStringSubmatch(sched, -1)
 	if len(fields) < 4 {
 		t.Fatalf("the schedule names %d fields: the pattern no longer finds them", len(fields))
 	}
@@ -166,14 +157,21 @@ func TestReasonCodesInTheCatalogue(t *testing.T) {
 	}
 }
 
-// catalogues is the English and the Italian catalogue's source.
-func catalogues(t *testing.T) (en, it string) {
+// source is a file of the project's, as text.
+func source(t *testing.T, path string) string {
 	t.Helper()
-	src, err := os.ReadFile("../../console/src/i18n.ts")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, it, ok := strings.Cut(string(src), "const it: Catalogue = {")
+	return string(b)
+}
+
+// catalogues is the English and the Italian catalogue's source.
+func catalogues(t *testing.T) (en, it string) {
+	t.Helper()
+	src := source(t, "../../console/src/i18n.ts")
+	en, it, ok := strings.Cut(src, "const it: Catalogue = {")
 	if !ok {
 		t.Fatal("no Italian catalogue in i18n.ts")
 	}
@@ -184,22 +182,16 @@ func catalogues(t *testing.T) (en, it string) {
 // sources name the kinds), so that it shows the stored English subject and
 // message only for a kind it does not know.
 func TestNotificationKindsInTheConsole(t *testing.T) {
-	src, err := os.ReadFile("../../console/src/messages.ts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, words, ok := strings.Cut(string(src), "export function notificationText(")
+	src := source(t, "../../console/src/messages.ts")
+	_, words, ok := strings.Cut(src, "export function notificationText(")
 	if !ok {
 		t.Fatal("no notificationText in messages.ts")
 	}
 	kind := regexp.MustCompile(`Kind(?:, n\.Subject =|:) "([a-z]+\.[a-z_]+)"`)
 	var kinds []string
 	for _, file := range []string{"../backup/notify.go", "../restore/finish.go", "../schedule/service.go"} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range kind.FindAllStringSubmatch(string(b), -1) {
+		b := source(t, file)
+		for _, m := range kind.FindAllStringSubmatch(b, -1) {
 			kinds = append(kinds, m[1])
 		}
 	}
