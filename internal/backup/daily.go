@@ -49,7 +49,7 @@ func checkDailyLimit(ctx context.Context, crm CRM, objs []Object) error {
 			return nil // unknown: let the export run (HubSpot's 429 still stops it plainly)
 		}
 		perPage := 1
-		if listURLTooLong(o) {
+		if listsByID(crm, o) {
 			perPage = 2
 		}
 		need += 1 + (r.Total+hubspot.MaxPageSize-1)/hubspot.MaxPageSize*perPage + (r.Total+hubspot.MaxSearchPage-1)/hubspot.MaxSearchPage
@@ -62,13 +62,24 @@ func checkDailyLimit(ctx context.Context, crm CRM, objs []Object) error {
 	return nil
 }
 
-// listURLTooLong reports whether an object's list URL, with every property
-// named, passes the client's default limit (then each page is a list of
-// ids and a batch read).
-func listURLTooLong(o Object) bool {
-	n := 0
-	for _, p := range o.Properties {
-		n += len(p.Name) + 3 // the name and an escaped comma
+// byIDLister is what the CRM says of how it lists an object
+// (hubspot.Client): by id, each page's records then batch-read, when their
+// property list is too long for a list URL.
+type byIDLister interface {
+	ListsByID(objectType string, properties []string) bool
+}
+
+// listsByID reports whether the export lists o by id and batch-reads its
+// records: two requests per 100 records. A CRM that does not say is taken
+// to list everything in one request.
+func listsByID(crm CRM, o Object) bool {
+	l, ok := crm.(byIDLister)
+	if !ok {
+		return false
 	}
-	return n > 3000
+	names := make([]string, len(o.Properties))
+	for i, p := range o.Properties {
+		names[i] = p.Name
+	}
+	return l.ListsByID(o.TypeID, names)
 }

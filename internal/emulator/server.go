@@ -207,7 +207,7 @@ func (s *Server) generate(seed int64, sizes, extra map[string]int) error {
 		if n := extra[spec.name]; n > 0 {
 			spec.props = slices.Clone(spec.props)
 			for i := range n {
-				spec.props = append(spec.props, fmt.Sprintf("crm_extra_%03d|Extra field %d|string|text|industry|", i+1, i+1))
+				spec.props = append(spec.props, fmt.Sprintf("custom_extra_field_%03d|Extra field %d|string|text|industry|", i+1, i+1))
 			}
 		}
 		t := newObjectType(spec, s.portalID)

@@ -33,6 +33,15 @@ import (
 // DefaultBaseURL is HubSpot's public API.
 const DefaultBaseURL = "https://api.hubapi.com"
 
+// DefaultMaxURLLength is the longest list URL sent by default. HubSpot
+// documents no limit; its API answers 414 past about 16,200 characters
+// (measured by others: docs/architecture.md, "Long property lists"), so
+// about 750 properties of HubSpot's usual name lengths fit in one list URL,
+// which costs one request per 100 records instead of two. A 414 to a
+// shorter URL lowers the client's limit to below it (see Pages), for one
+// wasted request.
+const DefaultMaxURLLength = 16_000
+
 // MaxBatchInputs is HubSpot's limit of inputs per batch request, and
 // MaxPageSize its limit of records per list page.
 const (
@@ -65,7 +74,8 @@ type Config struct {
 	SearchBudget *Budget
 	Retry        RetryPolicy
 	// MaxURLLength is the longest list URL the client sends; longer property
-	// lists switch to list-ids + batch read. Default 3000.
+	// lists switch to list-ids + batch read. Default DefaultMaxURLLength.
+	// A 414 from HubSpot lowers it (see Pages).
 	MaxURLLength int
 	HTTPClient   *http.Client
 	Logger       *slog.Logger
@@ -127,6 +137,7 @@ type Client struct {
 	dailyLeft int
 	retry     RetryPolicy
 	maxURL    int
+	tooLong   atomic.Int64 // the shortest list URL HubSpot answered 414 (0: none)
 	http      *http.Client
 	log       *slog.Logger
 	userAgent string
@@ -165,7 +176,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.SearchBudget.Share(cfg.SearchSlots)
 	}
 	if cfg.MaxURLLength <= 0 {
-		cfg.MaxURLLength = 3000
+		cfg.MaxURLLength = DefaultMaxURLLength
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
@@ -203,7 +214,10 @@ func (c *Client) Budget() *Budget { return c.budget }
 func (c *Client) endpoint(path string, query url.Values) string {
 	u := *c.base
 	u.Path += path
-	u.RawQuery = query.Encode()
+	// Commas stay as they are: a property list's commas, escaped, would
+	// take three characters each of the URL's length (a query's comma
+	// means the same either way, RFC 3986 §2.2).
+	u.RawQuery = strings.ReplaceAll(query.Encode(), "%2C", ",")
 	return u.String()
 }
 

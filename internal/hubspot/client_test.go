@@ -202,7 +202,57 @@ func TestLongPropertyListFallsBackToBatchRead(t *testing.T) {
 			if reads := srv.Stats().Routes["POST /crm/objects/{version}/{type}/batch/read"]; reads != 3 {
 				t.Fatalf("%d batch reads, want 3 (one per page)", reads)
 			}
+			// The client knows now: the next list goes by id from its
+			// first page, without another 414.
+			if !c.ListsByID("contacts", props) || c.ListsByID("contacts", props[80:]) {
+				t.Fatalf("ListsByID: %v for the long list, %v for the short one; want true, false",
+					c.ListsByID("contacts", props), c.ListsByID("contacts", props[80:]))
+			}
+			before := srv.Stats()
+			collect(t, c, "contacts", hubspot.ListOptions{Properties: props})
+			if after := srv.Stats(); after.Requests-before.Requests != 6 || after.Served-before.Served != 6 {
+				t.Fatalf("%d requests, %d served for a second list of 3 pages; want 6 and 6 (3 lists by id, 3 batch reads)",
+					after.Requests-before.Requests, after.Served-before.Served)
+			}
 		})
+	}
+}
+
+// TestListURLHoldsHundredsOfProperties: a list URL carries a portal's
+// hundreds of property names, their commas as they are (not %2C), up to
+// DefaultMaxURLLength; past it the list goes by id.
+func TestListURLHoldsHundredsOfProperties(t *testing.T) {
+	names := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("custom_extra_field_%03d", i) // 22 characters, as HubSpot's own run
+		}
+		return out
+	}
+	c, srv := setup(t, emulator.Options{Sizes: map[string]int{"contacts": 150}}, hubspot.Config{})
+	for _, tt := range []struct {
+		n    int
+		byID bool
+	}{{600, false}, {690, false}, {700, true}, {900, true}} {
+		if got := c.ListsByID("contacts", names(tt.n)); got != tt.byID {
+			t.Errorf("%d properties of 22 characters: ListsByID %v, want %v", tt.n, got, tt.byID)
+		}
+	}
+	// 600 names in one URL: HubSpot (and the emulator) take it, and every
+	// page costs one request.
+	props := append(names(598), "email", "firstname")
+	before := srv.Stats()
+	got := collect(t, c, "contacts", hubspot.ListOptions{Properties: props})
+	st := srv.Stats()
+	emails := 0
+	for _, o := range got {
+		if o.Properties["email"] != "" {
+			emails++
+		}
+	}
+	if len(got) != 150 || emails == 0 || st.Requests-before.Requests != 2 || st.Routes["POST /crm/objects/{version}/{type}/batch/read"] != 0 {
+		t.Fatalf("%d records (%d with an email), %d requests, routes %v; want 150 in 2 list pages",
+			len(got), emails, st.Requests-before.Requests, st.Routes)
 	}
 }
 

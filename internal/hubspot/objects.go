@@ -71,20 +71,17 @@ func (r *listResponse) next() string {
 // id such as "0-1" or "2-1234567"), one page per iteration, from opts.After to
 // the end. The iteration stops after the first error, which it yields.
 //
-// When the property list would make the URL longer than the configured
-// maximum (or HubSpot answers 414), each page is listed by id only and its
-// properties are fetched with a batch read: twice the requests, same records.
+// When the property list would make the URL longer than the client sends
+// (see ListsByID), each page is listed by id only and its properties are
+// fetched with a batch read: twice the requests, same records. A 414 from
+// HubSpot does the same, and the client sends no list URL that long again.
 func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions) iter.Seq2[*Page, error] {
-	path := c.paths.objects(objectType)
-	q := listQuery(opts)
-	if len(opts.Properties) > 0 {
-		q.Set("properties", strings.Join(opts.Properties, ","))
-	}
-	byID := len(c.endpoint(path, q)) > c.maxURL
+	path, q, byID := c.listURL(objectType, opts)
 	cols := newColumns(opts.Properties) // the pages are fetched in turn
 	return cursorPages(ctx, opts.After, func(ctx context.Context, after string) (*Page, string, error) {
 		page, err := c.listPage(ctx, path, q, after, objectType, cols, byID)
 		if errors.Is(err, ErrURITooLong) && !byID {
+			c.tooLongAt(len(c.endpoint(path, q)))
 			byID = true
 			page, err = c.listPage(ctx, path, q, after, objectType, cols, byID)
 		}
@@ -93,6 +90,35 @@ func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions)
 		}
 		return page, page.Next, nil
 	})
+}
+
+// ListsByID reports whether Pages lists objectType's records by id and
+// batch-reads their properties (two requests per page), as it does when
+// the properties make a list URL longer than the client sends: the
+// configured maximum, or shorter than the shortest one HubSpot refused.
+func (c *Client) ListsByID(objectType string, properties []string) bool {
+	_, _, byID := c.listURL(objectType, ListOptions{Properties: properties})
+	return byID
+}
+
+func (c *Client) listURL(objectType string, opts ListOptions) (path string, q url.Values, byID bool) {
+	path = c.paths.objects(objectType)
+	q = listQuery(opts)
+	if len(opts.Properties) > 0 {
+		q.Set("properties", strings.Join(opts.Properties, ","))
+	}
+	n := len(c.endpoint(path, q))
+	return path, q, n > c.maxURL || (c.tooLong.Load() > 0 && int64(n) >= c.tooLong.Load())
+}
+
+// tooLongAt records that HubSpot answered 414 to a list URL of n characters.
+func (c *Client) tooLongAt(n int) {
+	for {
+		old := c.tooLong.Load()
+		if old > 0 && old <= int64(n) || c.tooLong.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
 }
 
 // cursorPages yields what fetch returns for each cursor, from first until
