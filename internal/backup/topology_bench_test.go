@@ -78,6 +78,9 @@ func BenchmarkDeployedTopology(b *testing.B) {
 		{"b-100k-contacts-400ms", map[string]int{"contacts": n(100_000)}, 400 * time.Millisecond, nil},
 		{"c-default-mix-100ms", emulator.DefaultSizes(n(20_000)), 100 * time.Millisecond, nil},
 		{"d-contacts-600-properties-100ms", map[string]int{"contacts": n(20_000)}, 100 * time.Millisecond, map[string]int{"contacts": 600 - 61}},
+		// Past what a list URL holds (about 750 properties of HubSpot's
+		// usual name lengths): lists by id and batch reads.
+		{"e-contacts-900-properties-100ms", map[string]int{"contacts": n(20_000)}, 100 * time.Millisecond, map[string]int{"contacts": 900 - 61}},
 	}
 	for _, sc := range scenarios {
 		for _, build := range builds {
@@ -154,9 +157,34 @@ func BenchmarkDeployedTopology(b *testing.B) {
 							zin.Exports[i] = backup.ExportResult{Object: obj, Checkpoint: cp}
 						})
 					}
+					var timeline []string
+					stop := make(chan struct{})
+					var sampled sync.WaitGroup
+					if os.Getenv("BENCH_VERBOSE") != "" { // requests per second: lists, batch reads, searches
+						sampled.Go(func() {
+							tick := time.NewTicker(benchTick)
+							defer tick.Stop()
+							last := emu.Stats()
+							for {
+								select {
+								case <-stop:
+									return
+								case <-tick.C:
+								}
+								now := emu.Stats()
+								r := func(route string) int64 { return now.Routes[route] - last.Routes[route] }
+								timeline = append(timeline, fmt.Sprintf("%d+%d/%d", r("GET /crm/objects/{version}/{type}"),
+									r("POST /crm/objects/{version}/{type}/batch/read"), r("POST /crm/objects/{version}/{type}/search")))
+								last = now
+							}
+						})
+					}
 					wg.Wait()
 					exporting += time.Since(start)
+					close(stop)
+					sampled.Wait()
 					if os.Getenv("BENCH_VERBOSE") != "" {
+						fmt.Fprintf(os.Stderr, "%s: each second, lists+batch reads/searches: %s\n", sc.name, strings.Join(timeline, " "))
 						for _, x := range zin.Exports {
 							cp := x.Checkpoint
 							b.Logf("%-14s %7d rows, %2d ranges, from %5.1fs to %5.1fs", x.Object, cp.Rows, len(cp.Ranges),
@@ -242,3 +270,10 @@ func TestExportChild(t *testing.T) {
 		in = *out
 	}
 }
+
+var benchTick = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BENCH_TICK")); err == nil && d > 0 {
+		return d
+	}
+	return time.Second
+}()

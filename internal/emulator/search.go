@@ -158,29 +158,37 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
-	if sortBy == nil && offset == 0 && s.exactRange(t, groups) {
-		// The common case of a backup's reads: only bounds on the id. The
-		// total is counted, not walked, so a query's cost is its page.
+	byID := sortBy == nil || sortBy.spec.name == "hs_object_id"
+	if byID && offset == 0 && s.exactRange(t, groups) {
+		// The common case of a backup's reads: only bounds on the id, in
+		// id order either way. The total is counted, not walked, so a
+		// query's cost is its page.
 		total = t.countRange(lo, hi, visible)
-		n := 0
-		t.scan(lo, false, func(rec *record) bool {
-			if rec.id > hi || len(hits) == limit {
+		take := func(rec *record) bool {
+			if rec.id < lo || rec.id > hi || len(hits) == limit {
 				return false
 			}
 			if match(rec) {
-				if n >= offset {
-					hits = append(hits, rec)
-				}
-				n++
+				hits = append(hits, rec)
 			}
 			return true
-		})
+		}
+		if desc {
+			t.scanDown(hi, take)
+		} else {
+			t.scan(lo, false, take)
+		}
 		t.scanArchivedSince(lo, hi, asOf, func(rec *record) { // still in the index
 			if match(rec) {
 				hits = append(hits, rec)
 			}
 		})
-		slices.SortFunc(hits, func(a, b *record) int { return cmp.Compare(a.id, b.id) })
+		slices.SortFunc(hits, func(a, b *record) int {
+			if desc {
+				a, b = b, a
+			}
+			return cmp.Compare(a.id, b.id)
+		})
 		hits = hits[:min(len(hits), limit)]
 	} else {
 		t.scan(max(lo, 1), false, collect)

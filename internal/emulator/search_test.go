@@ -180,3 +180,38 @@ func TestSearchIndexLags(t *testing.T) {
 		t.Fatalf("after the lag: %s (total %v), want the new one in and the archived one out", got, later.body["total"])
 	}
 }
+
+// TestSearchSortedByIDDescending: a query sorted by hs_object_id
+// DESCENDING (how a backup asks for an object's top id and size) gives the
+// highest ids first — records created since included once the index has
+// them, an archived one still in until it has caught up — and the total of
+// the whole query, whatever the page.
+func TestSearchSortedByIDDescending(t *testing.T) {
+	const lag = 300 * time.Millisecond
+	_, url := start(t, emulator.Options{Sizes: map[string]int{"contacts": 500}, SearchRateLimit: -1, SearchLag: lag})
+	desc := func(after, below int64, limit int) string {
+		return strings.Replace(idRange(after, below, limit), "ASCENDING", "DESCENDING", 1)
+	}
+	top := ids(t, call(t, "POST", url+searchURL, desc(0, 0, 3)))
+	if len(top) != 3 || top[0] != 10_000_000_500 || top[1] != 10_000_000_499 || top[2] != 10_000_000_498 {
+		t.Fatalf("top three: %v", top)
+	}
+	created := call(t, "POST", url+"/crm/objects/2026-09/contacts", `{"properties":{"email":"new@example.com"}}`)
+	newID, _ := strconv.ParseInt(created.body["id"].(string), 10, 64)
+	if a := call(t, "DELETE", url+"/crm/objects/2026-09/contacts/10000000500", ""); a.status != 204 {
+		t.Fatalf("archive: %d %s", a.status, a.raw)
+	}
+	if got := ids(t, call(t, "POST", url+searchURL, desc(0, 0, 2))); fmt.Sprint(got) != "[10000000500 10000000499]" {
+		t.Fatalf("at once: %v, want the archived one still first, the new one not yet in", got)
+	}
+	time.Sleep(lag + 50*time.Millisecond)
+	a := call(t, "POST", url+searchURL, desc(0, 0, 2))
+	if got := ids(t, a); fmt.Sprint(got) != fmt.Sprint([]int64{newID, 10_000_000_499}) || a.body["total"] != float64(500) {
+		t.Fatalf("after the lag: %v (total %v), want the new one first, the archived one out, total 500", got, a.body["total"])
+	}
+	// Bounds: the highest ids below one, above another.
+	a = call(t, "POST", url+searchURL, desc(10_000_000_100, 10_000_000_200, 200))
+	if got := ids(t, a); len(got) != 99 || got[0] != 10_000_000_199 || got[98] != 10_000_000_101 || a.body["total"] != float64(99) {
+		t.Fatalf("(100, 200) descending: %d ids, from %d to %d, total %v", len(got), got[0], got[len(got)-1], a.body["total"])
+	}
+}

@@ -177,6 +177,31 @@ func (t *objectType) scan(from int64, archived bool, fn func(*record) bool) {
 	}
 }
 
+// scanDown calls fn for the live records with id ≤ to, in descending id
+// order, until fn returns false.
+func (t *objectType) scanDown(to int64, fn func(*record) bool) {
+	g, gStart := min(to, t.genBase+int64(t.genN)), t.genBase+1
+	if t.gen == nil {
+		g, gStart = 0, 1
+	}
+	x := sort.Search(len(t.extra), func(i int) bool { return t.extra[i] > to }) - 1
+	for g >= gStart || x >= 0 {
+		var id int64
+		if x < 0 || (g >= gStart && g > t.extra[x]) {
+			id, g = g, g-1
+		} else {
+			id, x = t.extra[x], x-1
+		}
+		r := t.get(id)
+		if r == nil || r.archived {
+			continue
+		}
+		if !fn(r) {
+			return
+		}
+	}
+}
+
 // count returns the number of live (or archived) records.
 func (t *objectType) count(archived bool) int {
 	n := 0
