@@ -77,9 +77,5 @@ func listsByID(crm CRM, o Object) bool {
 	if !ok {
 		return false
 	}
-	names := make([]string, len(o.Properties))
-	for i, p := range o.Properties {
-		names[i] = p.Name
-	}
-	return l.ListsByID(o.TypeID, names)
+	return l.ListsByID(o.TypeID, o.propertyNames())
 }

@@ -65,10 +65,7 @@ func (s *Service) Export(ctx context.Context, in ExportInput, deadline time.Time
 	if limit <= 0 {
 		limit = 2 << 20
 	}
-	names := make([]string, len(obj.Properties))
-	for i, p := range obj.Properties {
-		names[i] = p.Name
-	}
+	names := obj.propertyNames()
 	// The portal's budget serves the object whose export began first
 	// first, across invocations too (see hubspot.Budget).
 	ctx = hubspot.WithPriority(ctx, cp.SnapshotStart.UnixNano())

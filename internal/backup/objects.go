@@ -26,6 +26,16 @@ type Object struct {
 	Properties []Property `json:"properties"` // the other columns, in order
 }
 
+// propertyNames are the names of o's properties, in order: what its
+// exports ask HubSpot for.
+func (o *Object) propertyNames() []string {
+	names := make([]string, len(o.Properties))
+	for i, p := range o.Properties {
+		names[i] = p.Name
+	}
+	return names
+}
+
 // Property is a column's metadata, as the manifest records it.
 type Property struct {
 	Name        string `json:"name"`

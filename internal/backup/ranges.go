@@ -196,8 +196,8 @@ type ranged struct {
 	// listRows counts the records the list chain kept in this invocation
 	// (under mu): with startLive, how many ids a record spans.
 	listRows int64
-	prio     int64   // the list chain's priority in the budget (the export's)
-	rate     float64 // the portal's budget, requests a second (0: unknown)
+	prio     int64           // the list chain's priority in the budget (the export's)
+	budget   *hubspot.Budget // the portal's (nil: unknown)
 }
 
 // paced is what the CRM says of its pace (hubspot.Client): the portal's
@@ -219,7 +219,7 @@ func (s *Service) exportRanges(ctx, hctx context.Context, deadline time.Time, in
 	}
 	x.began, x.startLive = time.Now(), x.runs[0].live
 	if p, ok := sr.(paced); ok {
-		x.rate = p.Budget().Limit()
+		x.budget = p.Budget()
 	}
 	g, gctx := errgroup.WithContext(hctx)
 	if run := x.runs[0]; run.r.ID == 0 && !run.r.Done {
@@ -593,7 +593,7 @@ func (x *ranged) takeLocked(viaList bool) (*rangeRun, time.Time) {
 		free.owned = true
 		return free, time.Time{}
 	}
-	if x.unhurried(viaList) {
+	if x.unhurried(time.Now(), viaList) {
 		return nil, time.Now().Add(patience)
 	}
 	block := x.runs[0].r.Block
@@ -635,7 +635,7 @@ func (x *ranged) takeLocked(viaList bool) (*rangeRun, time.Time) {
 // whatever the priority within each). So list chains from positions —
 // HubSpot's cursor used in a way it does not document — start only where
 // documented reading falls short.
-func (x *ranged) unhurried(viaList bool) bool {
+func (x *ranged) unhurried(now time.Time, viaList bool) bool {
 	list := x.runs[0]
 	if list.r.ID != 0 || list.r.Done || !list.owned {
 		return false
@@ -646,7 +646,6 @@ func (x *ranged) unhurried(viaList bool) bool {
 			opens = run.r.NotBefore
 		}
 	}
-	now := time.Now()
 	if !now.Before(opens) {
 		return false
 	}
@@ -669,7 +668,7 @@ func (x *ranged) unhurried(viaList bool) bool {
 	// portal's budget, 100 records a request: when even at that pace what
 	// is left would not be read before the top range opens, every reader
 	// is needed now (a large object, from the chain's first page on).
-	if x.rate > 0 && !done(allLeft, x.rate*hubspot.MaxPageSize*perRecord).Before(opens) {
+	if x.budget != nil && !done(allLeft, x.budget.Limit()*hubspot.MaxPageSize*perRecord).Before(opens) {
 		return false
 	}
 	if elapsed < paceSample {

@@ -134,6 +134,28 @@ func BenchmarkDeployedTopology(b *testing.B) {
 					sem := make(chan struct{}, concurrency)
 					var wg sync.WaitGroup
 					start := time.Now()
+					var timeline []string
+					stop := make(chan struct{})
+					var sampled sync.WaitGroup
+					if os.Getenv("BENCH_VERBOSE") != "" { // requests per tick: lists, batch reads, searches
+						sampled.Go(func() {
+							tick := time.NewTicker(benchTick)
+							defer tick.Stop()
+							last := emu.Stats()
+							for {
+								select {
+								case <-stop:
+									return
+								case <-tick.C:
+								}
+								now := emu.Stats()
+								r := func(route string) int64 { return now.Routes[route] - last.Routes[route] }
+								timeline = append(timeline, fmt.Sprintf("%d+%d/%d", r("GET /crm/objects/{version}/{type}"),
+									r("POST /crm/objects/{version}/{type}/batch/read"), r("POST /crm/objects/{version}/{type}/search")))
+								last = now
+							}
+						})
+					}
 					for i, obj := range disc.Objects {
 						sem <- struct{}{} // in discovery order, as the Map starts them
 						wg.Go(func() {
@@ -157,34 +179,12 @@ func BenchmarkDeployedTopology(b *testing.B) {
 							zin.Exports[i] = backup.ExportResult{Object: obj, Checkpoint: cp}
 						})
 					}
-					var timeline []string
-					stop := make(chan struct{})
-					var sampled sync.WaitGroup
-					if os.Getenv("BENCH_VERBOSE") != "" { // requests per second: lists, batch reads, searches
-						sampled.Go(func() {
-							tick := time.NewTicker(benchTick)
-							defer tick.Stop()
-							last := emu.Stats()
-							for {
-								select {
-								case <-stop:
-									return
-								case <-tick.C:
-								}
-								now := emu.Stats()
-								r := func(route string) int64 { return now.Routes[route] - last.Routes[route] }
-								timeline = append(timeline, fmt.Sprintf("%d+%d/%d", r("GET /crm/objects/{version}/{type}"),
-									r("POST /crm/objects/{version}/{type}/batch/read"), r("POST /crm/objects/{version}/{type}/search")))
-								last = now
-							}
-						})
-					}
 					wg.Wait()
 					exporting += time.Since(start)
 					close(stop)
 					sampled.Wait()
 					if os.Getenv("BENCH_VERBOSE") != "" {
-						fmt.Fprintf(os.Stderr, "%s: each second, lists+batch reads/searches: %s\n", sc.name, strings.Join(timeline, " "))
+						fmt.Fprintf(os.Stderr, "%s: every %v, lists+batch reads/searches: %s\n", sc.name, benchTick, strings.Join(timeline, " ")) // b.Log cuts it short
 						for _, x := range zin.Exports {
 							cp := x.Checkpoint
 							b.Logf("%-14s %7d rows, %2d ranges, from %5.1fs to %5.1fs", x.Object, cp.Rows, len(cp.Ranges),

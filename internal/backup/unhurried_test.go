@@ -3,6 +3,8 @@ package backup
 import (
 	"testing"
 	"time"
+
+	"github.com/crmbackup/crmbackup/internal/hubspot"
 )
 
 // TestReadersWaitOnlyWhileTheChainCanEndInTime: a range's readers take no
@@ -10,43 +12,51 @@ import (
 // be done before the top range opens; the chain's pace is measured over a
 // second, unless not even the portal's whole budget could read what is
 // left by then — a large object gets its readers from the chain's first
-// page.
+// page. Ids may be sparse: what is left is counted in ids, a page in
+// records.
 func TestReadersWaitOnlyWhileTheChainCanEndInTime(t *testing.T) {
-	const rate = 18.6 // requests a second: 1,860 records
+	budget := hubspot.NewBudget(190, 10*time.Second) // 18.6 requests a second: 1,860 records
+	if r := budget.Limit(); r < 18.5 || r > 18.9 {
+		t.Fatalf("a 190/10 s budget paces %.2f requests a second; the cases below assume 18.6", r)
+	}
 	for _, tt := range []struct {
 		name      string
 		elapsed   time.Duration // since the invocation began reading ranges
-		read      int64         // ids the chain read in it (one per record)
+		read      int64         // ids the chain read in it
+		rows      int64         // records in them
 		left      int64         // ids left in the chain's range
-		rate      float64
+		budget    *hubspot.Budget
 		opensIn   time.Duration
 		searchers bool // unhurried for search readers
 		listers   bool // unhurried for list readers
 	}{
-		{"no page yet", 50 * time.Millisecond, 0, 20_000, rate, 10 * time.Second, true, true},
-		{"large: more than the budget reads before the top range opens", 150 * time.Millisecond, 100, 19_800, rate, 9 * time.Second, false, false},
-		{"large, the budget unknown: its pace is measured first", 150 * time.Millisecond, 100, 19_800, 0, 9 * time.Second, true, true},
-		{"small enough for the budget: its pace is measured first", 300 * time.Millisecond, 300, 7_700, rate, 9 * time.Second, true, true},
-		{"measured: the chain is done in time alone", 1200 * time.Millisecond, 1_100, 6_900, rate, 8 * time.Second, true, true},
-		{"measured: with search, not alone", 1200 * time.Millisecond, 1_100, 9_000, rate, 8 * time.Second, false, true},
-		{"measured: not even with search", 1200 * time.Millisecond, 1_100, 16_000, rate, 8 * time.Second, false, false},
-		{"the top range is open", 1200 * time.Millisecond, 1_100, 100, rate, -time.Second, false, false},
+		{"no page yet", 50 * time.Millisecond, 0, 0, 20_000, budget, 10 * time.Second, true, true},
+		{"large: more than the budget reads before the top range opens", 150 * time.Millisecond, 100, 100, 19_800, budget, 9 * time.Second, false, false},
+		{"large, ten ids a record", 150 * time.Millisecond, 1_000, 100, 198_000, budget, 9 * time.Second, false, false},
+		{"large, the budget unknown: its pace is measured first", 150 * time.Millisecond, 100, 100, 19_800, nil, 9 * time.Second, true, true},
+		{"small enough for the budget: its pace is measured first", 300 * time.Millisecond, 300, 300, 7_700, budget, 9 * time.Second, true, true},
+		{"small enough, ten ids a record", 300 * time.Millisecond, 3_000, 300, 77_000, budget, 9 * time.Second, true, true},
+		{"measured: the chain is done in time alone", 1200 * time.Millisecond, 1_100, 1_100, 6_900, budget, 8 * time.Second, true, true},
+		{"measured: with search, not alone", 1200 * time.Millisecond, 1_100, 1_100, 9_000, budget, 8 * time.Second, false, true},
+		{"measured, ten ids a record: with search, not alone", 1200 * time.Millisecond, 11_000, 1_100, 90_000, budget, 8 * time.Second, false, true},
+		{"measured: not even with search, yet within the budget", 1200 * time.Millisecond, 1_100, 1_100, 14_600, budget, 8 * time.Second, false, false},
+		{"the top range is open", 1200 * time.Millisecond, 1_100, 1_100, 100, budget, -time.Second, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			now := time.Now()
 			const start = 10_000_000_000
 			live := start + tt.read
 			x := &ranged{
-				began: now.Add(-tt.elapsed), startLive: start, listRows: tt.read, rate: tt.rate,
+				began: now.Add(-tt.elapsed), startLive: start, listRows: tt.rows, budget: tt.budget,
 				runs: []*rangeRun{
 					{r: &Range{ID: 0, Hi: live + tt.left + 1, List: true}, owned: true, live: live},
 					{r: &Range{ID: 1, Lo: live + tt.left + 1, NotBefore: now.Add(tt.opensIn)}},
 				},
 			}
-			if got := x.unhurried(false); got != tt.searchers {
+			if got := x.unhurried(now, false); got != tt.searchers {
 				t.Errorf("search readers unhurried: %v, want %v", got, tt.searchers)
 			}
-			if got := x.unhurried(true); got != tt.listers {
+			if got := x.unhurried(now, true); got != tt.listers {
 				t.Errorf("list readers unhurried: %v, want %v", got, tt.listers)
 			}
 		})

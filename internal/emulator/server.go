@@ -54,7 +54,7 @@ type Options struct {
 	OmitRetryAfter bool
 	ErrorRate      float64 // share of requests answered with a 5xx
 	DropRate       float64 // share of requests whose connection is dropped
-	MaxURLLength   int     // longer request URIs get 414 (default 16384)
+	MaxURLLength   int     // longer request URIs (path and query) get 414 (default 16,200, as HubSpot's API)
 	// NotEnterprise serves a Starter or Professional portal: no custom
 	// objects (the schemas endpoint refuses, 403) and no Sensitive Data, as
 	// HubSpot has them on Enterprise only. Sizes of custom objects are then
@@ -116,7 +116,7 @@ func New(opts Options) (*Server, error) {
 		opts.PortalID = DefaultPortalID
 	}
 	if opts.MaxURLLength <= 0 {
-		opts.MaxURLLength = 16384
+		opts.MaxURLLength = 16_200
 	}
 	if opts.RateWindow <= 0 {
 		opts.RateWindow = 10 * time.Second
@@ -321,6 +321,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(r.RequestURI) > s.maxURL {
+		s.stats.uriTooLong.Add(1)
 		s.writeError(w, http.StatusRequestURITooLong, "URI_TOO_LONG", "Request-URI Too Long", nil)
 		return
 	}
@@ -330,9 +331,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // counters are the request counters (see Stats).
 type counters struct {
-	requests, unauthorized, rateLimited, injected, dropped, served, missingScopes atomic.Int64
-	routesMu                                                                      sync.Mutex
-	routes                                                                        map[string]*atomic.Int64
+	requests, unauthorized, rateLimited, injected, dropped, served, missingScopes, uriTooLong atomic.Int64
+	routesMu                                                                                  sync.Mutex
+	routes                                                                                    map[string]*atomic.Int64
 }
 
 func (c *counters) route(pattern string) {
@@ -354,6 +355,7 @@ type Stats struct {
 	InjectedErrors    int64            `json:"injectedErrors"`    // answered an injected 5xx
 	Dropped           int64            `json:"dropped"`           // connection dropped
 	MissingScopes     int64            `json:"missingScopes"`     // refused: the credential lacks a scope
+	URITooLong        int64            `json:"uriTooLong"`        // answered 414
 	Served            int64            `json:"served"`            // reached an endpoint
 	MaxInWindow       int              `json:"maxInWindow"`       // most authenticated requests seen in any rate window (search's apart)
 	SearchMaxInSecond int              `json:"searchMaxInSecond"` // most search requests seen in any second
@@ -371,6 +373,7 @@ func (s *Server) Stats() Stats {
 		InjectedErrors: s.stats.injected.Load(),
 		Dropped:        s.stats.dropped.Load(),
 		MissingScopes:  s.stats.missingScopes.Load(),
+		URITooLong:     s.stats.uriTooLong.Load(),
 		Served:         s.stats.served.Load(),
 		Routes:         map[string]int64{},
 		Records:        s.Counts(),

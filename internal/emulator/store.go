@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -154,43 +155,36 @@ func (t *objectType) scan(from int64, archived bool, fn func(*record) bool) {
 		}
 		return
 	}
-	// Merge the generated range with the sorted extra ids.
-	g, gEnd := max(from, t.genBase+1), t.genBase+int64(t.genN)
-	if t.gen == nil {
-		g, gEnd = 1, 0
-	}
-	x := sort.Search(len(t.extra), func(i int) bool { return t.extra[i] >= from })
-	for g <= gEnd || x < len(t.extra) {
-		var id int64
-		if x >= len(t.extra) || (g <= gEnd && g < t.extra[x]) {
-			id, g = g, g+1
-		} else {
-			id, x = t.extra[x], x+1
-		}
-		r := t.get(id)
-		if r == nil || r.archived {
-			continue
-		}
-		if !fn(r) {
-			return
-		}
-	}
+	t.walk(from, math.MaxInt64, false, fn)
 }
 
 // scanDown calls fn for the live records with id ≤ to, in descending id
 // order, until fn returns false.
 func (t *objectType) scanDown(to int64, fn func(*record) bool) {
-	g, gStart := min(to, t.genBase+int64(t.genN)), t.genBase+1
+	t.walk(math.MinInt64, to, true, fn)
+}
+
+// walk calls fn for the live records with lo ≤ id ≤ hi, in id order (or
+// descending), until fn returns false: the generated range merged with
+// the sorted extra ids.
+func (t *objectType) walk(lo, hi int64, desc bool, fn func(*record) bool) {
+	gLo, gHi := max(lo, t.genBase+1), min(hi, t.genBase+int64(t.genN))
 	if t.gen == nil {
-		g, gStart = 0, 1
+		gLo, gHi = 1, 0
 	}
-	x := sort.Search(len(t.extra), func(i int) bool { return t.extra[i] > to }) - 1
-	for g >= gStart || x >= 0 {
+	xLo := sort.Search(len(t.extra), func(i int) bool { return t.extra[i] >= lo })
+	xHi := sort.Search(len(t.extra), func(i int) bool { return t.extra[i] > hi }) - 1
+	g, x, step := gLo, xLo, int64(1)
+	if desc {
+		g, x, step = gHi, xHi, -1
+	}
+	for (gLo <= g && g <= gHi) || (xLo <= x && x <= xHi) {
 		var id int64
-		if x < 0 || (g >= gStart && g > t.extra[x]) {
-			id, g = g, g-1
+		gen := gLo <= g && g <= gHi
+		if gen && (x < xLo || x > xHi || (g < t.extra[x]) != desc) {
+			id, g = g, g+step
 		} else {
-			id, x = t.extra[x], x-1
+			id, x = t.extra[x], x+int(step)
 		}
 		r := t.get(id)
 		if r == nil || r.archived {

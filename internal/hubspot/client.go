@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -37,9 +38,11 @@ const DefaultBaseURL = "https://api.hubapi.com"
 // documents no limit; its API answers 414 past about 16,200 characters
 // (measured by others: docs/architecture.md, "Long property lists"), so
 // about 750 properties of HubSpot's usual name lengths fit in one list URL,
-// which costs one request per 100 records instead of two. A 414 to a
-// shorter URL lowers the client's limit to below it (see Pages), for one
-// wasted request.
+// which costs one request per 100 records instead of two; the margin
+// leaves room for the cursor and the path. A 414 to a shorter URL lowers
+// the client's limit to below it (see Pages): a wasted request or a few
+// (the chains that start together) per client, which a warm container
+// keeps per account.
 const DefaultMaxURLLength = 16_000
 
 // MaxBatchInputs is HubSpot's limit of inputs per batch request, and
@@ -137,7 +140,7 @@ type Client struct {
 	dailyLeft int
 	retry     RetryPolicy
 	maxURL    int
-	tooLong   atomic.Int64 // the shortest list URL HubSpot answered 414 (0: none)
+	tooLong   atomic.Int64 // the length of the shortest list URL (less its cursor) HubSpot answered 414 (0: none)
 	http      *http.Client
 	log       *slog.Logger
 	userAgent string
@@ -214,11 +217,30 @@ func (c *Client) Budget() *Budget { return c.budget }
 func (c *Client) endpoint(path string, query url.Values) string {
 	u := *c.base
 	u.Path += path
-	// Commas stay as they are: a property list's commas, escaped, would
-	// take three characters each of the URL's length (a query's comma
-	// means the same either way, RFC 3986 §2.2).
-	u.RawQuery = strings.ReplaceAll(query.Encode(), "%2C", ",")
+	u.RawQuery = encodeQuery(query)
 	return u.String()
+}
+
+// encodeQuery encodes query as url.Values.Encode does, but for the commas
+// of its properties parameter: HubSpot takes "a comma-separated list of the
+// properties", and each comma escaped would take three characters of the
+// URL's length (hundreds of properties: over a thousand characters).
+func encodeQuery(query url.Values) string {
+	props, ok := query["properties"]
+	if !ok || len(props) != 1 {
+		return query.Encode()
+	}
+	rest := maps.Clone(query)
+	delete(rest, "properties")
+	names := strings.Split(props[0], ",")
+	for i, n := range names {
+		names[i] = url.QueryEscape(n)
+	}
+	q := rest.Encode()
+	if q != "" {
+		q += "&"
+	}
+	return q + "properties=" + strings.Join(names, ",")
 }
 
 // do sends one logical request, retrying as the policy says, and decodes a

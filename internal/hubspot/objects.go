@@ -107,8 +107,8 @@ func (c *Client) listURL(objectType string, opts ListOptions) (path string, q ur
 	if len(opts.Properties) > 0 {
 		q.Set("properties", strings.Join(opts.Properties, ","))
 	}
-	n := len(c.endpoint(path, q))
-	return path, q, n > c.maxURL || (c.tooLong.Load() > 0 && int64(n) >= c.tooLong.Load())
+	n, refused := int64(len(c.endpoint(path, q))), c.tooLong.Load()
+	return path, q, n > int64(c.maxURL) || (refused > 0 && n >= refused)
 }
 
 // tooLongAt records that HubSpot answered 414 to a list URL of n characters.
