@@ -346,13 +346,21 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("the downloaded ZIP does not verify: %v", err)
 	}
 
-	// Schedule: daily at 03:30, saved, and still there after a reload.
+	// Schedule: daily, two hours from now in Rome (so that its first run
+	// comes within 24 hours of the manual backup, whatever the time of
+	// day: at a fixed 03:30 the test failed when run just after it), saved,
+	// and still there after a reload.
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().In(rome).Add(2 * time.Hour).Format("15:04")
 	do(t, ctx, pics, "schedule",
 		chromedp.Click(xpath(`//button[text()="Schedule backup"]`)),
 		chromedp.WaitVisible(css(`input[name=enabled]`)),
 		chromedp.Click(css(`input[name=enabled]`)),
 		chromedp.Click(css(`input[name=frequency][value=daily]`)),
-		setField(`input[name=timeOfDay]`, "03:30", "input"),
+		setField(`input[name=timeOfDay]`, at, "input"),
 		// A zone the API refuses: its error next to the field, which takes the focus.
 		setField(`input[name=timezone]`, "Mars/Olympus", "input"),
 		chromedp.Click(xpath(`//button[text()="Save"]`)),
@@ -402,7 +410,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#page-title`)),
 		chromedp.Click(xpath(`//button[text()="Schedule backup"]`)),
 		chromedp.WaitVisible(css(`[data-testid=schedule-description]`)))
-	if desc := text(t, ctx, `[data-testid=schedule-description]`); desc != "Every day at 03:30 (Europe/Rome)." {
+	if desc := text(t, ctx, `[data-testid=schedule-description]`); desc != "Every day at "+at+" (Europe/Rome)." {
 		t.Fatalf("the schedule after a reload: %q", desc)
 	}
 	do(t, ctx, pics, "Esc closes the panel", chromedp.KeyEvent("\x1b"), chromedp.WaitNotPresent(css(`[role=dialog]`)))
@@ -620,7 +628,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Click(xpath(`//button[text()="Pianifica backup"]`)),
 		chromedp.WaitVisible(css(`[data-testid=schedule-description]`)),
 	)
-	if desc := text(t, ctx, `[data-testid=schedule-description]`); desc != "Ogni giorno alle 03:30 (Europe/Rome)." {
+	if desc := text(t, ctx, `[data-testid=schedule-description]`); desc != "Ogni giorno alle "+at+" (Europe/Rome)." {
 		t.Errorf("the schedule in Italian: %q", desc)
 	}
 	do(t, ctx, pics, "italian field error",
