@@ -650,11 +650,14 @@ func (x *ranged) unhurried(now time.Time, viaList bool) bool {
 		return false
 	}
 	elapsed, read := now.Sub(x.began), list.live-x.startLive
-	if read <= 0 || x.listRows <= 0 {
-		return elapsed < paceSample
+	// Ids a record spans: as the chain found them in this invocation, or
+	// before, as the plan's search counted them (a block is blockPages
+	// search pages of records, in ids).
+	perRecord := float64(list.r.Block) / (blockPages * hubspot.MaxSearchPage)
+	if read > 0 && x.listRows > 0 {
+		perRecord = float64(read) / float64(x.listRows)
 	}
-	perRecord := float64(read) / float64(x.listRows) // ids a record spans
-	chainLeft := float64(list.r.Hi - 1 - list.live)  // ids
+	chainLeft := float64(list.r.Hi - 1 - list.live) // ids
 	allLeft := chainLeft
 	for _, run := range x.runs[1:] {
 		if run.owned && !run.r.Done && run.r.Hi > 0 {
@@ -667,9 +670,12 @@ func (x *ranged) unhurried(now time.Time, viaList bool) bool {
 	// No chain, nor all the readers together, reads faster than the
 	// portal's budget, 100 records a request: when even at that pace what
 	// is left would not be read before the top range opens, every reader
-	// is needed now (a large object, from the chain's first page on).
-	if x.budget != nil && !done(allLeft, x.budget.Limit()*hubspot.MaxPageSize*perRecord).Before(opens) {
+	// is needed now (a large object, from its plan on).
+	if x.budget != nil && perRecord > 0 && !done(allLeft, x.budget.Limit()*hubspot.MaxPageSize*perRecord).Before(opens) {
 		return false
+	}
+	if read <= 0 || x.listRows <= 0 {
+		return elapsed < paceSample
 	}
 	if elapsed < paceSample {
 		return true // the chain's pages of the first second tell its pace: one may have waited for a slot
