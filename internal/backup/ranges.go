@@ -342,7 +342,7 @@ func RangeName(object string, id int) string {
 
 // chunkLimit is the compressed size that ends a range's chunk: range 0's
 // are the object's chunks; the others' a quarter of that (64 KiB at the
-// least), since up to eight are written at once and a process's memory is
+// least), since one per reader is written at once and a process's memory is
 // its chunks (a range's chunk size is its own: its chunks are a sequence
 // of their own).
 func (x *ranged) chunkLimit(run *rangeRun) int {
@@ -674,11 +674,11 @@ func (x *ranged) unhurried(now time.Time, viaList bool) bool {
 	if x.budget != nil && perRecord > 0 && !done(allLeft, x.budget.Limit()*hubspot.MaxPageSize*perRecord).Before(opens) {
 		return false
 	}
-	if read <= 0 || x.listRows <= 0 {
-		return elapsed < paceSample
-	}
 	if elapsed < paceSample {
 		return true // the chain's pages of the first second tell its pace: one may have waited for a slot
+	}
+	if read <= 0 || x.listRows <= 0 {
+		return false
 	}
 	left, pace := chainLeft, float64(read)/elapsed.Seconds() // ids, ids a second
 	if viaList {

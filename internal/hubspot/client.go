@@ -232,15 +232,12 @@ func encodeQuery(query url.Values) string {
 	}
 	rest := maps.Clone(query)
 	delete(rest, "properties")
-	names := strings.Split(props[0], ",")
-	for i, n := range names {
-		names[i] = url.QueryEscape(n)
-	}
 	q := rest.Encode()
 	if q != "" {
 		q += "&"
 	}
-	return q + "properties=" + strings.Join(names, ",")
+	// QueryEscape writes a comma as %2C and nothing else so (a % is %25).
+	return q + "properties=" + strings.ReplaceAll(url.QueryEscape(props[0]), "%2C", ",")
 }
 
 // do sends one logical request, retrying as the policy says, and decodes a

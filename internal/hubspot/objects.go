@@ -76,12 +76,12 @@ func (r *listResponse) next() string {
 // fetched with a batch read: twice the requests, same records. A 414 from
 // HubSpot does the same, and the client sends no list URL that long again.
 func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions) iter.Seq2[*Page, error] {
-	path, q, byID := c.listURL(objectType, opts)
+	path, q, length, byID := c.listURL(objectType, opts)
 	cols := newColumns(opts.Properties) // the pages are fetched in turn
 	return cursorPages(ctx, opts.After, func(ctx context.Context, after string) (*Page, string, error) {
 		page, err := c.listPage(ctx, path, q, after, objectType, cols, byID)
 		if errors.Is(err, ErrURITooLong) && !byID {
-			c.tooLongAt(len(c.endpoint(path, q)))
+			c.tooLongAt(length)
 			byID = true
 			page, err = c.listPage(ctx, path, q, after, objectType, cols, byID)
 		}
@@ -97,25 +97,27 @@ func (c *Client) Pages(ctx context.Context, objectType string, opts ListOptions)
 // the properties make a list URL longer than the client sends: the
 // configured maximum, or shorter than the shortest one HubSpot refused.
 func (c *Client) ListsByID(objectType string, properties []string) bool {
-	_, _, byID := c.listURL(objectType, ListOptions{Properties: properties})
+	_, _, _, byID := c.listURL(objectType, ListOptions{Properties: properties})
 	return byID
 }
 
-func (c *Client) listURL(objectType string, opts ListOptions) (path string, q url.Values, byID bool) {
+// listURL is a list's path and query (without its cursor), the length of
+// its URL, and whether it goes by id.
+func (c *Client) listURL(objectType string, opts ListOptions) (path string, q url.Values, length int64, byID bool) {
 	path = c.paths.objects(objectType)
 	q = listQuery(opts)
 	if len(opts.Properties) > 0 {
 		q.Set("properties", strings.Join(opts.Properties, ","))
 	}
-	n, refused := int64(len(c.endpoint(path, q))), c.tooLong.Load()
-	return path, q, n > int64(c.maxURL) || (refused > 0 && n >= refused)
+	length, refused := int64(len(c.endpoint(path, q))), c.tooLong.Load()
+	return path, q, length, length > int64(c.maxURL) || (refused > 0 && length >= refused)
 }
 
 // tooLongAt records that HubSpot answered 414 to a list URL of n characters.
-func (c *Client) tooLongAt(n int) {
+func (c *Client) tooLongAt(n int64) {
 	for {
 		old := c.tooLong.Load()
-		if old > 0 && old <= int64(n) || c.tooLong.CompareAndSwap(old, int64(n)) {
+		if old > 0 && old <= n || c.tooLong.CompareAndSwap(old, n) {
 			return
 		}
 	}
